@@ -1,0 +1,41 @@
+"""User-facing errors.
+
+Every error a person can cause or fix (a broken scenario file, an empty reply, a model
+server that is down) is a `CoachError` whose message says what went wrong and what to do.
+The CLI and the app print the message; they never show a traceback for these.
+"""
+
+from __future__ import annotations
+
+
+class CoachError(Exception):
+    """Base class: the message is written for the person using the coach."""
+
+
+class ScenarioError(CoachError):
+    """A scenario file is missing, unreadable or does not match the schema."""
+
+
+class ReplyError(CoachError):
+    """The user's reply cannot be used (empty, too long)."""
+
+
+class ConfigError(CoachError):
+    """The model configuration is incomplete or contradictory."""
+
+
+class StoreError(CoachError):
+    """A session, branch or turn that was asked for does not exist."""
+
+
+class ModelError(CoachError):
+    """A model call failed in a way the user should hear about.
+
+    Attributes:
+        retryable: True when trying the same turn again later may succeed
+            (timeouts, rate limits, a server that is starting up).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
