@@ -113,8 +113,7 @@ CRITERIA: tuple[Criterion, ...] = (
         group=Group.LISTENING,
         strong="holds back advice until they feel heard or ask",
         anchors=(
-            "Jumps to advice or solutions they did not ask for ('You should…', "
-            "'Have you tried…').",
+            "Jumps to advice or solutions they did not ask for ('You should…', 'Have you tried…').",
             "Offers ideas tentatively or asks first whether they want ideas, "
             "or advises only after listening.",
             "No unasked advice: stays with how they feel.",
@@ -145,8 +144,7 @@ CRITERIA: tuple[Criterion, ...] = (
         group=Group.EMPATHY,
         strong="no minimizing ('at least…', 'calm down')",
         anchors=(
-            "Minimizes or dismisses the feeling ('At least…', 'Calm down', "
-            "'It's not a big deal').",
+            "Minimizes or dismisses the feeling ('At least…', 'Calm down', 'It's not a big deal').",
             "A mild brush-off, often well meant ('Don't worry', 'It'll be fine').",
             "Takes the feeling seriously; nothing minimizing.",
         ),

@@ -13,7 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from coach.errors import ScenarioError
 from coach.reading import Reading
@@ -90,9 +97,7 @@ class Example(_Strict):
     def _levels_are_rubric_levels(self) -> Example:
         unknown = sorted(set(self.levels) - set(CRITERION_KEYS))
         if unknown:
-            raise ValueError(
-                f"unknown criteria {unknown}; use any of {', '.join(CRITERION_KEYS)}"
-            )
+            raise ValueError(f"unknown criteria {unknown}; use any of {', '.join(CRITERION_KEYS)}")
         bad = {k: v for k, v in self.levels.items() if not 0 <= v <= MAX_LEVEL}
         if bad:
             raise ValueError(f"levels must be 0, 1 or 2, got {bad}")

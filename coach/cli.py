@@ -1,0 +1,521 @@
+"""The `coach` command line: rehearse, replay, review, export, and run the app.
+
+Every user-facing failure is a CoachError, printed as one clear message with exit code 2;
+tracebacks are only for real bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from coach.errors import CoachError, ModelError, ReplyError
+from coach.render import (
+    compare_lines,
+    debrief_lines,
+    export_json,
+    export_markdown,
+    rating_lines,
+    tree_lines,
+    when,
+)
+
+EXIT_USER_ERROR = 2
+
+
+def _out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# ------------------------------------------------------------------ wiring
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "model (default: offline; else OPENAI_BASE_URL, OPENAI_API_KEY, COACH_* variables)"
+    )
+    g.add_argument(
+        "--offline",
+        action="store_true",
+        help="use the scripted partner and heuristic judge even if a model is configured",
+    )
+    g.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
+    g.add_argument("--partner-model", help="model that plays the partner")
+    g.add_argument("--judge-model", help="model that rates replies (default: partner model)")
+    g.add_argument(
+        "--structured",
+        choices=["json_schema", "json_object", "prompt"],
+        help="how the judge asks for JSON",
+    )
+
+
+def _model_config(args: argparse.Namespace):  # -> ModelConfig | None
+    if getattr(args, "offline", False):
+        return None
+    try:
+        from coach.config import resolve_config
+    except ModuleNotFoundError:  # model backends not merged yet
+        return None
+
+    return resolve_config(
+        base_url=args.base_url,
+        partner_model=args.partner_model,
+        judge_model=args.judge_model,
+        structured=args.structured,
+    )
+
+
+def _engine(args: argparse.Namespace, *, with_model: bool = True):
+    from coach.backends import make_backend
+    from coach.engine import Engine
+    from coach.scenario import load_library
+    from coach.store import Store
+
+    config = _model_config(args) if with_model else None
+    return Engine(Store(args.db), make_backend(config), load_library(args.scenarios))
+
+
+# ------------------------------------------------------------------ replies
+
+
+def _replies_from(args: argparse.Namespace) -> list[str] | None:
+    """Scripted replies from --reply/--replies, or None for interactive play."""
+    replies = list(args.reply or [])
+    if args.replies:
+        path = Path(args.replies)
+        try:
+            text = sys.stdin.read() if args.replies == "-" else path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise CoachError(f"{path}: cannot read the replies file ({e})") from None
+        replies += [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return replies if (args.reply or args.replies) else None
+
+
+def _interactive(partner_name: str) -> Iterator[str]:
+    _out("(Type your reply and press Enter. /quit stops; your session is kept.)")
+    while True:
+        try:
+            line = input("You: ")
+        except EOFError:
+            _out()
+            return
+        if line.strip() in {"/quit", "/exit", "/q"}:
+            return
+        if not line.strip():
+            _out(f"  Your reply is empty. Type what you would say to {partner_name}.")
+            continue
+        yield line
+
+
+def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | None = None) -> int:
+    """Feed replies into a branch until they run out or the scenario ends."""
+    tree = engine.store.load_tree(session_id)
+    sc = engine.scenario(tree.info.scenario_id)
+    name = sc.partner.name
+    source = iter(replies) if replies is not None else _interactive(name)
+    first_replay = from_turn
+    status = 0
+    for text in source:
+        _out(f"You: {text}" if replies is not None else "")
+        _out_partial = {"started": False}
+
+        def sink(chunk: str, _s=_out_partial) -> None:
+            if not _s["started"]:
+                print(f"{name}: ", end="", flush=True)
+                _s["started"] = True
+            print(chunk, end="", flush=True)
+
+        try:
+            if first_replay is not None:
+                res = engine.replay(
+                    session_id, text, from_turn=first_replay, branch=branch, on_token=sink
+                )
+                branch = res.user.branch
+                first_replay = None
+                _out(f"(new branch {branch} of session {session_id})")
+            else:
+                res = engine.reply(session_id, text, branch=branch, on_token=sink)
+        except ReplyError as e:
+            if _out_partial["started"]:
+                _out()
+            _out(f"  {e}")
+            if replies is not None:
+                status = EXIT_USER_ERROR
+                if "reached its end" in str(e):
+                    break
+            continue
+        except ModelError as e:
+            if _out_partial["started"]:
+                _out()
+            _out(f"  {e}")
+            _out(f"  Retry with: coach resume {session_id} --branch {branch}")
+            return EXIT_USER_ERROR
+        _out()
+        for line in rating_lines(res.rating):
+            _out(line)
+        _out()
+        if res.ended:
+            break
+    _finish(engine, session_id, branch)
+    return status
+
+
+def _finish(engine, session_id: str, branch: int) -> None:
+    from coach.metrics import debrief
+
+    tree = engine.store.load_tree(session_id)
+    sc = engine.scenario(tree.info.scenario_id)
+    path = tree.path(branch)
+    if any(t.role == "user" for t in path):
+        for line in debrief_lines(sc, debrief(sc, path)):
+            _out(line)
+    _out()
+    _out(f"Saved as session {session_id}, branch {branch}.")
+    _out(f"  Replay from a turn: coach replay {session_id} --from 2 --branch {branch}")
+    _out(f"  See everything:     coach review {session_id}")
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from coach.scenario import load_library, load_scenario
+
+    if args.check:
+        failed = 0
+        for p in args.check:
+            try:
+                sc = load_scenario(Path(p))
+            except CoachError as e:
+                failed += 1
+                _out(str(e))
+                continue
+            _out(f"{p}: ok ({sc.id}: {len(sc.beats)} beats, {len(sc.examples)} examples)")
+        return EXIT_USER_ERROR if failed else 0
+    lib = load_library(args.scenarios)
+    wid = max((len(i) for i in lib), default=2)
+    wt = max((len(s.title) for s in lib.values()), default=5)
+    for sc in lib.values():
+        _out(f"{sc.id:<{wid}}  {sc.title:<{wt}}  {sc.practice:<32}  {sc.difficulty}")
+    return 0
+
+
+def cmd_practice(args: argparse.Namespace) -> int:
+    replies = _replies_from(args)
+    engine = _engine(args)
+    info, opening = engine.start(args.scenario)
+    sc = engine.scenario(info.scenario_id)
+    _out(f"Session {info.id}")
+    _out(f"Scenario: {sc.title} ({sc.difficulty}; practice: {sc.practice})")
+    _out(f"Model: {engine.backend.label}")
+    _out()
+    _out(" ".join(sc.brief.split()))
+    _out()
+    _out(f"{sc.partner.name}: {opening.text}")
+    return _play(engine, info.id, 1, replies)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from coach.session import state_of
+
+    replies = _replies_from(args)
+    engine = _engine(args)
+    sid = engine.store.resolve(args.session)
+    tree = engine.store.load_tree(sid)
+    sc = engine.scenario(tree.info.scenario_id)
+    for t in tree.path(args.branch):
+        for line in tree_turn(t, sc.partner.name):
+            _out(line)
+    state = state_of(tree.path(args.branch))
+    if state == "needs_retry":
+        _out("(finishing the last reply)")
+        try:
+            res = engine.retry(
+                sid, branch=args.branch, on_token=lambda c: print(c, end="", flush=True)
+            )
+        except ModelError as e:
+            _out(f"  {e}")
+            return EXIT_USER_ERROR
+        _out()
+        if res.partner is not None:
+            _out(f"{sc.partner.name}: {res.partner.text}")
+        for line in rating_lines(res.rating) if res.rating else []:
+            _out(line)
+        if res.ended:
+            _finish(engine, sid, args.branch)
+            return 0
+    elif state == "ended":
+        _out("This branch has ended. Use `coach replay` to try another way from any turn.")
+        _finish(engine, sid, args.branch)
+        return 0
+    return _play(engine, sid, args.branch, replies)
+
+
+def tree_turn(t, name: str) -> list[str]:
+    from coach.render import turn_lines
+
+    return turn_lines(t, name)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    replies = _replies_from(args)
+    engine = _engine(args)
+    sid = engine.store.resolve(args.session)
+    tree = engine.store.load_tree(sid)
+    sc = engine.scenario(tree.info.scenario_id)
+    if args.branch not in tree.branch_numbers():
+        raise CoachError(
+            f"session {sid} has no branch {args.branch}; it has "
+            f"{', '.join(map(str, tree.branch_numbers()))}"
+        )
+    path = tree.path(args.branch)
+    from coach.session import last_partner_before
+
+    try:
+        last_partner_before(path, args.from_turn)
+    except ValueError as e:
+        raise ReplyError(str(e)) from None
+    _out(f"Replaying session {sid}, branch {args.branch}, from turn {args.from_turn}:")
+    for t in path:
+        if t.role == "user" and t.idx >= args.from_turn:
+            break
+        if t.role == "partner" and t.idx >= args.from_turn:
+            break
+        for line in tree_turn(t, sc.partner.name):
+            _out(line)
+    return _play(engine, sid, args.branch, replies, from_turn=args.from_turn)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from coach.session import compare
+
+    engine = _engine(args, with_model=False)
+    tree = engine.tree(args.session)
+    sc = engine.library.get(tree.info.scenario_id)
+    name = sc.partner.name if sc else "Partner"
+    if args.compare:
+        a, b = args.compare
+        have = tree.branch_numbers()
+        for br in (a, b):
+            if br not in have:
+                raise CoachError(
+                    f"session {tree.info.id} has no branch {br}; it has {', '.join(map(str, have))}"
+                )
+        for line in compare_lines(compare(tree, a, b), name):
+            _out(line)
+        return 0
+    lines = tree_lines(tree, sc)
+    for line in lines:
+        _out(line)
+    if sc is not None:
+        from coach.metrics import debrief
+
+        for b in tree.branch_numbers():
+            path = tree.path(b)
+            if any(t.role == "user" for t in path):
+                _out()
+                _out(f"[Branch {b}]")
+                for line in debrief_lines(sc, debrief(sc, path))[2:]:
+                    _out(line)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from coach.store import Store
+
+    store = Store(args.db)
+    sessions = store.list_sessions(limit=args.limit, offset=args.offset, scenario_id=args.scenario)
+    if not sessions:
+        _out("No sessions yet. Start one with: coach practice vent-humiliated-at-work")
+        return 0
+    for s in sessions:
+        score = "  -" if s.mean_score is None else f"{s.mean_score:3.0f}"
+        state = "ended" if s.ended else "open"
+        _out(
+            f"{s.id}  {when(s.updated_at)}  {s.scenario_id:<34}  turns {s.user_turns:>2}  "
+            f"score {score}  branches {s.branches}  {state}"
+        )
+    total = store.count_sessions(args.scenario)
+    if args.offset + len(sessions) < total:
+        _out(f"({total} sessions in all; next page: --offset {args.offset + len(sessions)})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    engine = _engine(args, with_model=False)
+    tree = engine.tree(args.session)
+    sc = engine.library.get(tree.info.scenario_id)
+    text = export_json(tree, sc) if args.format == "json" else export_markdown(tree, sc)
+    if args.output:
+        Path(args.output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        _out(f"Wrote {args.output}")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    app = Path(__file__).with_name("app") / "main.py"
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--browser.serverAddress",
+        "127.0.0.1",
+    ]
+    env = dict(os.environ)
+    if args.db:
+        env["COACH_DB"] = str(args.db)
+    if args.scenarios:
+        env["COACH_SCENARIOS"] = str(args.scenarios)
+    _out(f"Coach app on http://127.0.0.1:{args.port}  (Ctrl-C stops it)")
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+# ------------------------------------------------------------------ parser
+
+
+def _positive(v: str) -> int:
+    n = int(v)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="coach",
+        description="Rehearse a hard conversation with your partner, alone, and get feedback "
+        "on how well you listened. Everything stays on this machine.",
+    )
+    p.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite file (default: $COACH_DB, else $COACH_HOME/coach.db)",
+    )
+    p.add_argument(
+        "--scenarios",
+        type=Path,
+        default=None,
+        help="folder of scenario files (default: $COACH_SCENARIOS, else built-in)",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("scenarios", help="list scenarios, or --check your own files")
+    s.add_argument("--check", nargs="+", metavar="PATH", help="validate scenario files")
+    s.set_defaults(func=cmd_scenarios)
+
+    def replies_flags(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--reply",
+            action="append",
+            metavar="TEXT",
+            help="a reply to send (repeat for several); skips the prompt",
+        )
+        q.add_argument("--replies", metavar="FILE", help="replies, one per line ('-' = stdin)")
+
+    s = sub.add_parser("practice", help="rehearse a scenario in the terminal")
+    s.add_argument("scenario", help="scenario id (see `coach scenarios`)")
+    replies_flags(s)
+    _add_model_flags(s)
+    s.set_defaults(func=cmd_practice)
+
+    s = sub.add_parser("resume", help="continue an unfinished session (retries a failed turn)")
+    s.add_argument("session")
+    s.add_argument("--branch", type=_positive, default=1)
+    replies_flags(s)
+    _add_model_flags(s)
+    s.set_defaults(func=cmd_resume)
+
+    s = sub.add_parser("replay", help="branch a session from a turn with a different reply")
+    s.add_argument("session")
+    s.add_argument(
+        "--from",
+        dest="from_turn",
+        type=_positive,
+        required=True,
+        metavar="TURN",
+        help="the user turn to answer differently (1 = your first reply)",
+    )
+    s.add_argument("--branch", type=_positive, default=1, help="branch to fork (default 1)")
+    replies_flags(s)
+    _add_model_flags(s)
+    s.set_defaults(func=cmd_replay)
+
+    s = sub.add_parser("review", help="show a session's branches and ratings, or compare two")
+    s.add_argument("session")
+    s.add_argument("--compare", nargs=2, type=_positive, metavar=("BRANCH_A", "BRANCH_B"))
+    s.set_defaults(func=cmd_review)
+
+    s = sub.add_parser("history", help="list past sessions, newest first")
+    s.add_argument("--limit", type=_positive, default=50)
+    s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--scenario", help="only this scenario id")
+    s.set_defaults(func=cmd_history)
+
+    s = sub.add_parser("export", help="export a session as Markdown or JSON")
+    s.add_argument("session")
+    s.add_argument("--format", choices=["md", "json"], default="md")
+    s.add_argument("--output", "-o", help="write to this file instead of stdout")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("app", help="start the practice app in your browser (127.0.0.1 only)")
+    s.add_argument("--port", type=_positive, default=8501)
+    s.set_defaults(func=cmd_app)
+
+    for register in _extensions():
+        register(sub)
+    return p
+
+
+def _extensions():
+    """Commands that live in their own modules (model server, evals, benchmarks)."""
+    regs = []
+    for mod in ("coach.local_server", "coach.evaluation.cli", "coach.bench"):
+        try:
+            module = __import__(mod, fromlist=["register"])
+        except ModuleNotFoundError as e:
+            if e.name and mod.startswith(e.name):
+                continue
+            raise
+        if hasattr(module, "register"):
+            regs.append(module.register)
+    return regs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.db is None and os.environ.get("COACH_DB"):
+        args.db = Path(os.environ["COACH_DB"])
+    try:
+        return int(args.func(args) or 0)
+    except CoachError as e:
+        print(f"coach: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("\ncoach: stopped. Everything you typed is saved (`coach history`).", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

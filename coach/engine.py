@@ -1,0 +1,266 @@
+"""The practice loop: store the reply, then judge and answer it, then store the result.
+
+Order matters for "nothing lost": the reply is committed first, in its own transaction.
+The judge runs in a worker thread while the partner streams in the caller's thread, so a
+model turn takes about as long as the slower of the two. Any model failure leaves the reply
+stored and marked failed, and `retry` finishes whatever part is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from coach.backends import Backend
+from coach.errors import ModelError, ReplyError, StoreError
+from coach.heuristic import HeuristicJudge
+from coach.judge import MAX_REPLY_CHARS, JudgeContext, Line
+from coach.partner import PartnerContext, ending_for
+from coach.reading import Reading, advance_openness, reading_of
+from coach.rubric import Rating
+from coach.safety import RESOURCES, concern
+from coach.scenario import Scenario
+from coach.session import (
+    SessionInfo,
+    Tree,
+    Turn,
+    last_partner_before,
+    next_turn_number,
+    path_to,
+    state_of,
+)
+from coach.store import Store
+
+TokenSink = Callable[[str], None]
+
+
+def validate_reply(text: str, partner_name: str = "your partner") -> str:
+    """The reply, stripped, or a ReplyError that says what to do."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise ReplyError(f"Your reply is empty. Type what you would say to {partner_name}.")
+    if len(cleaned) > MAX_REPLY_CHARS:
+        raise ReplyError(
+            f"Your reply is {len(cleaned):,} characters; the limit is {MAX_REPLY_CHARS:,}. "
+            "In a real conversation a reply is a few sentences: try saying the heart of it."
+        )
+    return cleaned
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    user: Turn
+    partner: Turn | None
+    rating: Rating | None
+    ended: bool
+
+
+_QUICK = HeuristicJudge()
+
+
+def _withheld(phrase: str) -> Rating:
+    return Rating(
+        status="withheld",
+        reason=f"The reply mentions something serious ('{phrase}').",
+        tip=RESOURCES,
+        backend="safety",
+    )
+
+
+class Engine:
+    """Runs practice sessions over a store, a backend and a scenario library."""
+
+    def __init__(self, store: Store, backend: Backend, library: dict[str, Scenario]) -> None:
+        self.store = store
+        self.backend = backend
+        self.library = library
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="coach-judge")
+
+    # ------------------------------------------------------------------ lookups
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        try:
+            return self.library[scenario_id]
+        except KeyError:
+            raise StoreError(f"no scenario '{scenario_id}'; `coach scenarios` lists them") from None
+
+    def tree(self, session_ref: str) -> Tree:
+        return self.store.load_tree(self.store.resolve(session_ref))
+
+    # ------------------------------------------------------------------ actions
+
+    def start(self, scenario_id: str) -> tuple[SessionInfo, Turn]:
+        """Open a session: the partner's opening line is its first turn."""
+        sc = self.scenario(scenario_id)
+        return self.store.create_session(
+            scenario_id=sc.id,
+            title=sc.title,
+            backend=self.backend.label,
+            opening=sc.opening,
+            openness=sc.start_openness,
+        )
+
+    def reply(
+        self, session_id: str, text: str, *, branch: int = 1, on_token: TokenSink | None = None
+    ) -> TurnResult:
+        """Answer the partner on `branch` with `text`.
+
+        Raises:
+            ReplyError: empty/huge reply, the branch has ended or awaits a retry.
+            ModelError: a model failed; the reply is stored and `retry` can finish it.
+        """
+        tree = self.store.load_tree(session_id)
+        sc = self.scenario(tree.info.scenario_id)
+        text = validate_reply(text, sc.partner.name)
+        path = tree.path(branch)
+        state = state_of(path)
+        if state == "ended":
+            raise ReplyError(
+                "This conversation has reached its end. Replay it from an earlier turn "
+                "to try another way."
+            )
+        if state == "needs_retry":
+            raise ReplyError("The last reply has not been answered yet: retry it first.")
+        user = self.store.add_user_turn(
+            session_id=session_id,
+            parent_id=path[-1].id,
+            branch=branch,
+            idx=next_turn_number(path),
+            text=text,
+        )
+        return self.process(user, on_token=on_token)
+
+    def replay(
+        self,
+        session_id: str,
+        text: str,
+        *,
+        from_turn: int,
+        branch: int = 1,
+        on_token: TokenSink | None = None,
+    ) -> TurnResult:
+        """Start a new branch at user turn `from_turn` of `branch`, with a different reply.
+
+        The original branch is left untouched; the new branch shares every turn before
+        `from_turn`.
+        """
+        tree = self.store.load_tree(session_id)
+        sc = self.scenario(tree.info.scenario_id)
+        text = validate_reply(text, sc.partner.name)
+        if branch not in tree.branch_numbers():
+            raise StoreError(
+                f"session {session_id} has no branch {branch} "
+                f"(it has {', '.join(map(str, tree.branch_numbers()))})"
+            )
+        try:
+            fork = last_partner_before(tree.path(branch), from_turn)
+        except ValueError as e:
+            raise ReplyError(str(e)) from None
+        new_branch = self.store.new_branch(session_id)
+        user = self.store.add_user_turn(
+            session_id=session_id, parent_id=fork.id, branch=new_branch, idx=from_turn, text=text
+        )
+        return self.process(user, on_token=on_token)
+
+    def retry(
+        self, session_id: str, *, branch: int = 1, on_token: TokenSink | None = None
+    ) -> TurnResult:
+        """Finish the reply on `branch` that a failed model call left unanswered or unrated."""
+        tree = self.store.load_tree(session_id)
+        stuck = [t for t in tree.path(branch) if t.role == "user" and t.status != "ok"]
+        if not stuck:
+            raise ReplyError("Nothing to retry: every reply on this branch is answered.")
+        return self.process(stuck[-1], on_token=on_token)
+
+    # ------------------------------------------------------------------ the turn
+
+    def process(self, user: Turn, *, on_token: TokenSink | None = None) -> TurnResult:
+        """Rate and answer a stored reply; store whatever succeeds."""
+        tree = self.store.load_tree(user.session_id)
+        by_id = tree.by_id
+        sc = self.scenario(tree.info.scenario_id)
+        path = path_to(by_id, user.id)
+        history = tuple(Line(t.role, t.text) for t in path[:-1])
+        prev_openness = next(
+            (t.openness for t in reversed(path) if t.role == "partner" and t.openness is not None),
+            sc.start_openness,
+        )
+        jctx = JudgeContext(reply=user.text, history=history, scenario=sc, turn=user.idx)
+
+        # The fast reading drives the partner, so the partner never waits for a model judge.
+        flagged = concern(user.text)
+        quick = _withheld(flagged) if flagged else _QUICK.rate(jctx)
+        reading = Reading.NEUTRAL if flagged else reading_of(quick)
+        openness = advance_openness(prev_openness, reading)
+        ending = ending_for(sc, openness) if user.idx >= sc.turns else None
+
+        rating = user.rating
+        judge_future = None
+        if rating is None:
+            if flagged or self.backend.judge.name == "heuristic":
+                rating = quick
+            else:
+                judge_future = self._pool.submit(self.backend.judge.rate, jctx)
+
+        answered = [t for t in tree.children(user.id) if t.role == "partner"]
+        partner_turn = answered[0] if answered else None
+        errors: list[str] = []
+        partner_text = ""
+        t0 = time.perf_counter()
+        if partner_turn is None:
+            pctx = PartnerContext(
+                scenario=sc,
+                history=(*history, Line("user", user.text)),
+                reading=reading,
+                openness=openness,
+                turn=user.idx,
+                ending=ending,
+            )
+            try:
+                chunks = []
+                for chunk in self.backend.partner.respond(pctx):
+                    chunks.append(chunk)
+                    if on_token is not None:
+                        on_token(chunk)
+                partner_text = "".join(chunks).strip()
+                if not partner_text:
+                    raise ModelError("The partner model returned an empty line.", retryable=True)
+            except ModelError as e:
+                errors.append(f"partner: {e}")
+        partner_ms = round((time.perf_counter() - t0) * 1000, 1)
+
+        if judge_future is not None:
+            try:
+                rating = judge_future.result()
+            except ModelError as e:
+                errors.append(f"judge: {e}")
+                rating = None
+        if rating is not None and user.rating is None:
+            self.store.save_rating(user.id, rating, reading)
+
+        error = " ".join(errors)
+        if partner_turn is None and partner_text:
+            partner_turn = self.store.complete_turn(
+                user,
+                partner_text=partner_text,
+                openness=openness,
+                ending=ending,
+                meta={"partner": self.backend.partner.name, "latency_ms": partner_ms},
+                error=error,
+            )
+        elif error:
+            self.store.mark_failed(user.id, error)
+        elif partner_turn is not None:
+            # Retry that only needed the rating: the answer was already stored.
+            self.store.mark_ok(user.id)
+        if error:
+            raise ModelError(
+                f"{error} Your reply is saved; retry the turn when the model is back.",
+                retryable=True,
+            )
+        stored = self.store.turn(user.id)
+        return TurnResult(
+            user=stored, partner=partner_turn, rating=stored.rating, ended=ending is not None
+        )

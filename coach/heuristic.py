@@ -1,0 +1,589 @@
+"""The heuristic judge: explainable pattern rules per criterion, deterministic and fast.
+
+Each criterion has a small set of phrase rules. A rule that fires inside a negation
+("I'm *not* going to tell you to calm down") does not count. Evidence is always the
+sentence in which a rule fired, sliced out of the reply, so it is an exact substring.
+Positive criteria take the strongest rule that fired; inverse criteria (fixing, self-focus,
+dismissing) start at 2 and drop to the worst rule that fired.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from coach.judge import JudgeContext
+from coach.rubric import BY_KEY, CRITERIA, CriterionScore, Rating, overall_score
+
+# ---------------------------------------------------------------- text helpers
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_WORD = re.compile(r"[a-z']+")
+NEGATORS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "without",
+        "nor",
+        "neither",
+        "dont",
+        "don't",
+        "won't",
+        "wont",
+        "can't",
+        "cant",
+        "isn't",
+        "wasn't",
+        "aren't",
+        "weren't",
+        "shouldn't",
+        "wouldn't",
+        "didn't",
+        "doesn't",
+        "couldn't",
+        "hardly",
+    ]
+)
+NEGATION_WINDOW = 6
+
+FEELINGS = (
+    r"hurt|hurting|angry|mad|furious|sad|upset|embarrass\w*|humiliat\w*|ashamed|shame|alone|"
+    r"lonely|isolated|invisible|unseen|unheard|ignored|dismissed|scared|afraid|frighten\w*|"
+    r"terrified|anxious|anxiety|worried|nervous|overwhelm\w*|exhausted|drained|tired|"
+    r"frustrat\w*|disappoint\w*|let down|rejected|betrayed|unwanted|unloved|unsupported|"
+    r"stressed|stress|heartbroken|devastated|crushed|helpless|hopeless|stuck|trapped|lost|"
+    r"confused|guilty|small|stupid|worthless|vulnerable|abandoned|left out|pressure\w*|"
+    r"resent\w*|jealous|insecure|awful|horrible|terrible|painful|pain|hard|rough|tough|"
+    r"difficult|scary|grief|griev\w*|miss\w*|numb|raw|shaken|on edge|fed up|sick of"
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+def sentences(reply: str) -> list[Span]:
+    """Split a reply into sentence spans (offsets into the reply, trimmed)."""
+    out = []
+    for m in _SENTENCE.finditer(reply):
+        raw = m.group(0)
+        lead = len(raw) - len(raw.lstrip())
+        body = raw.strip()
+        if body:
+            start = m.start() + lead
+            out.append(Span(start, start + len(body), body))
+    return out
+
+
+def _negated(lowered: str, start: int, sentence_start: int) -> bool:
+    before = lowered[sentence_start:start]
+    # A clause break resets negation: "I can't fix it, but you should rest" still advises.
+    before = re.split(r"[,;:]|\bbut\b", before)[-1]
+    words = _WORD.findall(before)[-NEGATION_WINDOW:]
+    return any(w in NEGATORS or w.endswith("n't") for w in words)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A phrase pattern that signals a level on one criterion."""
+
+    pattern: re.Pattern[str]
+    level: int
+    why: str
+    needs_question: bool = False
+    negatable: bool = True
+
+
+def _r(pattern: str, level: int, why: str, **kw: bool) -> Rule:
+    return Rule(re.compile(pattern), level, why, **kw)
+
+
+# ---------------------------------------------------------------- rules per criterion
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    "warmth": (
+        _r(r"\bi'?m (so|really|very|truly|deeply|incredibly) sorry\b", 2, "heartfelt sorrow"),
+        _r(r"\bmy heart (goes out|breaks|aches|hurts)\b", 2, "heartfelt sorrow"),
+        _r(r"\bi love you\b", 2, "says love"),
+        _r(r"\b(oh|aw+) (love|honey|sweetheart|babe|baby|darling|hon)\b", 2, "tender address"),
+        _r(r"\b(come here|let me hold you|big hug|hugs?\b.*\byou)", 2, "offers closeness"),
+        _r(r"\bi'?m (so )?(glad|grateful) you (told|shared|said)", 2, "glad they shared"),
+        _r(
+            r"\b(that|this|it) (sounds|is|was|must be|must have been|seems) (so |really |"
+            r"incredibly |absolutely |truly )?(awful|horrible|terrible|heartbreaking|"
+            r"devastating|painful|humiliating|brutal|unfair|scary|frightening|cruel)\b",
+            2,
+            "feels with them",
+        ),
+        _r(r"\b(i'?m|i am) sorry\b|\bsorry (to hear|that|you|about)\b", 1, "says sorry"),
+        _r(
+            r"\b(that|this|it) (sucks|stinks|is rough|is hard|sounds (hard|rough|tough|"
+            r"difficult))\b",
+            1,
+            "brief sympathy",
+        ),
+        _r(r"\boh no\b|\bugh\b|\boh,? (man|god|wow)\b", 1, "brief sympathy"),
+        _r(
+            r"\bi care about you\b|\bi feel for you\b|\bpoor (thing|you)\b|\bhugs?\b",
+            1,
+            "brief care",
+        ),
+    ),
+    "validation": (
+        _r(
+            r"\bmakes? (total |complete |so much |perfect |a lot of )?sense\b",
+            2,
+            "says the feeling makes sense",
+        ),
+        _r(r"\bno wonder\b", 2, "no wonder"),
+        _r(r"\bof course you('re| are| were| feel| felt| would)\b", 2, "of course you feel"),
+        _r(
+            r"\b(anyone|anybody|everyone|most people) (would|'d) (feel|be)\b",
+            2,
+            "anyone would feel that",
+        ),
+        _r(r"\byou have (every|a) right to\b", 2, "you have every right"),
+        _r(
+            r"\bit'?s (completely |totally |perfectly |so )?(okay|ok|normal|natural|"
+            r"understandable|valid|fair) (to|that you) (feel|be|want|need|cry)",
+            2,
+            "okay to feel this",
+        ),
+        _r(
+            r"\b(your|those|these|that) feelings? (is|are) (completely |totally )?valid\b",
+            2,
+            "feelings are valid",
+        ),
+        _r(
+            r"\bi'?d (feel|be) (the same|exactly the same|that way|.{0,20}\btoo)\b",
+            2,
+            "I'd feel that too",
+        ),
+        _r(r"\bi can'?t blame you\b|\bwho wouldn'?t\b", 2, "who wouldn't", negatable=False),
+        _r(
+            r"\byou'?re not (crazy|wrong|overreacting|being dramatic|too sensitive)\b",
+            2,
+            "not overreacting",
+            negatable=False,
+        ),
+        _r(
+            r"\bunderstandabl[ey]\b|\bthat'?s (so |completely )?(valid|fair)\b",
+            1,
+            "calls it understandable",
+        ),
+        _r(
+            r"\bi (get|understand|see) (it|that|why)\b|\bi (totally |completely )?understand\b",
+            1,
+            "says they understand",
+        ),
+    ),
+    "understanding": (
+        _r(
+            r"\b(it |that |this )?(sounds|seems|feels) like (you|it|that|this|he|she|they|"
+            r"the)\b.*\b(" + FEELINGS + r")\b",
+            2,
+            "reflects a feeling",
+        ),
+        _r(
+            r"\byou('re| are| were|'ve been| must be| must have been| must feel| must have "
+            r"felt| feel| felt)( so| really| pretty| kind of| a bit)? (" + FEELINGS + r")\b",
+            2,
+            "names their feeling",
+        ),
+        _r(
+            r"\bso (it'?s|it is|it was|you'?re|you are|you were|you felt|what hurt|"
+            r"the hard part)\b",
+            2,
+            "paraphrases",
+        ),
+        _r(
+            r"\b(he|she|they|it|that|this) (made|makes|make|left|leaves|treated|put|puts) you\b"
+            r"|\byou (were|are|became) the (joke|punchline|target|one)\b",
+            2,
+            "reflects what happened to them",
+        ),
+        _r(
+            r"\bwhat i'?m hearing\b|\bif i'?m hearing you\b|\bif i understand\b|"
+            r"\bi hear (you|that|how)\b",
+            2,
+            "reflects back",
+        ),
+        _r(
+            r"\b(not|isn'?t) (just|only|really) (about )?the\b.*\b(it'?s|it is|but)\b",
+            2,
+            "reflects the deeper point",
+            negatable=False,
+        ),
+        _r(
+            r"\b(that|it) (must|would|could) (be|have been|feel|have felt)\b",
+            1,
+            "imagines their experience",
+        ),
+        _r(
+            r"\b(it |that )?(sounds|seems) (like|as if|really|so|pretty)?\s?\w+",
+            1,
+            "generic reflection",
+        ),
+        _r(r"\bi can (see|tell|imagine|only imagine)\b", 1, "imagines their experience"),
+    ),
+    "exploration": (
+        _r(r"\b(what|how)\b[^?]*\?", 2, "open question", needs_question=True),
+        _r(
+            r"\b(tell me (more|about|what|how)|walk me through|i'?d (love|like) to hear|"
+            r"i want to hear|i'?m curious|say more)\b",
+            2,
+            "invites more",
+        ),
+        _r(
+            r"\b(can|could|would|will) you (tell|say|share|walk)\b[^?]*\?",
+            2,
+            "invites more",
+            needs_question=True,
+        ),
+        _r(
+            r"\b(are|did|do|does|is|was|were|have|has|can|could|would|will|should)\b"
+            r"[^?]*\?",
+            1,
+            "closed question",
+            needs_question=True,
+        ),
+    ),
+    "no_fixing": (
+        _r(
+            r"\byou (should|shouldn'?t|need to|have to|'?ve got to|gotta|ought to|must not|"
+            r"'?d better|had better)\b",
+            0,
+            "tells them what to do",
+        ),
+        _r(r"\bhave you (tried|thought about|considered)\b|\bdid you try\b", 0, "suggests a fix"),
+        _r(r"\bwhy (don'?t|not) you\b|\bwhy not just\b", 0, "suggests a fix", negatable=False),
+        _r(
+            r"\b(i'?d|i would|i) (suggest|recommend|advise)\b|\bmy advice\b|"
+            r"\bif i were you\b",
+            0,
+            "gives advice",
+        ),
+        _r(r"\b(the best thing|what you need) (to do |is )", 0, "gives advice"),
+        _r(
+            r"\bjust (tell|ignore|quit|talk to|go|let it|leave|call|ask|email|report|stop|"
+            r"move on|forget|breathe|relax)\b",
+            0,
+            "quick fix",
+        ),
+        _r(
+            r"^\s*(try|go|talk|call|tell|ask|report|email|write|quit|leave|ignore|take)\b",
+            0,
+            "instruction",
+        ),
+        _r(
+            r"\b(maybe|perhaps) (you|we) (could|can|should|might)\b|\byou (could|might) "
+            r"(try|want to|consider)\b|\bnext time,? (you|try|just)\b",
+            1,
+            "tentative advice",
+        ),
+    ),
+    "stays_with_them": (
+        _r(
+            r"\b(that|this|the same thing|something similar) (happened|happens) to me\b",
+            0,
+            "turns to own story",
+        ),
+        _r(
+            r"\b(when|once) i (was|had|got|worked|did)\b|\bi remember when\b",
+            0,
+            "turns to own story",
+        ),
+        _r(
+            r"\breminds me of (when|my|the time)\b|\bi went through\b|\bi had (the same|a "
+            r"similar|this|that)\b",
+            0,
+            "turns to own story",
+        ),
+        _r(
+            r"\bmy (old |last |own )?(boss|job|manager|mom|mum|dad|mother|father|ex|day|"
+            r"week)\b",
+            0,
+            "talks about own life",
+        ),
+        _r(
+            r"\b(what about me|i'?m the one|i have (my own|enough)|you think you have it bad"
+            r"|my day was)\b",
+            0,
+            "centres self",
+            negatable=False,
+        ),
+        _r(
+            r"\bme too\b|\bi'?ve been there\b|\bi know exactly how you feel\b|"
+            r"\bsame here\b",
+            1,
+            "brief self-reference",
+        ),
+    ),
+    "no_dismissing": (
+        _r(r"\bat least\b", 0, "minimizes ('at least')"),
+        _r(
+            r"\bcalm down\b|\brelax\b|\bchill out\b|\bget over it\b|\bcheer up\b|"
+            r"\blet it go\b|\bmove on\b|\bsnap out of\b|\bget a grip\b",
+            0,
+            "tells them to stop feeling",
+        ),
+        _r(
+            r"\b(it'?s|that'?s|it is|that is|it was|wasn'?t) (not )?(a|that|such a) big deal\b|"
+            r"\bno big deal\b|\bnot that bad\b|\bnot a big deal\b",
+            0,
+            "minimizes",
+            negatable=False,
+        ),
+        _r(
+            r"\byou'?re (over ?reacting|being (dramatic|silly|ridiculous|too sensitive|"
+            r"paranoid))\b|\bso dramatic\b|\btoo sensitive\b",
+            0,
+            "calls the feeling wrong",
+        ),
+        _r(
+            r"\bcould (be|have been) worse\b|\bbright side\b|\bhappens for a reason\b|"
+            r"\bother people have it worse\b|\bplenty of other\b|\bbillions of other\b",
+            0,
+            "minimizes",
+        ),
+        _r(
+            r"\bdon'?t be (so )?(sad|upset|mad|angry|dramatic|sensitive|like that)\b|"
+            r"\bstop (crying|worrying|being)\b",
+            0,
+            "tells them to stop feeling",
+            negatable=False,
+        ),
+        _r(
+            r"\bit'?s (just|only) (a|one|some)\b|\bprobably (just )?(a )?joke\b|"
+            r"\bi'?m sure (he|she|they) didn'?t mean\b",
+            1,
+            "brushes it aside",
+        ),
+        _r(
+            r"\bdon'?t worry\b|\bno worries\b|\b(it'?ll|it will|you'?ll|you will|everything "
+            r"will|things will) (all )?(be (fine|okay|ok|alright|all right)|work out|get "
+            r"better|blow over)\b|\bit'?s (fine|okay)\b|\bit happens to everyone\b|"
+            r"\beveryone (goes through|feels)\b|\btry not to (think|worry|dwell)\b",
+            1,
+            "reassures too fast",
+            negatable=False,
+        ),
+    ),
+    "asks_needs": (
+        _r(r"\bdo you want me to\b|\bwould you (like|want) me to\b", 2, "asks what they want"),
+        _r(
+            r"\bwhat (do|would) you need\b|\bwhat (would|might|could) (help|feel good|"
+            r"be helpful|make)\b|\bwhat can i do\b|\bhow can i (help|support|be)\b|"
+            r"\bhow (do|would) you want me to\b|\bis there anything i can\b",
+            2,
+            "asks what they need",
+        ),
+        _r(
+            r"\b(just )?listen,? or\b|\bdo you want (advice|ideas|solutions|to vent|to talk|"
+            r"help)\b|\bwould it help (if|to)\b|\btell me what you need\b",
+            2,
+            "offers support on their terms",
+        ),
+        _r(
+            r"\bi'?m (right )?here\b|\bi'?ve got you\b|\bi'?m (always )?(on your side|in your "
+            r"corner|with you)\b|\byou can (always )?(talk to|call|lean on|come to) me\b|"
+            r"\bi'?m not going anywhere\b|\bwhatever you need\b|\bwe'?ll (figure|get through)"
+            r"\b",
+            1,
+            "offers support",
+        ),
+    ),
+}
+
+HORSEMEN_RULES: dict[str, tuple[re.Pattern[str], ...]] = {
+    "criticism": (
+        re.compile(r"\byou (always|never)\b"),
+        re.compile(r"\bwhat'?s wrong with you\b|\byour problem is\b|\btypical (you|of you)\b"),
+        re.compile(
+            r"\byou'?re (so |such an? )?(selfish|lazy|useless|needy|dramatic|"
+            r"impossible|hopeless|a mess)\b"
+        ),
+    ),
+    "contempt": (
+        re.compile(
+            r"\bpathetic\b|\bridiculous\b|\bgrow up\b|\boh please\b|"
+            r"\bgive me a break\b|\bbig baby\b|\bdrama queen\b|\bget a grip\b|"
+            r"\*?rolls? (my |his |her )?eyes\*?|\blol\b|\bare you serious\b"
+        ),
+    ),
+    "defensiveness": (
+        re.compile(
+            r"\b(it'?s|that'?s|it is|that is|it was) not my fault\b|"
+            r"\bi didn'?t do anything\b|\bdon'?t blame me\b|\bthat'?s not fair\b|"
+            r"\bi was (just|only) trying\b|\byou'?re the one who\b|"
+            r"\bwhat about (me|you)\b|\bbut you (also|too|always|never)\b"
+        ),
+    ),
+    "stonewalling": (
+        re.compile(
+            r"\bi don'?t want to talk about (this|it)\b|\bi'?m done\b|"
+            r"\bleave me alone\b|\bforget it\b|\bdrop it\b|\bi don'?t care\b|"
+            r"\bwhatever\b"
+        ),
+        re.compile(r"^\s*(ok(ay)?|k|fine|sure|mhm|mm+|yeah|right|cool)\W*$"),
+    ),
+}
+
+TIPS: dict[str, str] = {
+    "warmth": "Let them feel you care: name what you feel for them ('I'm so sorry that "
+    "happened to you').",
+    "validation": "Say their feeling makes sense and why ('No wonder you're upset, after…').",
+    "understanding": "Reflect back what you heard, feeling and cause, in your own words "
+    "('It sounds like you felt…').",
+    "exploration": "Ask one open question about their experience ('What was the hardest part?').",
+    "no_fixing": "Hold the advice for now. Ask first: 'Do you want ideas, or should I just "
+    "listen?'",
+    "stays_with_them": "Keep the spotlight on them; save your own story for later.",
+    "no_dismissing": "Drop 'at least' and 'don't worry': take the feeling as it is, not smaller.",
+    "asks_needs": "Ask how you can be there for them ('What would help most right now?').",
+}
+
+GENERIC_BETTER = (
+    "That sounds really hard, and it makes sense you feel this way. I'm here. "
+    "Do you want to tell me more about it, or would you rather I just listen?"
+)
+
+
+def _scan(rules: Iterable[Rule], reply: str, spans: list[Span]) -> list[tuple[Rule, Span]]:
+    lowered = reply.lower()
+    hits = []
+    for rule in rules:
+        for sp in spans:
+            seg = lowered[sp.start : sp.end]
+            if rule.needs_question and not seg.rstrip().endswith("?"):
+                continue
+            m = rule.pattern.search(seg)
+            if m is None:
+                continue
+            if rule.negatable and _negated(lowered, sp.start + m.start(), sp.start):
+                continue
+            hits.append((rule, sp))
+    return hits
+
+
+def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
+    """Score one reply on all eight criteria and flag the four horsemen.
+
+    Returns:
+        (scores by criterion key, horsemen flags). Every evidence string is an exact
+        substring of `reply`.
+    """
+    spans = sentences(reply)
+    scores: dict[str, CriterionScore] = {}
+    for crit in CRITERIA:
+        hits = _scan(RULES[crit.key], reply, spans)
+        inverse = crit.inverse_of is not None
+        if not hits:
+            scores[crit.key] = CriterionScore(level=2 if inverse else 0)
+            continue
+        pick = min if inverse else max
+        level = pick(rule.level for rule, _ in hits)
+        chosen = [(r, sp) for r, sp in hits if r.level == level]
+        evidence = list(dict.fromkeys(sp.text for _, sp in chosen))
+        why = "; ".join(dict.fromkeys(r.why for r, _ in chosen))
+        scores[crit.key] = CriterionScore(level=level, evidence=evidence, note=why)
+    # A lone self-reference followed by curiosity about them is not self-focus.
+    stay = scores["stays_with_them"]
+    if stay.level == 0 and scores["exploration"].level == 2 and len(spans) > 1:
+        scores["stays_with_them"] = stay.model_copy(
+            update={"level": 1, "note": stay.note + "; returns to them with a question"}
+        )
+    # Advice offered only after asking permission is the good kind of tentative.
+    fix = scores["no_fixing"]
+    if fix.level == 0 and scores["asks_needs"].level == 2:
+        scores["no_fixing"] = fix.model_copy(
+            update={"level": 1, "note": fix.note + "; but asks what they want first"}
+        )
+    lowered = reply.lower()
+    flags = [
+        name
+        for name, patterns in HORSEMEN_RULES.items()
+        if any(p.search(lowered) for p in patterns)
+    ]
+    return scores, flags
+
+
+def _tip(scores: dict[str, CriterionScore], ctx: JudgeContext) -> str:
+    gaps = sorted(
+        CRITERIA,
+        key=lambda c: (-(ctx.weight(c.key) * (2 - scores[c.key].level)), c.key),
+    )
+    worst = gaps[0]
+    if scores[worst.key].level == 2:
+        return "Strong reply: keep reflecting and asking before anything else."
+    return TIPS[worst.key]
+
+
+def _better_reply(ctx: JudgeContext) -> str:
+    sc = ctx.scenario
+    if sc is not None:
+        strong = [e for e in sc.examples if e.quality == "strong"]
+        same_turn = [e for e in strong if e.turn == ctx.turn]
+        pool = same_turn or strong
+        if pool:
+            return pool[0].reply
+    return GENERIC_BETTER
+
+
+class HeuristicJudge:
+    """The offline judge. Deterministic: the same reply always gets the same rating."""
+
+    name = "heuristic"
+
+    def rate(self, ctx: JudgeContext) -> Rating:
+        """Rate `ctx.reply` with the pattern rules."""
+        t0 = time.perf_counter()
+        scores, flags = score_reply(ctx.reply)
+        weights = {k: ctx.weight(k) for k in BY_KEY}
+        return Rating(
+            status="scored",
+            scores=scores,
+            flags=flags,
+            tip=_tip(scores, ctx),
+            better_reply=_better_reply(ctx),
+            overall=overall_score(scores, weights),
+            backend="heuristic",
+            model="rules-v1",
+            prompt_version="rules-v1",
+            latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+        )
+
+
+@dataclass(frozen=True)
+class ReplyFeatures:
+    """Counts used by the session metrics (MITI-style)."""
+
+    questions: int
+    open_questions: int
+    reflections: int
+    complex_reflections: int
+
+
+def reply_features(reply: str) -> ReplyFeatures:
+    """Count questions and reflections sentence by sentence.
+
+    A reflection is a sentence on which an understanding rule fires; it is complex when a
+    level-2 rule fires (feeling and cause, or a paraphrase of the deeper point).
+    """
+    spans = sentences(reply)
+    questions = [sp for sp in spans if sp.text.endswith("?")]
+    open_rules = [r for r in RULES["exploration"] if r.level == 2 and r.needs_question]
+    open_qs = sum(1 for sp in questions if _scan(open_rules, reply, [sp]))
+    refl = cplx = 0
+    for sp in spans:
+        hits = _scan(RULES["understanding"], reply, [sp])
+        if hits:
+            refl += 1
+            cplx += any(r.level == 2 for r, _ in hits)
+    return ReplyFeatures(len(questions), open_qs, refl, cplx)

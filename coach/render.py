@@ -1,0 +1,307 @@
+"""Text, Markdown and JSON views of ratings, sessions and comparisons.
+
+Pure functions returning strings or plain dicts; the CLI prints them, the app reuses the
+Markdown and JSON exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from coach.metrics import MITI_NORMS, Debrief, debrief
+from coach.rubric import BY_KEY, CRITERIA, Rating
+from coach.scenario import Scenario
+from coach.session import Comparison, Tree, Turn, user_turns
+
+DOTS = {0: "○○", 1: "●○", 2: "●●"}
+ENDINGS = {"felt_heard": "felt heard", "not_heard": "did not feel heard"}
+
+
+def when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _q(text: str, width: int = 70) -> str:
+    text = " ".join(text.split())
+    return f'"{text if len(text) <= width else text[: width - 1] + "…"}"'
+
+
+def rating_lines(rating: Rating, *, indent: str = "  ") -> list[str]:
+    """A rating as terminal lines: levels with evidence, flags, tip, better reply."""
+    if rating.status == "withheld":
+        return [indent + line for line in rating.tip.splitlines()]
+    if rating.status == "unscored":
+        return [f"{indent}Not scored: {rating.reason}"]
+    head = f"{indent}Rating {rating.overall:.0f}/100" if rating.overall is not None else indent
+    src = rating.backend + (
+        f" {rating.model}" if rating.model and rating.backend != "heuristic" else ""
+    )
+    out = [f"{head}  ({src}{', heuristic fallback' if rating.fallback else ''})"]
+    for c in CRITERIA:
+        s = rating.scores.get(c.key)
+        if s is None:
+            out.append(f"{indent}  {c.name:<20} --  not scored")
+            continue
+        ev = _q(s.evidence[0], 60) if s.evidence else ""
+        out.append(f"{indent}  {c.name:<20} {DOTS[s.level]}  {s.level}/2  {ev}".rstrip())
+    if rating.flags:
+        out.append(f"{indent}Red flags (Gottman's four horsemen): {', '.join(rating.flags)}")
+    for note in rating.notes:
+        out.append(f"{indent}Note: {note}")
+    if rating.tip:
+        out.append(f"{indent}Tip: {rating.tip}")
+    if rating.better_reply:
+        out.append(f"{indent}Try instead: {_q(rating.better_reply, 400)}")
+    return out
+
+
+def metric_lines(d: Debrief, *, indent: str = "  ") -> list[str]:
+    m = d.metrics
+    rq = m.reflection_to_question
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.0%}"
+
+    norms_rq = MITI_NORMS["reflection_to_question"]
+    norms_cr = MITI_NORMS["complex_reflection_share"]
+    return [
+        f"{indent}Reflections : questions   {m.reflections}:{m.questions}"
+        f" ({'n/a' if rq is None else f'{rq:.2f}'}; MITI fair {norms_rq['fair']:.0f}:1, "
+        f"good {norms_rq['good']:.0f}:1 -> {m.miti_band('reflection_to_question')})",
+        f"{indent}Complex reflections      {pct(m.complex_reflection_share)}"
+        f" (MITI fair {norms_cr['fair']:.0%}, good {norms_cr['good']:.0%} -> "
+        f"{m.miti_band('complex_reflection_share')})",
+        f"{indent}Open-question share      {pct(m.open_question_share)}",
+        f"{indent}Advice before validation {m.advice_before_validation}",
+        f"{indent}Your share of the words  {pct(m.user_word_share)}",
+    ]
+
+
+def debrief_lines(scenario: Scenario, d: Debrief) -> list[str]:
+    out = ["", "=== Debrief ==="]
+    if d.ended:
+        out.append(f"{scenario.partner.name} {ENDINGS[d.ended]}.")
+    if d.overall is not None:
+        out.append(f"Mean score: {d.overall:.0f}/100")
+    out.append("Scores per criterion (mean level, 0-2):")
+    for c in CRITERIA:
+        v = d.mean_levels.get(c.key)
+        out.append(f"  {c.name:<20} {'n/a' if v is None else f'{v:.1f}'}")
+    out.append("What they needed (hidden until now):")
+    out.append("  " + " ".join(d.hidden_need.split()))
+    out.append("What went well:")
+    out += [f"  + {w}" for w in d.went_well] or ["  (nothing rated yet)"]
+    out.append("What to try next:")
+    out += [f"  > {t}" for t in d.try_next] or ["  Keep doing what you did."]
+    out.append("Session metrics:")
+    out += metric_lines(d)
+    return out
+
+
+def tree_lines(tree: Tree, scenario: Scenario | None) -> list[str]:
+    """Every branch of a session, with ratings."""
+    name = scenario.partner.name if scenario else "Partner"
+    out = [
+        f"Session {tree.info.id}: {tree.info.title}",
+        f"Started {when(tree.info.created_at)}; {tree.info.backend}",
+    ]
+    for b in tree.branch_numbers():
+        fork = tree.fork_of(b)
+        head = f"--- Branch {b}"
+        if fork:
+            head += f" (replayed from branch {fork[0]}, turn {fork[1]})"
+        out += ["", head + " ---"]
+        path = tree.path(b)
+        start = fork[1] if fork else 0
+        for t in path:
+            if t.idx < start or (t.role == "partner" and t.idx == start and fork):
+                continue
+            out += turn_lines(t, name)
+    return out
+
+
+def turn_lines(t: Turn, partner_name: str) -> list[str]:
+    if t.role == "partner":
+        tag = f"  [{ENDINGS[t.ending]}]" if t.ending else ""
+        return [f"{partner_name}: {t.text}{tag}"]
+    out = [f"You (turn {t.idx}): {t.text}"]
+    if t.status != "ok":
+        out.append(f"  [{t.status}] {t.error}".rstrip())
+    if t.rating is not None:
+        out += rating_lines(t.rating, indent="    ")
+    return out
+
+
+def _delta(d: float | int | None) -> str:
+    return "  ." if d is None else f"{d:+}"
+
+
+def compare_lines(c: Comparison, partner_name: str) -> list[str]:
+    """Two branches side by side, turn by turn, with per-criterion deltas (B - A)."""
+    w = 48
+    out = [f"Compare branch {c.branch_a} (A) with branch {c.branch_b} (B); deltas are B - A", ""]
+    for row in c.rows:
+        a = row.a.text if row.a else "-"
+        b = row.b.text if row.b else "-"
+        shared = row.a is not None and row.b is not None and row.a.id == row.b.id
+        out.append(f"Turn {row.turn}{'  (shared)' if shared else ''}")
+        for la, lb in _zip_wrap(f"A: {a}", f"B: {b}", w):
+            out.append(f"  {la:<{w}} | {lb}")
+        if row.partner_a or row.partner_b:
+            for la, lb in _zip_wrap(
+                f"{partner_name}: {row.partner_a or '-'}",
+                f"{partner_name}: {row.partner_b or '-'}",
+                w,
+            ):
+                out.append(f"  {la:<{w}} | {lb}")
+        if not shared:
+            oa = "-" if row.overall_a is None else f"{row.overall_a:.0f}"
+            ob = "-" if row.overall_b is None else f"{row.overall_b:.0f}"
+            out.append(f"  score A {oa}  B {ob}  delta {_delta(row.overall_delta)}")
+            ds = [f"{BY_KEY[k].name} {_delta(v)}" for k, v in row.level_deltas.items() if v]
+            if ds:
+                out.append("  levels: " + ", ".join(ds))
+        out.append("")
+    out.append("Per criterion (mean level A -> B):")
+    for cr in CRITERIA:
+        a, b = c.mean_a.get(cr.key), c.mean_b.get(cr.key)
+        d = None if a is None or b is None else round(b - a, 2)
+        fa = "n/a" if a is None else f"{a:.1f}"
+        fb = "n/a" if b is None else f"{b:.1f}"
+        out.append(f"  {cr.name:<20} {fa:>4} -> {fb:<4} {_delta(d)}")
+    oa = "n/a" if c.overall_a is None else f"{c.overall_a:.0f}"
+    ob = "n/a" if c.overall_b is None else f"{c.overall_b:.0f}"
+    od = None if c.overall_a is None or c.overall_b is None else round(c.overall_b - c.overall_a, 1)
+    out.append(f"  {'Overall':<20} {oa:>4} -> {ob:<4} {_delta(od)}")
+    out.append(
+        f"  Ending: A {ENDINGS.get(c.ending_a or '', 'not reached')}, "
+        f"B {ENDINGS.get(c.ending_b or '', 'not reached')}"
+    )
+    return out
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(" ".join(text.split()), width) or [""]
+
+
+def _zip_wrap(a: str, b: str, width: int) -> list[tuple[str, str]]:
+    wa, wb = _wrap(a, width), _wrap(b, width)
+    n = max(len(wa), len(wb))
+    return list(zip(wa + [""] * (n - len(wa)), wb + [""] * (n - len(wb)), strict=True))
+
+
+# ---------------------------------------------------------------- exports
+
+
+def export_dict(tree: Tree, scenario: Scenario | None) -> dict:
+    """The whole session as plain data (stable keys, for `export --format json`)."""
+    branches = []
+    for b in tree.branch_numbers():
+        path = tree.path(b)
+        entry: dict = {
+            "branch": b,
+            "forked_from": tree.fork_of(b),
+            "turn_ids": [t.id for t in path],
+        }
+        if scenario is not None:
+            d = debrief(scenario, path)
+            entry["debrief"] = {
+                "ended": d.ended,
+                "overall": d.overall,
+                "mean_levels": d.mean_levels,
+                "went_well": d.went_well,
+                "try_next": d.try_next,
+                "metrics": d.metrics.__dict__,
+            }
+        branches.append(entry)
+    return {
+        "session": tree.info.__dict__,
+        "scenario": scenario.id if scenario else tree.info.scenario_id,
+        "hidden_need": scenario.hidden_need if scenario else None,
+        "turns": [
+            {
+                "id": t.id,
+                "parent_id": t.parent_id,
+                "branch": t.branch,
+                "role": t.role,
+                "turn": t.idx,
+                "text": t.text,
+                "status": t.status,
+                "error": t.error,
+                "reading": t.reading.value if t.reading else None,
+                "openness": t.openness,
+                "ending": t.ending,
+                "rating": t.rating.model_dump() if t.rating else None,
+                "created_at": t.created_at,
+            }
+            for t in tree.turns
+        ],
+        "branches": branches,
+    }
+
+
+def export_json(tree: Tree, scenario: Scenario | None) -> str:
+    return json.dumps(export_dict(tree, scenario), indent=2, ensure_ascii=False)
+
+
+def _md_escape(text: str) -> str:
+    # User text is shown as text, never as markup or raw HTML.
+    out = text.replace("\\", "\\\\")
+    for ch in "`*_{}[]<>()#+-!|~":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def export_markdown(tree: Tree, scenario: Scenario | None) -> str:
+    """A readable report: each branch's transcript with ratings, then its debrief."""
+    name = scenario.partner.name if scenario else "Partner"
+    lines = [f"# {_md_escape(tree.info.title)}", ""]
+    lines.append(
+        f"Session `{tree.info.id}`, started {when(tree.info.created_at)}, "
+        f"{_md_escape(tree.info.backend)}."
+    )
+    for b in tree.branch_numbers():
+        fork = tree.fork_of(b)
+        lines += [
+            "",
+            f"## Branch {b}"
+            + (f" (replayed from branch {fork[0]}, turn {fork[1]})" if fork else ""),
+            "",
+        ]
+        path = tree.path(b)
+        for t in path:
+            if t.role == "partner":
+                end = f" *({ENDINGS[t.ending]})*" if t.ending else ""
+                lines.append(f"**{_md_escape(name)}:** {_md_escape(t.text)}{end}")
+                lines.append("")
+                continue
+            lines.append(f"**You (turn {t.idx}):** {_md_escape(t.text)}")
+            lines.append("")
+            r = t.rating
+            if r is None:
+                lines += [f"> not rated ({_md_escape(t.error or t.status)})", ""]
+                continue
+            if r.status != "scored":
+                lines += [f"> {_md_escape(r.reason or r.status)}", ""]
+                continue
+            lines.append(f"> Score **{r.overall:.0f}/100** ({_md_escape(r.backend)})")
+            for c in CRITERIA:
+                s = r.scores.get(c.key)
+                if s is None:
+                    continue
+                ev = f" — “{_md_escape(s.evidence[0])}”" if s.evidence else ""
+                lines.append(f"> - {c.name}: {s.level}/2{ev}")
+            if r.flags:
+                lines.append(f"> - Red flags: {', '.join(r.flags)}")
+            lines.append(f"> Tip: {_md_escape(r.tip)}")
+            lines.append(f"> Try instead: “{_md_escape(r.better_reply)}”")
+            lines.append("")
+        if scenario is not None and user_turns(path):
+            d = debrief(scenario, path)
+            lines += ["### Debrief", ""] + [
+                ln if not ln.startswith("===") else "" for ln in debrief_lines(scenario, d)[2:]
+            ]
+    return "\n".join(lines).rstrip() + "\n"

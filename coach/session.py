@@ -1,0 +1,252 @@
+"""Session trees: turns are nodes with parents, a branch is a path, replay is a new child.
+
+Numbering: user turn 1 is the reply to the partner's opening line. Every turn carries the
+branch number it was written on; branch 1 is the original conversation. A branch's path
+is the chain of parents from its deepest turn back to the opening, so a replayed branch
+shares every turn before its fork with the branch it came from.
+
+Everything here is pure: frozen values and functions over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from coach.reading import Reading
+from coach.rubric import CRITERION_KEYS, Rating
+
+Role = Literal["partner", "user"]
+# pending: stored, not yet answered; failed: a model call failed, can be retried.
+TurnStatus = Literal["ok", "pending", "failed"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One line of a conversation.
+
+    Attributes:
+        idx: for a user turn, its number (1-based); for a partner turn, the number of the
+            user turn it answers (0 for the opening line).
+        openness: for a partner turn, the partner's openness after the reply it answers.
+        ending: for the partner's last line, which ending it was.
+    """
+
+    id: int
+    session_id: str
+    parent_id: int | None
+    branch: int
+    role: Role
+    idx: int
+    text: str
+    status: TurnStatus = "ok"
+    error: str = ""
+    reading: Reading | None = None
+    openness: int | None = None
+    ending: str | None = None
+    rating: Rating | None = None
+    meta: dict = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A practice session's header, as listed in the history."""
+
+    id: str
+    scenario_id: str
+    title: str
+    backend: str
+    created_at: float
+    updated_at: float
+    user_turns: int = 0
+    mean_score: float | None = None
+    ended: bool = False
+    branches: int = 1
+
+
+@dataclass(frozen=True)
+class Tree:
+    """All turns of one session, indexed for walking."""
+
+    info: SessionInfo
+    turns: tuple[Turn, ...]
+
+    @property
+    def by_id(self) -> dict[int, Turn]:
+        return {t.id: t for t in self.turns}
+
+    def children(self, turn_id: int | None) -> list[Turn]:
+        return [t for t in self.turns if t.parent_id == turn_id]
+
+    def branch_numbers(self) -> list[int]:
+        return sorted({t.branch for t in self.turns})
+
+    def tip(self, branch: int) -> Turn:
+        """The deepest turn written on `branch`."""
+        on_branch = [t for t in self.turns if t.branch == branch]
+        if not on_branch:
+            raise KeyError(branch)
+        # ids grow monotonically, so the newest turn of a branch is its tip
+        return max(on_branch, key=lambda t: t.id)
+
+    def path(self, branch: int) -> list[Turn]:
+        """The branch's conversation, opening line first."""
+        return path_to(self.by_id, self.tip(branch).id)
+
+    def fork_of(self, branch: int) -> tuple[int, int] | None:
+        """(parent branch, user turn number) a replayed branch started from; None for 1."""
+        first = min((t for t in self.turns if t.branch == branch), key=lambda t: t.id)
+        if first.parent_id is None:
+            return None
+        parent = self.by_id[first.parent_id]
+        return parent.branch, first.idx
+
+
+def path_to(by_id: dict[int, Turn], leaf_id: int) -> list[Turn]:
+    """Walk parents from `leaf_id` to the root; returns root-first."""
+    out: list[Turn] = []
+    cur: int | None = leaf_id
+    while cur is not None:
+        t = by_id[cur]
+        out.append(t)
+        cur = t.parent_id
+    out.reverse()
+    return out
+
+
+def user_turns(path: list[Turn]) -> list[Turn]:
+    return [t for t in path if t.role == "user"]
+
+
+def last_partner_before(path: list[Turn], turn_no: int) -> Turn:
+    """The partner line that user turn `turn_no` answers (the fork point for replay).
+
+    Raises:
+        ValueError: when the path has no such turn.
+    """
+    for t in path:
+        if t.role == "partner" and t.idx == turn_no - 1:
+            return t
+    have = len(user_turns(path))
+    raise ValueError(
+        f"there is no turn {turn_no} to replay from: this branch has {have} "
+        f"replies (choose 1 to {max(have, 1)})"
+    )
+
+
+State = Literal["awaiting_reply", "needs_retry", "ended"]
+
+
+def state_of(path: list[Turn]) -> State:
+    """What the conversation on this path needs next."""
+    last = path[-1]
+    if last.role == "user" or any(t.status != "ok" for t in path):
+        return "needs_retry"
+    if last.ending is not None:
+        return "ended"
+    return "awaiting_reply"
+
+
+def next_turn_number(path: list[Turn]) -> int:
+    return len(user_turns(path)) + 1
+
+
+@dataclass(frozen=True)
+class TurnDelta:
+    """One aligned row of a branch comparison."""
+
+    turn: int
+    a: Turn | None
+    b: Turn | None
+    partner_a: str
+    partner_b: str
+    level_deltas: dict[str, int | None]
+    overall_a: float | None
+    overall_b: float | None
+
+    @property
+    def overall_delta(self) -> float | None:
+        if self.overall_a is None or self.overall_b is None:
+            return None
+        return round(self.overall_b - self.overall_a, 1)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    branch_a: int
+    branch_b: int
+    rows: tuple[TurnDelta, ...]
+    mean_a: dict[str, float | None]
+    mean_b: dict[str, float | None]
+    overall_a: float | None
+    overall_b: float | None
+    ending_a: str | None
+    ending_b: str | None
+
+
+def _answers(path: list[Turn]) -> dict[int, str]:
+    return {t.idx: t.text for t in path if t.role == "partner" and t.idx > 0}
+
+
+def mean_levels(turns: list[Turn]) -> dict[str, float | None]:
+    """Mean level per criterion over the scored user turns."""
+    out: dict[str, float | None] = {}
+    for key in CRITERION_KEYS:
+        vals = [
+            t.rating.scores[key].level
+            for t in turns
+            if t.rating is not None and t.rating.status == "scored" and key in t.rating.scores
+        ]
+        out[key] = round(sum(vals) / len(vals), 2) if vals else None
+    return out
+
+
+def mean_overall(turns: list[Turn]) -> float | None:
+    vals = [t.rating.overall for t in turns if t.rating and t.rating.overall is not None]
+    return round(sum(vals) / len(vals), 1) if vals else None
+
+
+def _level(t: Turn | None, key: str) -> int | None:
+    if t is None or t.rating is None or t.rating.status != "scored":
+        return None
+    return t.rating.level(key)
+
+
+def compare(tree: Tree, branch_a: int, branch_b: int) -> Comparison:
+    """Align two branches by user turn number, with per-criterion deltas (b minus a)."""
+    pa, pb = tree.path(branch_a), tree.path(branch_b)
+    ua = {t.idx: t for t in user_turns(pa)}
+    ub = {t.idx: t for t in user_turns(pb)}
+    ans_a, ans_b = _answers(pa), _answers(pb)
+    rows = []
+    for n in range(1, max([0, *ua, *ub]) + 1):
+        a, b = ua.get(n), ub.get(n)
+        deltas: dict[str, int | None] = {}
+        for key in CRITERION_KEYS:
+            la, lb = _level(a, key), _level(b, key)
+            deltas[key] = None if la is None or lb is None else lb - la
+        rows.append(
+            TurnDelta(
+                turn=n,
+                a=a,
+                b=b,
+                partner_a=ans_a.get(n, ""),
+                partner_b=ans_b.get(n, ""),
+                level_deltas=deltas,
+                overall_a=a.rating.overall if a and a.rating else None,
+                overall_b=b.rating.overall if b and b.rating else None,
+            )
+        )
+    ends = {br: next((t.ending for t in p if t.ending), None) for br, p in ((1, pa), (2, pb))}
+    return Comparison(
+        branch_a=branch_a,
+        branch_b=branch_b,
+        rows=tuple(rows),
+        mean_a=mean_levels(list(ua.values())),
+        mean_b=mean_levels(list(ub.values())),
+        overall_a=mean_overall(list(ua.values())),
+        overall_b=mean_overall(list(ub.values())),
+        ending_a=ends[1],
+        ending_b=ends[2],
+    )

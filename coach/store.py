@@ -1,0 +1,378 @@
+"""SQLite storage for sessions and their turn trees.
+
+One file under `COACH_HOME` (default: the XDG data dir). WAL mode so two app tabs or a tab
+and the CLI can work at once; each turn is written in its own transaction, and the user's
+reply is committed before any model is asked anything, so nothing typed is ever lost.
+API keys are never stored here: only the backend's label and model names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from coach.errors import StoreError
+from coach.reading import Reading
+from coach.rubric import Rating
+from coach.session import SessionInfo, Tree, Turn
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id           TEXT PRIMARY KEY,
+    scenario_id  TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    backend      TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL,
+    next_branch  INTEGER NOT NULL DEFAULT 2,
+    -- denormalized so the history page never scans turns
+    user_turns   INTEGER NOT NULL DEFAULT 0,
+    score_sum    REAL NOT NULL DEFAULT 0,
+    score_n      INTEGER NOT NULL DEFAULT 0,
+    ended        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(updated_at DESC);
+CREATE INDEX IF NOT EXISTS sessions_scenario ON sessions(scenario_id, updated_at DESC);
+CREATE TABLE IF NOT EXISTS turns (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    parent_id   INTEGER REFERENCES turns(id),
+    branch      INTEGER NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('partner', 'user')),
+    idx         INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'ok',
+    error       TEXT NOT NULL DEFAULT '',
+    reading     TEXT,
+    openness    INTEGER,
+    ending      TEXT,
+    rating      TEXT,
+    meta        TEXT NOT NULL DEFAULT '{}',
+    created_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_session ON turns(session_id, id);
+CREATE INDEX IF NOT EXISTS turns_parent ON turns(parent_id);
+"""
+
+
+def default_home() -> Path:
+    """`COACH_HOME`, else `$XDG_DATA_HOME/coach`, else `~/.local/share/coach`."""
+    env = os.environ.get("COACH_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "coach"
+
+
+def _row_to_turn(r: sqlite3.Row) -> Turn:
+    return Turn(
+        id=r["id"],
+        session_id=r["session_id"],
+        parent_id=r["parent_id"],
+        branch=r["branch"],
+        role=r["role"],
+        idx=r["idx"],
+        text=r["text"],
+        status=r["status"],
+        error=r["error"],
+        reading=Reading(r["reading"]) if r["reading"] else None,
+        openness=r["openness"],
+        ending=r["ending"],
+        rating=Rating.model_validate_json(r["rating"]) if r["rating"] else None,
+        meta=json.loads(r["meta"]),
+        created_at=r["created_at"],
+    )
+
+
+def _row_to_info(r: sqlite3.Row) -> SessionInfo:
+    return SessionInfo(
+        id=r["id"],
+        scenario_id=r["scenario_id"],
+        title=r["title"],
+        backend=r["backend"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        user_turns=r["user_turns"],
+        mean_score=round(r["score_sum"] / r["score_n"], 1) if r["score_n"] else None,
+        ended=bool(r["ended"]),
+        branches=r["next_branch"] - 1,
+    )
+
+
+class Store:
+    """Sessions and turns in one SQLite file. Safe to share between threads."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        if path is None:
+            path = default_home() / "coach.db"
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(
+                f"Cannot create the data folder {self.path.parent} ({e}). "
+                "Set COACH_HOME to a folder you can write to."
+            ) from None
+        self._local = threading.local()
+        # executescript manages its own transaction
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        c = self._conn()
+        # BEGIN IMMEDIATE takes the write lock up front, so two tabs writing at once queue
+        # up instead of failing half-way.
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        else:
+            c.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ------------------------------------------------------------------ writes
+
+    def create_session(
+        self, *, scenario_id: str, title: str, backend: str, opening: str, openness: int
+    ) -> tuple[SessionInfo, Turn]:
+        """Create a session with the partner's opening line as its root turn."""
+        now = time.time()
+        sid = secrets.token_hex(4)
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO sessions (id, scenario_id, title, backend, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (sid, scenario_id, title, backend, now, now),
+            )
+            cur = c.execute(
+                "INSERT INTO turns (session_id, parent_id, branch, role, idx, text, openness,"
+                " created_at) VALUES (?, NULL, 1, 'partner', 0, ?, ?, ?)",
+                (sid, opening, openness, now),
+            )
+            tid = cur.lastrowid
+        return self.session(sid), self.turn(tid)
+
+    def new_branch(self, session_id: str) -> int:
+        """Reserve the next branch number of a session."""
+        with self._tx() as c:
+            row = c.execute(
+                "SELECT next_branch FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no session '{session_id}'")
+            c.execute(
+                "UPDATE sessions SET next_branch = next_branch + 1 WHERE id = ?", (session_id,)
+            )
+        return int(row["next_branch"])
+
+    def add_user_turn(
+        self, *, session_id: str, parent_id: int, branch: int, idx: int, text: str
+    ) -> Turn:
+        """Store the user's reply as pending. Committed before any model work starts."""
+        now = time.time()
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO turns (session_id, parent_id, branch, role, idx, text, status,"
+                " created_at) VALUES (?, ?, ?, 'user', ?, ?, 'pending', ?)",
+                (session_id, parent_id, branch, idx, text, now),
+            )
+            c.execute(
+                "UPDATE sessions SET updated_at = ?, user_turns = user_turns + 1 WHERE id = ?",
+                (now, session_id),
+            )
+            tid = cur.lastrowid
+        return self.turn(tid)
+
+    def save_rating(self, turn_id: int, rating: Rating, reading: Reading) -> None:
+        """Store a reply's rating (also when the partner's answer is still to come)."""
+        with self._tx() as c:
+            c.execute(
+                "UPDATE turns SET rating = ?, reading = ? WHERE id = ?",
+                (rating.model_dump_json(), reading.value, turn_id),
+            )
+            if rating.overall is not None:
+                c.execute(
+                    "UPDATE sessions SET score_sum = score_sum + ?, score_n = score_n + 1,"
+                    " updated_at = ? WHERE id = (SELECT session_id FROM turns WHERE id = ?)",
+                    (rating.overall, time.time(), turn_id),
+                )
+
+    def complete_turn(
+        self,
+        user_turn: Turn,
+        *,
+        partner_text: str,
+        openness: int,
+        ending: str | None,
+        meta: dict,
+        error: str = "",
+    ) -> Turn:
+        """Store the partner's answer and settle the user's reply, in one transaction.
+
+        The reply is marked done, or failed with `error` when its rating is still missing.
+        """
+        now = time.time()
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO turns (session_id, parent_id, branch, role, idx, text, openness,"
+                " ending, meta, created_at) VALUES (?, ?, ?, 'partner', ?, ?, ?, ?, ?, ?)",
+                (
+                    user_turn.session_id,
+                    user_turn.id,
+                    user_turn.branch,
+                    user_turn.idx,
+                    partner_text,
+                    openness,
+                    ending,
+                    json.dumps(meta),
+                    now,
+                ),
+            )
+            c.execute(
+                "UPDATE turns SET status = ?, error = ? WHERE id = ?",
+                ("failed" if error else "ok", error, user_turn.id),
+            )
+            c.execute(
+                "UPDATE sessions SET updated_at = ?, ended = MAX(ended, ?) WHERE id = ?",
+                (now, 1 if ending else 0, user_turn.session_id),
+            )
+            tid = cur.lastrowid
+        return self.turn(tid)
+
+    def mark_failed(self, turn_id: int, error: str) -> None:
+        with self._tx() as c:
+            c.execute(
+                "UPDATE turns SET status = 'failed', error = ? WHERE id = ?", (error, turn_id)
+            )
+
+    def mark_ok(self, turn_id: int) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE turns SET status = 'ok', error = '' WHERE id = ?", (turn_id,))
+
+    def delete_session(self, session_id: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
+            c.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    # ------------------------------------------------------------------ reads
+
+    def turn(self, turn_id: int) -> Turn:
+        row = self._conn().execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no turn {turn_id}")
+        return _row_to_turn(row)
+
+    def resolve(self, session_ref: str) -> str:
+        """A full session id from an id or a unique prefix of one.
+
+        Raises:
+            StoreError: no session, or the prefix is ambiguous.
+        """
+        ref = session_ref.strip()
+        if not ref:
+            raise StoreError("give a session id (see `coach history`)")
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id FROM sessions WHERE id >= ? AND id < ? LIMIT 2", (ref, ref + "\uffff")
+            )
+            .fetchall()
+        )
+        if not rows:
+            raise StoreError(f"no session '{ref}'; `coach history` lists them")
+        if len(rows) > 1 and rows[0]["id"] != ref:
+            raise StoreError(f"'{ref}' matches several sessions; type more of the id")
+        return rows[0]["id"]
+
+    def session(self, session_id: str) -> SessionInfo:
+        row = self._conn().execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no session '{session_id}'; `coach history` lists them")
+        return _row_to_info(row)
+
+    def load_tree(self, session_id: str) -> Tree:
+        """The session and all its turns."""
+        info = self.session(session_id)
+        rows = (
+            self._conn()
+            .execute("SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,))
+            .fetchall()
+        )
+        return Tree(info=info, turns=tuple(_row_to_turn(r) for r in rows))
+
+    def list_sessions(
+        self, *, limit: int = 50, offset: int = 0, scenario_id: str | None = None
+    ) -> list[SessionInfo]:
+        """History, newest first, one page at a time."""
+        if scenario_id:
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT * FROM sessions WHERE scenario_id = ? ORDER BY updated_at DESC"
+                    " LIMIT ? OFFSET ?",
+                    (scenario_id, limit, offset),
+                )
+                .fetchall()
+            )
+        else:
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT * FROM sessions ORDER BY updated_at DESC LIMIT ? OFFSET ?",
+                    (limit, offset),
+                )
+                .fetchall()
+            )
+        return [_row_to_info(r) for r in rows]
+
+    def count_sessions(self, scenario_id: str | None = None) -> int:
+        if scenario_id:
+            q = ("SELECT COUNT(*) FROM sessions WHERE scenario_id = ?", (scenario_id,))
+        else:
+            q = ("SELECT COUNT(*) FROM sessions", ())
+        return int(self._conn().execute(*q).fetchone()[0])
+
+    def rated_turns(self, *, limit: int = 2000) -> list[tuple[SessionInfo, Turn]]:
+        """The most recent rated user turns with their sessions, oldest first (for progress)."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT t.*, s.id AS s_id FROM turns t JOIN sessions s ON s.id = t.session_id"
+                " WHERE t.role = 'user' AND t.rating IS NOT NULL ORDER BY t.id DESC LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
+        infos: dict[str, SessionInfo] = {}
+        out = []
+        for r in reversed(rows):
+            sid = r["s_id"]
+            if sid not in infos:
+                infos[sid] = self.session(sid)
+            out.append((infos[sid], _row_to_turn(r)))
+        return out
