@@ -277,7 +277,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
             "quick fix",
         ),
         _r(
-            r"^\s*(try|go|talk|call|tell|ask|report|email|write|quit|leave|ignore|take)\b",
+            r"^\s*(try|talk to|call|tell (him|her|them)|ask (him|her|them)|report|email|quit|ignore)\b",
             0,
             "instruction",
         ),
@@ -481,8 +481,12 @@ def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
     """
     spans = sentences(reply)
     scores: dict[str, CriterionScore] = {}
+    advice_spans = {sp for r, sp in _scan(RULES["no_fixing"], reply, spans) if r.level == 0}
     for crit in CRITERIA:
         hits = _scan(RULES[crit.key], reply, spans)
+        if crit.key == "exploration":
+            # "Have you tried…?" is advice dressed as a question, not curiosity.
+            hits = [(r, sp) for r, sp in hits if sp not in advice_spans]
         inverse = crit.inverse_of is not None
         if not hits:
             scores[crit.key] = CriterionScore(level=2 if inverse else 0)

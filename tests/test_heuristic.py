@@ -1,0 +1,119 @@
+"""Table-driven cases for the heuristic judge: every criterion, good and bad, with negations."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.heuristic import HeuristicJudge, reply_features, score_reply
+from coach.judge import JudgeContext
+
+# (reply, criterion, expected level)
+CASES = [
+    # warmth
+    ("I'm so sorry, love. That sounds humiliating.", "warmth", 2),
+    ("Sorry to hear that.", "warmth", 1),
+    ("What time is dinner?", "warmth", 0),
+    ("I'm not sorry I said it.", "warmth", 0),  # negated
+    # validation
+    ("No wonder you're furious.", "validation", 2),
+    ("That makes total sense after what he did.", "validation", 2),
+    ("It's completely okay to feel hurt by that.", "validation", 2),
+    ("I get it.", "validation", 1),
+    ("That doesn't make sense to me.", "validation", 0),  # negated
+    ("Tell me about your day.", "validation", 0),
+    # understanding
+    ("It sounds like you felt invisible in that meeting.", "understanding", 2),
+    ("You must have felt so alone.", "understanding", 2),
+    ("So it's not the money, it's that he didn't ask you.", "understanding", 2),
+    ("That must be a lot.", "understanding", 1),
+    ("Let's order pizza.", "understanding", 0),
+    # exploration
+    ("What was the hardest part for you?", "exploration", 2),
+    ("Tell me more about what happened.", "exploration", 2),
+    ("Are you okay?", "exploration", 1),
+    ("Have you tried talking to him?", "exploration", 0),  # advice dressed as a question
+    ("I see.", "exploration", 0),
+    # no unasked fixing (inverse: 2 = no advice)
+    ("You should talk to HR tomorrow.", "no_fixing", 0),
+    ("Have you tried going to bed earlier?", "no_fixing", 0),
+    ("Why don't you just quit?", "no_fixing", 0),
+    ("Maybe you could mention it to her next week.", "no_fixing", 1),
+    ("I'm not going to tell you what you should do.", "no_fixing", 2),  # negated
+    ("That sounds so hard.", "no_fixing", 2),
+    # stays with them (inverse)
+    ("That happened to me at my old job, I was livid.", "stays_with_them", 0),
+    ("When I was your age I had it much worse.", "stays_with_them", 0),
+    ("Me too. What happened next?", "stays_with_them", 1),
+    ("How are you holding up?", "stays_with_them", 2),
+    # no dismissing (inverse)
+    ("At least you still have your job.", "no_dismissing", 0),
+    ("Calm down, it's not a big deal.", "no_dismissing", 0),
+    ("You're overreacting.", "no_dismissing", 0),
+    ("Don't worry, it'll be fine.", "no_dismissing", 1),
+    ("I'm not going to tell you to calm down.", "no_dismissing", 2),  # negated
+    ("You don't need to calm down. Be as angry as you want.", "no_dismissing", 2),
+    ("That was cruel of him.", "no_dismissing", 2),
+    # asks what they need
+    ("Do you want me to just listen, or would ideas help?", "asks_needs", 2),
+    ("What do you need from me right now?", "asks_needs", 2),
+    ("I'm here for you.", "asks_needs", 1),
+    ("He is wrong.", "asks_needs", 0),
+]
+
+
+@pytest.mark.parametrize(("reply", "key", "level"), CASES)
+def test_criterion_levels(reply: str, key: str, level: int) -> None:
+    scores, _ = score_reply(reply)
+    assert scores[key].level == level, (reply, key, scores[key])
+
+
+@pytest.mark.parametrize(("reply", "key", "level"), CASES)
+def test_evidence_is_always_an_exact_substring(reply: str, key: str, level: int) -> None:
+    scores, _ = score_reply(reply)
+    for s in scores.values():
+        for quote in s.evidence:
+            assert quote and quote in reply
+
+
+def test_evidence_given_for_fired_rules_only() -> None:
+    scores, _ = score_reply("At least it's Friday. What was the worst part?")
+    assert scores["no_dismissing"].evidence == ["At least it's Friday."]
+    assert scores["exploration"].evidence == ["What was the worst part?"]
+    assert scores["validation"].evidence == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "flag"),
+    [
+        ("You always do this. What's wrong with you?", "criticism"),
+        ("Oh please, grow up.", "contempt"),
+        ("It's not my fault you're upset.", "defensiveness"),
+        ("I don't want to talk about this.", "stonewalling"),
+        ("fine", "stonewalling"),
+    ],
+)
+def test_four_horsemen_are_flagged(reply: str, flag: str) -> None:
+    _, flags = score_reply(reply)
+    assert flag in flags
+
+
+def test_kind_reply_raises_no_flags() -> None:
+    _, flags = score_reply("I'm so sorry. It sounds like you felt really alone. I'm here.")
+    assert flags == []
+
+
+def test_rating_is_deterministic_and_weighted() -> None:
+    judge = HeuristicJudge()
+    reply = "You should go to HR. It sounds like you felt humiliated."
+    a = judge.rate(JudgeContext(reply=reply))
+    b = judge.rate(JudgeContext(reply=reply))
+    assert a.model_dump(exclude={"latency_ms"}) == b.model_dump(exclude={"latency_ms"})
+    heavy = judge.rate(JudgeContext(reply=reply, weights={"no_fixing": 5}))
+    assert heavy.overall is not None and a.overall is not None
+    assert heavy.overall < a.overall  # weighting the failed criterion pulls the score down
+    assert a.tip and a.better_reply
+
+
+def test_reply_features_count_reflections_and_questions() -> None:
+    f = reply_features("It sounds like you felt alone. What was that like? Are you ok?")
+    assert (f.questions, f.open_questions, f.reflections, f.complex_reflections) == (2, 1, 1, 1)
