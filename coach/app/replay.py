@@ -57,11 +57,14 @@ def versions_tab(tree: Tree, sc: Scenario) -> None:
     )
     st.graphviz_chart(tree_dot(tree), use_container_width=False)
     st.dataframe([version_summary(tree, b) for b in tree.branch_numbers()], hide_index=True)
+    focus = st.session_state.pop("replay_focus", None)
+    if focus in tree.branch_numbers():
+        st.session_state[f"replay_read-{tree.info.id}"] = focus
     b = st.selectbox(
         "Read a version",
         tree.branch_numbers(),
         format_func=lambda n: version_label(tree, n),
-        key="replay_read",
+        key=f"replay_read-{tree.info.id}",
     )
     if st.button("Continue this version on the Practice page", icon=":material/forum:"):
         open_session(tree.info.id, b)
@@ -79,7 +82,7 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
         "Version",
         tree.branch_numbers(),
         format_func=lambda n: version_label(tree, n),
-        key="branch_from_version",
+        key=f"branch_from_version-{tree.info.id}",
     )
     path = tree.path(b)
     turns = user_turn_choices(path)
@@ -87,7 +90,10 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
         st.info("This version has no replies yet.")
         return
     n = c2.selectbox(
-        "Your reply number", turns, format_func=lambda i: f"Reply {i}", key="branch_from_turn"
+        "Your reply number",
+        turns,
+        format_func=lambda i: f"Reply {i}",
+        key=f"branch_from_turn-{tree.info.id}-{b}",
     )
     old = next(t for t in user_turns(path) if t.idx == n)
     before = next(t for t in path if t.role == "partner" and t.idx == n - 1)
@@ -109,7 +115,7 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
             return
         st.session_state["compare_a"] = b
         st.session_state["compare_b"] = res.user.branch
-        st.session_state["replay_read"] = res.user.branch
+        st.session_state["replay_focus"] = res.user.branch
         st.session_state["replay_created"] = res.user.branch
         st.rerun()
     created = st.session_state.pop("replay_created", None)

@@ -87,7 +87,10 @@ def history() -> str | None:
     st.caption(f"{total} conversations in all, newest first.")
     labels = {i.id: session_label(i) for i in infos}
     return st.selectbox(
-        "Open a conversation", list(labels), format_func=labels.__getitem__, key="review_open"
+        "Open a conversation",
+        list(labels),
+        format_func=labels.__getitem__,
+        key=f"review_open-{scen}-{page}",
     )
 
 
