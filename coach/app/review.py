@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -21,6 +22,32 @@ def _progress(db: str, stamp: tuple) -> list[ProgressPoint]:
     return progress(state.store().rated_turns(limit=3000))
 
 
+def progress_figure(points: list[ProgressPoint]) -> alt.Chart:
+    """One line per skill: average level per conversation, oldest first."""
+    rows = [
+        {"Conversation": n, "When": when(p.when), "Skill": skill, "Level": level}
+        for n, p in enumerate(points, start=1)
+        for skill, level in p.levels.items()
+    ]
+    order = [c.name for c in CRITERIA]
+    sel = alt.selection_point(fields=["Skill"], bind="legend")
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line(point=alt.OverlayMarkDef(size=60))
+        .encode(
+            x=alt.X(
+                "Conversation:O", title="conversation (oldest first)", axis=alt.Axis(labelAngle=0)
+            ),
+            y=alt.Y("Level:Q", title="level (0-2)", scale=alt.Scale(domain=[0, 2])),
+            color=alt.Color("Skill:N", sort=order, title="Skill (click to highlight)"),
+            opacity=alt.condition(sel, alt.value(1), alt.value(0.15)),
+            tooltip=["Skill", "Level", "When"],
+        )
+        .add_params(sel)
+        .properties(height=320)
+    )
+
+
 def progress_chart() -> None:
     store = state.store()
     latest = store.list_sessions(limit=1)
@@ -30,18 +57,7 @@ def progress_chart() -> None:
     if not points:
         st.info("Rated replies will show up here as a chart of each skill over time.")
         return
-    skills = st.multiselect(
-        "Skills to show",
-        [c.name for c in CRITERIA],
-        default=[c.name for c in CRITERIA],
-        key="review_skills",
-    )
-    df = pd.DataFrame([{"Conversation": when(p.when), **p.levels} for p in points]).set_index(
-        "Conversation"
-    )
-    cols = [s for s in skills if s in df.columns]
-    if cols:
-        st.line_chart(df[cols], y_label="average level (0 = not yet, 2 = yes)", height=320)
+    st.altair_chart(progress_figure(points), use_container_width=True)
     st.caption(
         f"Each point is one conversation ({len(points)} so far): the average level of your "
         "replies on each skill. 2 means the skill showed clearly."
@@ -84,7 +100,7 @@ def history() -> str | None:
         ],
         hide_index=True,
     )
-    st.caption(f"{total} conversations in all, newest first.")
+    st.caption(f"{total} conversation{'s' if total != 1 else ''} in all, newest first.")
     labels = {i.id: session_label(i) for i in infos}
     return st.selectbox(
         "Open a conversation",
