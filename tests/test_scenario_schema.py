@@ -68,6 +68,16 @@ def test_broken_file_gets_a_message_naming_file_and_field(tmp_path, breaker, wor
     assert "Traceback" not in msg
 
 
+def test_file_name_that_is_not_an_id_says_to_rename(tmp_path) -> None:
+    with pytest.raises(ScenarioError, match="rename the file"):
+        load_scenario(_write(tmp_path, VALID, "My_Scenario.toml"))
+
+
+def test_unreachable_felt_heard_threshold_is_refused(tmp_path) -> None:
+    with pytest.raises(ScenarioError, match="felt_heard_at"):
+        load_scenario(_write(tmp_path, VALID.replace("felt_heard_at = 4", "felt_heard_at = 6")))
+
+
 def test_missing_file_and_duplicate_ids(tmp_path) -> None:
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario(tmp_path / "nope.toml")
