@@ -277,7 +277,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
             "quick fix",
         ),
         _r(
-            r"^\s*(try|talk to|call|tell (him|her|them)|ask (him|her|them)|report|email|quit|ignore)\b",
+            r"^\s*(try|talk to|call|tell (him|her|them)|ask (him|her|them)|report|email|quit|"
+            r"ignore)\b",
             0,
             "instruction",
         ),
