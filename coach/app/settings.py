@@ -59,7 +59,15 @@ def build_config(
     )
 
 
-def test_connection(config) -> str:
+def models_available() -> bool:
+    try:
+        import coach.config  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+def check(config) -> str:
     """A one-line report from the server, or a ModelError/ConfigError."""
     if config is None:
         return "Offline mode needs no connection."
@@ -94,7 +102,7 @@ def render() -> None:
     st.markdown(f"**Now using:** {'offline (built in)' if b is None else b.label}")
     kinds = list(KINDS)
     kind = st.radio(
-        "Backend",
+        "Who plays your partner and rates your replies",
         kinds,
         index=kinds.index(saved["kind"]),
         format_func=KINDS.__getitem__,
@@ -135,7 +143,11 @@ def render() -> None:
             "Local servers usually need none.",
         )
     api_key = st.session_state.get(state.API_KEY, "") if kind != "offline" else ""
-    c1, c2 = st.columns(2)
+    if kind != "offline" and not models_available():
+        st.warning(
+            "This version of coach cannot connect to models yet; the app keeps running offline."
+        )
+    c1, c2, _ = st.columns([1, 1, 3])
     test = c1.button("Test connection", icon=":material/network_check:", disabled=kind == "offline")
     apply = c2.button("Use these settings", type="primary", icon=":material/check:")
     if not (test or apply):
@@ -151,7 +163,7 @@ def render() -> None:
         )
         if test:
             with st.spinner("Connecting…"):
-                st.success(test_connection(config), icon=":material/check_circle:")
+                st.success(check(config), icon=":material/check_circle:")
         if apply:
             st.session_state[state.SETTINGS] = {**saved, **values}
             st.session_state[state.BACKEND] = None if config is None else make_backend(config)
