@@ -64,6 +64,20 @@ def test_practice_branch_compare_review(app_url, page):
     page.get_by_text("You are in Version 2").wait_for()
     shot(page, "3-practice-branched")
 
+    # finish version 2: the end of the scenario leads to the debrief
+    end = page.get_by_text("The conversation has reached its end")
+    for _ in range(8):
+        if end.count():
+            break
+        box.fill("It makes sense that you feel that way. What would help most right now?")
+        box.press("Enter")
+        wait_idle(page)
+    end.wait_for()
+    page.get_by_role("heading", name="Debrief").wait_for()
+    assert page.get_by_text("What they needed").count() == 1
+    page.get_by_role("heading", name="Debrief").scroll_into_view_if_needed()
+    shot(page, "3b-debrief")
+
     t0 = time.perf_counter()
     goto_page(page, "Replay", "Replay a conversation")
     timings["to_replay"] = time.perf_counter() - t0
