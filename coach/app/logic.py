@@ -97,9 +97,8 @@ def session_label(info: SessionInfo) -> str:
     score = "" if info.mean_score is None else f", average {info.mean_score:.0f}/100"
     versions = f", {info.branches} versions" if info.branches > 1 else ""
     done = ", finished" if info.ended else ""
-    return (
-        f"{when(info.updated_at)} · {info.title} ({info.user_turns} replies{score}{versions}{done})"
-    )
+    counts = f"{info.user_turns} replies in all{score}{versions}{done}"
+    return f"{when(info.updated_at)} · {info.title} ({counts})"
 
 
 def version_label(tree: Tree, branch: int) -> str:
