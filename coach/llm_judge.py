@@ -104,6 +104,9 @@ def response_format(structured: str) -> dict[str, Any] | None:
     return None
 
 
+# The placeholders used in judge.j2's format description (plus emptiness).
+_PLACEHOLDERS = {"", "one line", "a better reply", "...", "…"}
+
 _FENCE_RE = re.compile(r"```(?:json)?\s*(.*?)```", re.S | re.I)
 
 
@@ -283,9 +286,14 @@ class LLMJudge:
             snippet = text.strip()[:80] or "(empty)"
             return None, [f"not valid JSON ({e}); the answer began: {snippet!r}"]
         try:
-            return JudgeOutput.model_validate(data), []
+            out = JudgeOutput.model_validate(data)
         except ValidationError as e:
             return None, _problems(e)
+        # Small models copy the format description verbatim; that is not an answer.
+        copied = [f"{name}: write your own text, not the placeholder {text!r}"
+                  for name, text in (("tip", out.tip), ("better_reply", out.better_reply))
+                  if text.strip().lower() in _PLACEHOLDERS]
+        return (None, copied) if copied else (out, [])
 
     def _reask(self, messages: list[Message], answer: str, problems: list[str]) -> list[Message]:
         return [

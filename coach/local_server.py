@@ -10,7 +10,10 @@ Both packages come with the `local` extra: pip install -e '.[local]'.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -77,10 +80,64 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
+def _probe(base_url: str) -> bool:
+    """Ask for one token after a multi-token prompt; False when the server cannot."""
+    body = json.dumps({
+        "model": MODEL_ALIAS, "max_tokens": 1,
+        "messages": [{"role": "user", "content": "Hello there, how are you doing today?"}],
+    }).encode()
+    req = urllib.request.Request(f"{base_url}/chat/completions", data=body,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _launch(
+    model_file: Path, host: str, port: int, ubatch: int | None, startup_seconds: float
+) -> subprocess.Popen[bytes]:
+    base_url = f"http://{host}:{port}/v1"
+    log = Path(tempfile.gettempdir()) / f"coach-serve-local-{port}.log"
+    cmd = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(model_file),
+        "--model_alias", MODEL_ALIAS,
+        "--host", host,
+        "--port", str(port),
+        "--n_ctx", str(CONTEXT_TOKENS),
+        "--verbose", "false",
+    ]
+    if ubatch:
+        cmd += ["--n_ubatch", str(ubatch)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + startup_seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise CoachError(
+                f"The local model server exited (code {proc.returncode}). Log {log}:\n"
+                f"{_tail(log)}"
+            )
+        if _ready(base_url):
+            return proc
+        time.sleep(0.25)
+    stop_local_server(proc)
+    raise CoachError(
+        f"The local model server did not answer within {startup_seconds:.0f}s. Log {log}:\n"
+        f"{_tail(log)}"
+    )
+
+
 def start_local_server(
     port: int | None = None, *, host: str = "127.0.0.1", startup_seconds: float = STARTUP_SECONDS
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     """Start the local model server and wait until it answers.
+
+    Some llama.cpp CPU builds crash on batched prompt decoding (seen with AMX kernels).
+    The server is probed with a short prompt; if it crashes, it is restarted with
+    `--n_ubatch 1`, which is slower but works. `COACH_LOCAL_UBATCH=1` forces that mode.
 
     Args:
         port: the port; None picks a free one.
@@ -88,7 +145,8 @@ def start_local_server(
         startup_seconds: how long to wait for the model to load.
 
     Returns:
-        (process, base_url, model_name). The caller must terminate the process.
+        (process, base_url, model_name). The caller must stop the process
+        (`stop_local_server`).
 
     Raises:
         CoachError: the extra is not installed, or the server did not start (the message
@@ -100,33 +158,22 @@ def start_local_server(
     base_url = f"http://{host}:{port}/v1"
     if _ready(base_url):
         raise CoachError(f"Something is already serving on {host}:{port}; pick another --port.")
-    log = Path(tempfile.gettempdir()) / f"coach-serve-local-{port}.log"
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model_file),
-        "--model_alias", MODEL_ALIAS,
-        "--host", host,
-        "--port", str(port),
-        "--n_ctx", str(CONTEXT_TOKENS),
-        "--verbose", "false",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + startup_seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise CoachError(
-                f"The local model server exited (code {proc.returncode}). Log {log}:\n"
-                f"{_tail(log)}"
-            )
-        if _ready(base_url):
-            return proc, base_url, MODEL_ALIAS
-        time.sleep(0.25)
-    stop_local_server(proc)
-    raise CoachError(
-        f"The local model server did not answer within {startup_seconds:.0f}s. Log {log}:\n"
-        f"{_tail(log)}"
-    )
+    forced = os.environ.get("COACH_LOCAL_UBATCH", "").strip()
+    ubatch = int(forced) if forced.isdigit() and int(forced) > 0 else None
+    proc = _launch(model_file, host, port, ubatch, startup_seconds)
+    if ubatch is None and not _probe(base_url):
+        # The connection drops a moment before the crashed process is reaped.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        crashed = proc.poll() is not None
+        stop_local_server(proc)
+        if not crashed:
+            raise CoachError(f"The local model server at {base_url} started but cannot "
+                             "answer a short prompt; see its log in the temp folder.")
+        print("llama.cpp crashed on batched decoding; restarting with --n_ubatch 1 "
+              "(slower prompts, same answers).", file=sys.stderr, flush=True)
+        proc = _launch(model_file, host, port, 1, startup_seconds)
+    return proc, base_url, MODEL_ALIAS
 
 
 def stop_local_server(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

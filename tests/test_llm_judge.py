@@ -219,3 +219,12 @@ def test_obedient_model_cannot_raise_the_grade(scenario) -> None:  # noqa: F811
 )
 def test_grader_talk_detector(text: str, expected: bool) -> None:
     assert addresses_grader(text) is expected
+
+
+def test_copied_placeholders_are_not_an_answer(scenario) -> None:  # noqa: F811
+    copied = judge_output(REPLY)
+    copied["tip"], copied["better_reply"] = "one line", "a better reply"
+    fake = FakeChatModel().enqueue(json.dumps(copied), judge_json(REPLY))
+    rating = LLMJudge(fake, "m", "prompt", fallback=StubJudge()).rate(context(scenario, REPLY))
+    assert len(fake.requests) == 2 and rating.status == "scored" and not rating.fallback
+    assert "placeholder 'one line'" in fake.requests[1].messages[-1]["content"]
