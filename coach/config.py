@@ -129,6 +129,11 @@ def resolve_config(
     partner = _pick(partner_model, env, "COACH_PARTNER_MODEL")
     judge = _pick(judge_model, env, "COACH_JUDGE_MODEL")
     if partner is None and judge is None:
+        if base_url:
+            raise ConfigError(
+                f"A base URL was given ({base_url}) but no model. Name the model that plays "
+                "the partner: --partner-model NAME (or COACH_PARTNER_MODEL=NAME)."
+            )
         return None
     if partner is None:
         raise ConfigError(

@@ -235,6 +235,9 @@ class Engine:
         if rating is not None and user.rating is None:
             self.store.save_rating(user.id, rating, reading)
 
+        # Partner and judge usually fail for the same reason (the server is down): say it once.
+        if len({e.split(": ", 1)[1] for e in errors}) == 1:
+            errors = [errors[0].split(": ", 1)[1]]
         error = " ".join(errors)
         if partner_turn is None and partner_text:
             partner_turn = self.store.complete_turn(

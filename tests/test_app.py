@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from coach.backends import Backend, make_backend
 from coach.engine import Engine
 from coach.errors import ModelError
+from coach.fake_openai import FakeOpenAIServer
 from coach.heuristic import HeuristicJudge
 from coach.partner import ScriptedPartner
 from coach.safety import RESOURCES
@@ -318,35 +318,39 @@ def test_settings_api_key_is_not_written_anywhere(db, tmp_path):
 
 
 def test_settings_with_the_fake_openai_server(db):
-    fake = pytest.importorskip("coach.fake_openai", reason="model backends not merged yet")
-    pytest.importorskip("coach.config", reason="model backends not merged yet")
-    with fake_server(fake) as url:
+    with FakeOpenAIServer(models=("fake-partner",)) as server:
         at = settings_page()
         at.radio(key="set_kind").set_value("local").run()
-        at.text_input(key="set_url").set_value(url).run()
+        at.text_input(key="set_url").set_value(server.base_url).run()
         at.text_input(key="set_partner").set_value("fake-partner").run()
         next(b for b in at.button if b.label == "Test connection").click().run()
         assert not at.error, [e.value for e in at.error]
-        assert at.success
+        assert any("fake-partner" in s.value for s in at.success)
         next(b for b in at.button if b.label == "Use these settings").click().run()
         assert not at.session_state["coach_backend"].offline
         at.switch_page("practice.py").run()
         send(start(at), GOOD)
         assert "You (reply 1)" in markdown(at)
+        # the reply went through the real client to the fake server, judge and partner both
+        assert len(server.chat_requests) >= 2
+        assert not any("Offline mode" in i.value for i in at.info)
 
 
-def fake_server(module) -> Iterator[str]:  # pragma: no cover - depends on the llm branch
-    from contextlib import contextmanager
+def test_settings_start_from_the_environment(db, monkeypatch):
+    with FakeOpenAIServer(models=("env-model",)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("COACH_PARTNER_MODEL", "env-model")
+        at = settings_page()
+        assert at.radio(key="set_kind").value == "local"
+        assert at.text_input(key="set_url").value == server.base_url
+        assert not at.session_state["coach_backend"].offline
 
-    @contextmanager
-    def run():
-        server = module.serve(port=0) if hasattr(module, "serve") else module.FakeServer()
-        try:
-            yield getattr(server, "base_url", None) or server.url
-        finally:
-            server.close() if hasattr(server, "close") else server.stop()
 
-    return run()
+def test_broken_environment_settings_fall_back_to_offline_with_a_warning(db, monkeypatch):
+    monkeypatch.setenv("COACH_JUDGE_MODEL", "only-judge")
+    at = app()
+    assert any("COACH_PARTNER_MODEL" in w.value for w in at.warning)
+    assert any("Offline mode" in i.value for i in at.info)
 
 
 # ------------------------------------------------------------------ two tabs

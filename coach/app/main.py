@@ -26,7 +26,14 @@ with st.sidebar:
     st.caption("Everything you type stays on this computer.")
     practice_note()
 
-if state.is_offline():
+offline = state.is_offline()  # first use reads the environment's model settings
+if st.session_state.get(state.ENV_ERROR):
+    st.warning(
+        "The model settings in your environment can't be used, so this tab runs offline: "
+        + st.session_state[state.ENV_ERROR],
+        icon=":material/warning:",
+    )
+if offline:
     st.info(
         "**Offline mode:** your partner follows a script and replies are rated by built-in "
         "rules. It works without any model; connect one under **Settings** for free-form "

@@ -5,10 +5,13 @@ The API key is kept in this tab's session only: never written to disk, a URL or 
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import streamlit as st
 
 from coach.app import state
-from coach.backends import make_backend
+from coach.backends import check_connection, make_backend
+from coach.config import resolve_config
 from coach.errors import CoachError, ConfigError, ModelError
 
 KINDS = {
@@ -17,7 +20,8 @@ KINDS = {
     "remote": "Any OpenAI-compatible service (base URL, model names, API key)",
 }
 LOCAL_URL = "http://127.0.0.1:8080/v1"
-STRUCTURED = ["json_schema", "json_object", "prompt"]
+AUTO = "auto"
+STRUCTURED = [AUTO, "json_schema", "json_object", "prompt"]
 
 
 def build_config(
@@ -44,51 +48,44 @@ def build_config(
         raise ConfigError("The base URL must start with http:// or https://.")
     if not partner_model.strip():
         raise ConfigError("Give the name of the model that plays your partner.")
-    try:
-        from coach.config import resolve_config
-    except ModuleNotFoundError:
-        raise ConfigError(
-            "This version of coach cannot connect to models yet; the app runs offline."
-        ) from None
     return resolve_config(
         base_url=base_url.strip(),
         api_key=api_key or None,
         partner_model=partner_model.strip(),
         judge_model=judge_model.strip() or None,
-        structured=structured,
+        structured=None if structured in (None, AUTO) else structured,
     )
-
-
-def models_available() -> bool:
-    try:
-        import coach.config  # noqa: F401
-    except ModuleNotFoundError:
-        return False
-    return True
 
 
 def check(config) -> str:
     """A one-line report from the server, or a ModelError/ConfigError."""
     if config is None:
         return "Offline mode needs no connection."
-    try:
-        from coach.backends import check_connection
-    except ImportError:
-        raise ConfigError("This version of coach cannot connect to models yet.") from None
     return check_connection(config)
 
 
 def _saved() -> dict:
-    return st.session_state.setdefault(
-        state.SETTINGS,
-        {
-            "kind": "offline",
-            "base_url": "",
-            "partner_model": "",
-            "judge_model": "",
-            "structured": STRUCTURED[0],
-        },
-    )
+    """The form's values: what this tab applied last, else what the environment sets."""
+    if state.SETTINGS not in st.session_state:
+        config = state.env_config()
+        if config is None:
+            st.session_state[state.SETTINGS] = {
+                "kind": "offline",
+                "base_url": "",
+                "partner_model": "",
+                "judge_model": "",
+                "structured": AUTO,
+            }
+        else:
+            host = urlparse(config.base_url).hostname or ""
+            st.session_state[state.SETTINGS] = {
+                "kind": "local" if host in ("127.0.0.1", "localhost", "::1") else "remote",
+                "base_url": config.base_url,
+                "partner_model": config.partner_model,
+                "judge_model": config.judge_model,
+                "structured": config.structured,
+            }
+    return st.session_state[state.SETTINGS]
 
 
 def render() -> None:
@@ -132,7 +129,8 @@ def render() -> None:
             STRUCTURED,
             index=STRUCTURED.index(saved.get("structured") or STRUCTURED[0]),
             key="set_structured",
-            help="json_schema suits most servers; use 'prompt' if the server rejects it.",
+            help="auto: json_schema for OpenAI, json_object (a JSON grammar) for local "
+            "servers such as llama.cpp; use 'prompt' if the server rejects both.",
         )
         st.text_input(
             "API key",
@@ -143,10 +141,6 @@ def render() -> None:
             "Local servers usually need none.",
         )
     api_key = st.session_state.get(state.API_KEY, "") if kind != "offline" else ""
-    if kind != "offline" and not models_available():
-        st.warning(
-            "This version of coach cannot connect to models yet; the app keeps running offline."
-        )
     c1, c2, _ = st.columns([1, 1, 3])
     test = c1.button("Test connection", icon=":material/network_check:", disabled=kind == "offline")
     apply = c2.button("Use these settings", type="primary", icon=":material/check:")

@@ -13,14 +13,16 @@ import streamlit as st
 
 from coach.app.logic import db_path
 from coach.backends import Backend, make_backend
+from coach.config import ModelConfig, resolve_config
 from coach.engine import Engine
-from coach.errors import CoachError
+from coach.errors import CoachError, ConfigError
 from coach.scenario import Scenario, default_scenario_dir, load_library
 from coach.store import Store
 
 BACKEND = "coach_backend"  # the Backend in use by this tab; None = offline default
 SETTINGS = "coach_settings"  # the settings form values (without the key)
 API_KEY = "coach_api_key"  # typed by the user; session only
+ENV_ERROR = "coach_env_error"  # why the environment's model settings could not be used
 
 
 @st.cache_resource(show_spinner=False)
@@ -50,8 +52,25 @@ def library() -> dict[str, Scenario]:
     return _library(_folder())
 
 
+def env_config() -> ModelConfig | None:
+    """The model set by OPENAI_BASE_URL / COACH_* variables, or None (offline).
+
+    A broken setting is remembered under ENV_ERROR for the banner, and the tab runs offline:
+    practice must keep working while the user fixes it.
+    """
+    try:
+        return resolve_config()
+    except ConfigError as e:
+        st.session_state[ENV_ERROR] = str(e)
+        return None
+
+
 def backend() -> Backend | None:
-    return st.session_state.get(BACKEND)
+    """This tab's backend; on first use, the one the environment configures."""
+    if BACKEND not in st.session_state:
+        config = env_config()
+        st.session_state[BACKEND] = None if config is None else make_backend(config)
+    return st.session_state[BACKEND]
 
 
 def is_offline() -> bool:
