@@ -108,6 +108,9 @@ def _launch(
         "--port", str(port),
         "--n_ctx", str(CONTEXT_TOKENS),
         "--verbose", "false",
+        # By default a new request cuts off the one being streamed; the coach asks for the
+        # rating while the partner's line streams, so both must run to the end.
+        "--interrupt_requests", "false",
     ]
     if ubatch:
         cmd += ["--n_ubatch", str(ubatch)]
@@ -195,6 +198,8 @@ def settings_text(base_url: str, model: str = MODEL_ALIAS) -> str:
         f"export COACH_PARTNER_MODEL={model}",
         f"export COACH_JUDGE_MODEL={model}",
         "export COACH_STRUCTURED=json_object",
+        # a tiny model on a CPU still takes a while to read the judge's long prompt
+        "export COACH_TIMEOUT=300",
     ))
 
 

@@ -15,12 +15,11 @@ import pytest
 
 from coach.backends import make_backend
 from coach.config import resolve_config
+from coach.engine import Engine
 from coach.errors import CoachError, ModelError
-from coach.judge import JudgeContext, Line
-from coach.partner import PartnerContext, ending_for
-from coach.reading import advance_openness, reading_of
 from coach.rubric import CRITERION_KEYS, Rating
-from tests.llm_fixtures import StubJudge, scenario  # noqa: F401
+from coach.store import Store
+from tests.llm_fixtures import StubJudge
 
 REQUIRED = os.environ.get("COACH_REQUIRE_LOCAL_MODEL") == "1"
 
@@ -62,33 +61,36 @@ def check_rating(rating: Rating, reply: str) -> None:
 
 
 @pytest.mark.local_model
-def test_short_session_through_the_real_path(local_model, scenario) -> None:  # noqa: F811
+def test_short_session_through_the_real_path(local_model, library, tmp_path) -> None:
+    """Two turns through the Engine: replies stored, rated by the model, answered by it."""
     base_url, model = local_model
     config = resolve_config(env={"OPENAI_BASE_URL": base_url, "COACH_PARTNER_MODEL": model,
-                                 "COACH_TIMEOUT": "180", "COACH_TIME_BUDGET": "400"})
+                                 "COACH_TIMEOUT": "300", "COACH_TIME_BUDGET": "600"})
     assert config is not None and config.structured == "json_object"
     backend = make_backend(config, fallback=StubJudge(level=1))
     backend.judge.max_reasks = 1  # keep CI time down; the path is the same
-
-    history = [Line("partner", scenario.opening)]
-    openness = scenario.start_openness
+    store = Store(tmp_path / "coach.db")
+    engine = Engine(store, backend, library)
+    info, _ = engine.start("vent-humiliated-at-work")
     replies = ["Oh love, that's humiliating. What was it like sitting there?",
                "I'm on your side. Do you want me to just listen tonight?"]
-    for turn, reply in enumerate(replies, start=1):
-        rating = backend.judge.rate(JudgeContext(reply, tuple(history), scenario, turn))
-        check_rating(rating, reply)
-        history.append(Line("user", reply))
-        reading = reading_of(rating)
-        openness = advance_openness(openness, reading)
-        ending = ending_for(scenario, openness) if turn == len(replies) else None
-        ctx = PartnerContext(scenario, tuple(history), reading, openness, turn, ending)
+    for reply in replies:
         try:
-            line = "".join(backend.partner.respond(ctx))
-        except ModelError as e:  # an empty line is allowed to fail, but only retryably
+            engine.reply(info.id, reply)
+        except ModelError as e:  # a tiny model may give an empty line: only ever retryably
             assert e.retryable
-            line = "".join(backend.partner.respond(ctx))
-        assert line.strip() and not line.lower().startswith(f"{scenario.partner.name.lower()}:")
-        history.append(Line("partner", line))
+            engine.retry(info.id)
+
+    path = store.load_tree(info.id).path(1)
+    users = [t for t in path if t.role == "user"]
+    partners = [t for t in path if t.role == "partner"]
+    assert [t.text for t in users] == replies
+    assert all(t.status == "ok" for t in users)
+    for t in users:
+        check_rating(t.rating, t.text)
+    assert len(partners) == 3 and all(t.text.strip() for t in partners)
+    name = library["vent-humiliated-at-work"].partner.name.lower()
+    assert not any(t.text.lower().startswith(f"{name}:") for t in partners[1:])
 
 
 def test_missing_extra_is_a_clear_error(monkeypatch) -> None:
