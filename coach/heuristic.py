@@ -565,6 +565,41 @@ def _scan(rules: Iterable[Rule], reply: str, spans: list[Span]) -> list[tuple[Ru
     return hits
 
 
+# Text addressed to the judge rather than the partner: JSON objects, code fences, and any
+# sentence or bracketed aside that talks about rating, scoring or instructions.
+_JSONISH = re.compile(r"```.*?(```|$)|\{[^{}]*(\{[^{}]*\}[^{}]*)*\}|</?\w+>", re.DOTALL)
+_JUDGE_TALK = re.compile(
+    r"\b(judge|grader?|grad(e|ing) (it|this|that)|rat(e|ing) (it|this|that|me)|ratings?|scores?|"
+    r"rubric|criteri(a|on)|instructions?|system|assistant|developer|evaluat\w*|prompt|pretend|"
+    r"level [0-2]|output)\b",
+    re.IGNORECASE,
+)
+_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def shield(reply: str) -> str:
+    """`reply` with judge-directed text replaced by spaces (same length, same offsets)."""
+    out = reply
+    for m in _JSONISH.finditer(reply):
+        out = _blank(out, m.start(), m.end())
+    for m in _ASIDE.finditer(out):
+        if _JUDGE_TALK.search(m.group(0)):
+            out = _blank(out, m.start(), m.end())
+    for sp in sentences(out):
+        if _JUDGE_TALK.search(sp.text):
+            out = _blank(out, sp.start, sp.end)
+    return out
+
+
+def _resliced(shielded: str, reply: str) -> list[Span]:
+    """Sentence spans of the shielded text, carrying the original reply's text."""
+    return [Span(sp.start, sp.end, reply[sp.start : sp.end]) for sp in sentences(shielded)]
+
+
 _GENERIC_RULE = Rule(GENERIC_QUESTION, 1, "generic question", needs_question=True)
 _NEEDS_RULE = Rule(GENERIC_QUESTION, 1, "asks about support, not their experience")
 
@@ -600,16 +635,23 @@ def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
         substring of `reply`.
     """
     spans = sentences(reply)
+    # Positive criteria read the reply with text aimed at the judge blanked out, so quoted
+    # praise or fake JSON cannot earn credit; inverse criteria still read every word.
+    shielded = shield(reply)
+    safe_spans = spans if shielded == reply else _resliced(shielded, reply)
     scores: dict[str, CriterionScore] = {}
     advice_spans = {sp for r, sp in _scan(RULES["no_fixing"], reply, spans) if r.level == 0}
-    needs_spans = {sp for r, sp in _scan(RULES["asks_needs"], reply, spans) if r.level == 2}
+    needs_spans = {sp for r, sp in _scan(RULES["asks_needs"], shielded, safe_spans) if r.level == 2}
     for crit in CRITERIA:
-        hits = _scan(RULES[crit.key], reply, spans)
+        inverse = crit.inverse_of is not None
+        if inverse:
+            hits = _scan(RULES[crit.key], reply, spans)
+        else:
+            hits = _scan(RULES[crit.key], shielded, safe_spans)
         if crit.key == "exploration":
             # "Have you tried…?" is advice dressed as a question, not curiosity.
             hits = [(r, sp) for r, sp in hits if sp not in advice_spans]
-            hits = _cap_generic(hits, reply, needs_spans)
-        inverse = crit.inverse_of is not None
+            hits = _cap_generic(hits, shielded, needs_spans)
         if not hits:
             scores[crit.key] = CriterionScore(level=2 if inverse else 0)
             continue
