@@ -36,7 +36,7 @@ class RatingCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.hits = self.misses = 0
+        self.hits = self.misses = self._pending = 0
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if path is not None:
@@ -69,9 +69,21 @@ class RatingCache:
                 "INSERT OR REPLACE INTO ratings (key, rating) VALUES (?, ?)",
                 (key, rating.model_dump_json()),
             )
-            self._db.commit()
+            self._pending += 1
+            if self._pending >= 200:  # batch commits: one per rating is slow on big sets
+                self._db.commit()
+                self._pending = 0
+
+    def flush(self) -> None:
+        """Commit pending ratings."""
+        if self._db is not None:
+            with self._lock:
+                self._db.commit()
+                self._pending = 0
 
     def close(self) -> None:
+        """Commit and close."""
         if self._db is not None:
+            self.flush()
             self._db.close()
             self._db = None

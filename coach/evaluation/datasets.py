@@ -120,8 +120,12 @@ def load_epitome(directory: Path) -> list[Item]:
         if not path.is_file():
             continue
         found = True
+        seen: dict[str, int] = {}
         for row in _read_csv(path):
-            key = f"{row['sp_id']}/{row['rp_id']}"
+            # A pair can be listed twice; the n-th listing in each file is one item.
+            pair = f"{row['sp_id']}/{row['rp_id']}"
+            seen[pair] = seen.get(pair, 0) + 1
+            key = f"{pair}#{seen[pair]}"
             item = items.get(key)
             if item is None:
                 turn = Turn(row["response_post"], (Line("partner", row["seeker_post"]),))

@@ -134,6 +134,8 @@ RUNNERS = {
 }
 
 
-def run_all(spec: JudgeSpec, directory: Path | None = None, **kw) -> dict:
+def run_all(spec: JudgeSpec, directory: Path | None = None, repeats: int = 5, **kw) -> dict:
     """Every suite; consistency repeats matter only for non-deterministic (model) judges."""
-    return {name: RUNNERS[name](spec, directory, **kw) for name in SUITES}
+    out = {name: RUNNERS[name](spec, directory, **kw) for name in SUITES[:-1]}
+    out["consistency"] = run_consistency(spec, directory, repeats=repeats, **kw)
+    return out

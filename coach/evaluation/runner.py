@@ -93,6 +93,7 @@ async def _run(
             progress.step()
 
     await asyncio.gather(*(one(i, t) for i, t in enumerate(turns)))
+    cache.flush()
     return [r for r in out if r is not None]
 
 
