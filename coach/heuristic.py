@@ -111,6 +111,11 @@ RULES: dict[str, tuple[Rule, ...]] = {
         _r(r"\bi'?m (so|really|very|truly|deeply|incredibly) sorry\b", 2, "heartfelt sorrow"),
         _r(r"\bmy heart (goes out|breaks|aches|hurts)\b", 2, "heartfelt sorrow"),
         _r(r"\bi love you\b", 2, "says love"),
+        _r(
+            r"\bi'?m (always |right here |completely )?(on your side|in your corner)\b",
+            2,
+            "stands with them",
+        ),
         _r(r"\b(oh|aw+) (love|honey|sweetheart|babe|baby|darling|hon)\b", 2, "tender address"),
         _r(r"\b(come here|let me hold you|big hug|hugs?\b.*\byou)", 2, "offers closeness"),
         _r(r"\bi'?m (so )?(glad|grateful) you (told|shared|said)", 2, "glad they shared"),
