@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coach.judge import JudgeContext
 from coach.rubric import BY_KEY, CRITERIA, CriterionScore, Rating, overall_score
@@ -98,10 +98,16 @@ class Rule:
     why: str
     needs_question: bool = False
     negatable: bool = True
+    # The pattern searched once over the whole reply (unanchored patterns only): a rule that
+    # cannot match anywhere is skipped without visiting each sentence (most rules, most
+    # replies), which keeps the judge well above 5,000 replies a second.
+    loose: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
 
 def _r(pattern: str, level: int, why: str, **kw: bool) -> Rule:
-    return Rule(re.compile(pattern), level, why, **kw)
+    # Anchored patterns are cheap per sentence already; unanchoring them would be slower.
+    loose = None if pattern.startswith("^") else re.compile(pattern)
+    return Rule(re.compile(pattern), level, why, loose=loose, **kw)
 
 
 # ---------------------------------------------------------------- rules per criterion
@@ -142,10 +148,11 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
         _r(
             r"\byou'?re not alone\b|\byou are not alone\b|\bnot the only one\b|"
-            r"\bi feel (you|ya)\b|\bi know (the|that) feeling\b|<3|\u2764|:\(",
+            r"\bi feel (you|ya)\b|\bi know (the|that) feeling\b",
             1,
             "solidarity",
         ),
+        _r(r"<3|\u2764|:\(", 1, "sends a heart", negatable=False),
         _r(
             r"\bhang in there\b|\bstay strong\b|\bkeep (your head up|going|fighting|pushing|it up|"
             r"your chin up)\b|\byou('?ve)? (got|can do) this\b|\bdon'?t give up\b|\bbe strong\b|"
@@ -553,12 +560,35 @@ RHETORICAL_QUESTION = re.compile(
 )
 
 
-def _scan(rules: Iterable[Rule], reply: str, spans: list[Span]) -> list[tuple[Rule, Span]]:
+def _precheck(rules: Iterable[Rule]) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
+    """One alternation of a criterion's unanchored rules, and its anchored rules."""
+    loose = [r.pattern.pattern for r in rules if r.loose is not None]
+    anchored = tuple(r for r in rules if r.loose is None)
+    return (re.compile("|".join(f"(?:{p})" for p in loose)) if loose else None), anchored
+
+
+# One search for "could any rule of this criterion fire?" is several times cheaper than one
+# per rule, and most criteria have nothing to find in most replies.
+_PRECHECK = {key: _precheck(rules) for key, rules in RULES.items()}
+
+
+def _scan(
+    rules: Iterable[Rule], reply: str, spans: list[Span], key: str | None = None
+) -> list[tuple[Rule, Span]]:
     lowered = reply.lower()
+    if key is not None:
+        combined, anchored = _PRECHECK[key]
+        if combined is None or combined.search(lowered) is None:
+            rules = anchored
+    segs = [lowered[sp.start : sp.end] for sp in spans]
+    has_question = "?" in lowered
     hits = []
     for rule in rules:
-        for sp in spans:
-            seg = lowered[sp.start : sp.end]
+        if rule.needs_question and not has_question:
+            continue
+        if rule.loose is not None and rule.loose.search(lowered) is None:
+            continue
+        for sp, seg in zip(spans, segs, strict=True):
             if rule.needs_question and not seg.rstrip().endswith("?"):
                 continue
             m = rule.pattern.search(seg)
@@ -645,14 +675,20 @@ def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
     shielded = shield(reply)
     safe_spans = spans if shielded == reply else _resliced(shielded, reply)
     scores: dict[str, CriterionScore] = {}
-    advice_spans = {sp for r, sp in _scan(RULES["no_fixing"], reply, spans) if r.level == 0}
-    needs_spans = {sp for r, sp in _scan(RULES["asks_needs"], shielded, safe_spans) if r.level == 2}
+    found = {
+        "no_fixing": _scan(RULES["no_fixing"], reply, spans, "no_fixing"),
+        "asks_needs": _scan(RULES["asks_needs"], shielded, safe_spans, "asks_needs"),
+    }
+    advice_spans = {sp for r, sp in found["no_fixing"] if r.level == 0}
+    needs_spans = {sp for r, sp in found["asks_needs"] if r.level == 2}
     for crit in CRITERIA:
         inverse = crit.inverse_of is not None
-        if inverse:
-            hits = _scan(RULES[crit.key], reply, spans)
+        if crit.key in found:
+            hits = found[crit.key]
+        elif inverse:
+            hits = _scan(RULES[crit.key], reply, spans, crit.key)
         else:
-            hits = _scan(RULES[crit.key], shielded, safe_spans)
+            hits = _scan(RULES[crit.key], shielded, safe_spans, crit.key)
         if crit.key == "exploration":
             # "Have you tried…?" is advice dressed as a question, not curiosity.
             hits = [(r, sp) for r, sp in hits if sp not in advice_spans]
