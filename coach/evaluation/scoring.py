@@ -9,7 +9,8 @@ Lend an Ear: a conversation's score per dimension is derived from its supporter 
 the mean level m (0-2) of the mapped criterion over the turns, as an "amount" a = m for
 positive criteria and a = 2 - m for inverse ones (advice, self focus, dismissing: level 2
 means none), mapped linearly onto 1-5 as 1 + 2a. Kappa uses the score and the experts' mean
-both rounded half up to whole points; Spearman uses them unrounded.
+both rounded half up to whole points; Spearman uses them unrounded. The JSON also gives
+a "peak" variant (strongest turn, or worst turn for inverse criteria) beside the mean.
 """
 
 from __future__ import annotations
@@ -109,9 +110,15 @@ def score_epitome(
     return out
 
 
-def conversation_score(levels: Sequence[int], inverse: bool) -> float:
-    """1-5 from per-turn levels 0-2: 1 + 2 * amount, amount = mean (or 2 - mean if inverse)."""
-    m = sum(levels) / len(levels)
+def conversation_score(levels: Sequence[int], inverse: bool, how: str = "mean") -> float:
+    """1-5 from per-turn levels 0-2: 1 + 2 * amount.
+
+    With `how="mean"` the amount is the mean level (2 - mean level for inverse criteria);
+    with `how="peak"` it is the strongest turn (for inverse criteria: the worst turn), the
+    reading that "one piece of unasked advice is a lot of advice".
+    """
+    peak = min(levels) if inverse else max(levels)
+    m = peak if how == "peak" else sum(levels) / len(levels)
     return 1.0 + 2.0 * ((2.0 - m) if inverse else m)
 
 
@@ -120,13 +127,16 @@ def score_lend_an_ear(items: Sequence[Item], ratings: Ratings, *, rounds: int = 
     pairs = _scored(items, ratings)
     out: dict = {"unscored": len(items) - len(pairs), "conversations": []}
     preds: dict[str, list[float]] = {d: [] for d in LAE_DIMENSIONS}
+    peaks: dict[str, list[float]] = {d: [] for d in LAE_DIMENSIONS}
     golds: dict[str, list[float]] = {d: [] for d in LAE_DIMENSIONS}
     for it, rs in pairs:
         row: dict = {"id": it.id}
         for dim in LAE_DIMENSIONS:
             crit, inverse = LAE_CRITERION[dim]
-            s = conversation_score([r.level(crit) or 0 for r in rs], inverse)
+            levels = [r.level(crit) or 0 for r in rs]
+            s = conversation_score(levels, inverse)
             preds[dim].append(s)
+            peaks[dim].append(conversation_score(levels, inverse, "peak"))
             golds[dim].append(it.gold[dim])
             row[dim] = {"judge": _r(s), "experts": _r(it.gold[dim])}
         out["conversations"].append(row)
@@ -138,6 +148,10 @@ def score_lend_an_ear(items: Sequence[Item], ratings: Ratings, *, rounds: int = 
             "spearman": _r(spearman(g, p)),
             "n": len(g),
             "criterion": LAE_CRITERION[dim][0],
+            "peak": {
+                "qwk": _r(quadratic_kappa(gi, [round_half_up(x) for x in peaks[dim]])),
+                "spearman": _r(spearman(g, peaks[dim])),
+            },
         }
         if rounds and len(g) > 1:
             lo, hi = bootstrap_ci(lambda a, b: quadratic_kappa(a, b), gi, pi, rounds=rounds)
