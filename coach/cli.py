@@ -266,11 +266,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     sid = engine.store.resolve(args.session)
     tree = engine.store.load_tree(sid)
     sc = engine.scenario(tree.info.scenario_id)
-    if args.branch not in tree.branch_numbers():
-        raise CoachError(
-            f"session {sid} has no branch {args.branch}; it has "
-            f"{', '.join(map(str, tree.branch_numbers()))}"
-        )
     path = tree.path(args.branch)
     from coach.session import last_partner_before
 
@@ -298,12 +293,6 @@ def cmd_review(args: argparse.Namespace) -> int:
     name = sc.partner.name if sc else "Partner"
     if args.compare:
         a, b = args.compare
-        have = tree.branch_numbers()
-        for br in (a, b):
-            if br not in have:
-                raise CoachError(
-                    f"session {tree.info.id} has no branch {br}; it has {', '.join(map(str, have))}"
-                )
         for line in compare_lines(compare(tree, a, b), name):
             _out(line)
         return 0

@@ -149,11 +149,6 @@ class Engine:
         tree = self.store.load_tree(session_id)
         sc = self.scenario(tree.info.scenario_id)
         text = validate_reply(text, sc.partner.name)
-        if branch not in tree.branch_numbers():
-            raise StoreError(
-                f"session {session_id} has no branch {branch} "
-                f"(it has {', '.join(map(str, tree.branch_numbers()))})"
-            )
         try:
             fork = last_partner_before(tree.path(branch), from_turn)
         except ValueError as e:

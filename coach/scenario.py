@@ -125,7 +125,7 @@ class Scenario(_Strict):
     beats: list[Beat] = Field(min_length=1)
     endings: Endings
     start_openness: int = Field(default=0, ge=-5, le=5)
-    felt_heard_at: int = Field(default=3, ge=-5, le=10)
+    felt_heard_at: int = Field(default=3, ge=-5, le=5)  # openness tops out at 5
     examples: list[Example] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -168,7 +168,12 @@ def format_validation_error(source: str, err: ValidationError) -> str:
     for e in err.errors():
         field = _loc(e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
+        if field == "id" and e["type"] == "string_pattern_mismatch":
+            msg = (
+                "ids are lowercase letters, digits and dashes; rename the file "
+                "(e.g. my-scenario.toml) or set id = \"my-scenario\" in it"
+            )
+        elif e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; see scenarios/AUTHORING.md)"
         elif e["type"] == "missing":
             msg = "required field is missing"

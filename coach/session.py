@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from coach.errors import StoreError
 from coach.reading import Reading
 from coach.rubric import CRITERION_KEYS, Rating
 
@@ -86,7 +87,8 @@ class Tree:
         """The deepest turn written on `branch`."""
         on_branch = [t for t in self.turns if t.branch == branch]
         if not on_branch:
-            raise KeyError(branch)
+            have = ", ".join(map(str, self.branch_numbers()))
+            raise StoreError(f"session {self.info.id} has no branch {branch}; it has {have}")
         # ids grow monotonically, so the newest turn of a branch is its tip
         return max(on_branch, key=lambda t: t.id)
 

@@ -1,0 +1,34 @@
+# Two commands: `make app` and `make test`. Both create .venv on first use.
+SHELL := /bin/bash
+PY ?= $(shell for p in python3 python3.13 python3.12 python3.11; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+# Extras installed into .venv; CI adds `local` (the llama.cpp server and a tiny model).
+EXTRAS ?= test,e2e
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+PORT ?= 8501
+
+.PHONY: app test lint venv clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PY)" || { echo "coach needs Python 3.11 or newer, and none was found. Install python3.11+ (e.g. apt-get install python3) and run again."; exit 1; }
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "coach needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Install python3.11+ and run again (or: make PY=/path/to/python3.11 ...).")'
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[$(EXTRAS)]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+app: $(STAMP)
+	$(BIN)/coach app --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check coach tests
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

@@ -1,0 +1,191 @@
+"""Plain functions behind the pages: no Streamlit here, so each is testable on its own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.render import ENDINGS, when
+from coach.rubric import BY_KEY, CRITERIA, Rating
+from coach.scenario import Scenario
+from coach.session import SessionInfo, Tree, Turn, user_turns
+from coach.store import default_home
+
+LEVEL_COLORS = {0: "red", 1: "orange", 2: "green"}
+LEVEL_WORDS = {0: "not yet", 1: "partly", 2: "yes"}
+DIFFICULTY_COLORS = {"easy": "green", "medium": "orange", "hard": "red"}
+PAGE_SIZE = 20
+
+
+def db_path() -> Path:
+    """`COACH_DB`, else the coach data folder's `coach.db` (as the CLI does)."""
+    env = os.environ.get("COACH_DB")
+    return Path(env).expanduser() if env else default_home() / "coach.db"
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+def filter_scenarios(
+    library: dict[str, Scenario],
+    text: str = "",
+    difficulties: Iterable[str] = (),
+    practices: Iterable[str] = (),
+) -> list[Scenario]:
+    """Scenarios matching every filter given (an empty filter matches all)."""
+    words = text.lower().split()
+    diffs, pracs = set(difficulties), set(practices)
+    out = []
+    for sc in library.values():
+        hay = " ".join((sc.title, sc.brief, sc.practice, sc.partner.name, *sc.signs)).lower()
+        if words and not all(w in hay for w in words):
+            continue
+        if diffs and sc.difficulty not in diffs:
+            continue
+        if pracs and sc.practice not in pracs:
+            continue
+        out.append(sc)
+    return out
+
+
+# ------------------------------------------------------------------ ratings
+
+
+def level_badges(rating: Rating) -> str:
+    """The eight criteria as colored badges: green = yes, orange = partly, red = not yet."""
+    out = []
+    for c in CRITERIA:
+        lvl = rating.level(c.key)
+        if lvl is None:
+            out.append(f":gray-badge[{c.name} –]")
+        else:
+            out.append(f":{LEVEL_COLORS[lvl]}-badge[{c.name} {'●' * lvl}{'○' * (2 - lvl)}]")
+    return " ".join(out)
+
+
+def evidence_of(rating: Rating | None) -> list[str]:
+    if rating is None or rating.status != "scored":
+        return []
+    return [q for s in rating.scores.values() for q in s.evidence]
+
+
+def evidence_rows(rating: Rating) -> list[tuple[str, int, list[str]]]:
+    """(criterion name, level, evidence quotes) for each scored criterion."""
+    return [
+        (c.name, s.level, list(s.evidence))
+        for c in CRITERIA
+        if (s := rating.scores.get(c.key)) is not None
+    ]
+
+
+def score_word(overall: float | None) -> str:
+    if overall is None:
+        return "not scored"
+    if overall >= 75:
+        return "strong listening"
+    if overall >= 50:
+        return "on the way"
+    return "room to grow"
+
+
+# ------------------------------------------------------------------ sessions and versions
+
+
+def session_label(info: SessionInfo) -> str:
+    score = "" if info.mean_score is None else f", average {info.mean_score:.0f}/100"
+    versions = f", {info.branches} versions" if info.branches > 1 else ""
+    done = ", finished" if info.ended else ""
+    counts = f"{info.user_turns} replies in all{score}{versions}{done}"
+    return f"{when(info.updated_at)} · {info.title} ({counts})"
+
+
+def version_label(tree: Tree, branch: int) -> str:
+    """A version of the conversation in plain words, e.g. for a select box."""
+    fork = tree.fork_of(branch)
+    if fork is None:
+        return f"Version {branch} (the original conversation)"
+    return f"Version {branch} (a different reply {fork[1]}, starting from version {fork[0]})"
+
+
+def version_summary(tree: Tree, branch: int) -> dict:
+    """One row of the versions table."""
+    path = tree.path(branch)
+    users = user_turns(path)
+    scores = [t.rating.overall for t in users if t.rating and t.rating.overall is not None]
+    ending = next((t.ending for t in path if t.ending), None)
+    fork = tree.fork_of(branch)
+    return {
+        "Version": branch,
+        "Starts from": "the beginning" if fork is None else f"reply {fork[1]} of version {fork[0]}",
+        "Replies": len(users),
+        "Average score": round(sum(scores) / len(scores)) if scores else None,
+        "Ending": ENDINGS.get(ending or "", "not reached yet"),
+    }
+
+
+def tree_dot(tree: Tree) -> str:
+    """The versions of a session as a Graphviz tree. Labels hold numbers only, no user text."""
+    lines = [
+        "digraph versions {",
+        "rankdir=LR;",
+        'node [shape=box, style="rounded,filled", fillcolor="#f0f2f6", fontname="sans-serif"];',
+        'edge [fontname="sans-serif", fontsize=10];',
+    ]
+    for b in tree.branch_numbers():
+        s = version_summary(tree, b)
+        score = "" if s["Average score"] is None else f"\\navg {s['Average score']}/100"
+        lines.append(f'v{b} [label="Version {b}\\n{s["Replies"]} replies{score}"];')
+        fork = tree.fork_of(b)
+        if fork is not None:
+            lines.append(f'v{fork[0]} -> v{b} [label="new reply {fork[1]}"];')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def user_turn_choices(path: list[Turn]) -> list[int]:
+    return [t.idx for t in user_turns(path)]
+
+
+# ------------------------------------------------------------------ progress
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    session: str
+    when: float
+    title: str
+    levels: dict[str, float]
+    overall: float | None
+
+
+def progress(rated: list[tuple[SessionInfo, Turn]]) -> list[ProgressPoint]:
+    """Per session (oldest first): mean level per criterion over its scored replies."""
+    acc: dict[str, tuple[SessionInfo, list[Turn]]] = {}
+    for info, turn in rated:
+        if turn.rating is None or turn.rating.status != "scored":
+            continue
+        acc.setdefault(info.id, (info, []))[1].append(turn)
+    out = []
+    for info, turns in sorted(acc.values(), key=lambda it: it[0].created_at):
+        levels = {}
+        for c in CRITERIA:
+            vals = [t.rating.level(c.key) for t in turns if t.rating.level(c.key) is not None]
+            if vals:
+                levels[c.name] = round(sum(vals) / len(vals), 2)
+        overalls = [t.rating.overall for t in turns if t.rating.overall is not None]
+        out.append(
+            ProgressPoint(
+                session=info.id,
+                when=info.created_at,
+                title=info.title,
+                levels=levels,
+                overall=round(sum(overalls) / len(overalls), 1) if overalls else None,
+            )
+        )
+    return out
+
+
+def criterion_name(key: str) -> str:
+    return BY_KEY[key].name

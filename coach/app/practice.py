@@ -1,0 +1,209 @@
+"""Practice: pick a scenario, talk, see each reply rated, end with a debrief."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from coach.app import state
+from coach.app.logic import DIFFICULTY_COLORS, filter_scenarios, version_label
+from coach.app.text import escape_md
+from coach.app.widgets import PARTNER_AVATAR, USER_AVATAR, conversation, debrief_view
+from coach.errors import ModelError, ReplyError, StoreError
+from coach.judge import MAX_REPLY_CHARS
+from coach.scenario import PRACTICES, Scenario
+from coach.session import Turn, state_of
+
+SESSION, BRANCH, ERROR, NOTICE = "practice_session", "practice_branch", "practice_error", "notice"
+
+
+def open_session(session_id: str, branch: int = 1) -> None:
+    """Make `session_id` (on `branch`) the conversation the Practice page shows."""
+    st.session_state[SESSION] = session_id
+    st.session_state[BRANCH] = branch
+    st.session_state.pop(ERROR, None)
+
+
+def close_session() -> None:
+    for k in (SESSION, BRANCH, ERROR):
+        st.session_state.pop(k, None)
+
+
+# ------------------------------------------------------------------ choosing a scenario
+
+
+def scenario_card(sc: Scenario) -> None:
+    with st.container(border=True):
+        st.markdown(f"#### {escape_md(sc.title)}")
+        st.markdown(
+            f":{DIFFICULTY_COLORS[sc.difficulty]}-badge[{sc.difficulty}] "
+            f":blue-badge[{escape_md(sc.practice)}] · with {escape_md(sc.partner.name)}"
+        )
+        st.markdown(escape_md(" ".join(sc.brief.split())))
+        if st.button("Start", key=f"start-{sc.id}", type="primary", icon=":material/play_arrow:"):
+            info, _ = state.engine().start(sc.id)
+            open_session(info.id)
+            st.rerun()
+
+
+def choose_scenario() -> None:
+    st.title("Practice a conversation")
+    st.markdown(
+        "Pick a moment to rehearse. Your partner answers the way a real person might; each of "
+        "your replies gets feedback on how well you listened."
+    )
+    lib = state.library()
+    c1, c2, c3 = st.columns([2, 1, 1])
+    text = c1.text_input("Search", placeholder="e.g. work, vent, jealous", key="sc_search")
+    diffs = c2.multiselect("Difficulty", ["easy", "medium", "hard"], key="sc_diff")
+    pracs = c3.multiselect("Skill to practise", list(PRACTICES), key="sc_practice")
+    found = filter_scenarios(lib, text, diffs, pracs)
+    if not found:
+        st.info("No scenario matches these filters.")
+        return
+    cols = st.columns(2)
+    for i, sc in enumerate(found):
+        with cols[i % 2]:
+            scenario_card(sc)
+
+
+# ------------------------------------------------------------------ the conversation
+
+
+def _stream_into(placeholder):
+    buf: list[str] = []
+
+    def on_token(chunk: str) -> None:
+        buf.append(chunk)
+        placeholder.markdown(escape_md("".join(buf)) + " ▌")
+
+    return on_token
+
+
+def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int | None = None):
+    """Send a reply (or a new-version reply, or a retry when `text` is None) and rerun."""
+    eng = state.engine()
+    name = eng.scenario(eng.tree(session_id).info.scenario_id).partner.name
+    if text is not None:
+        with st.chat_message("user", avatar=USER_AVATAR):
+            st.markdown(escape_md(text))
+    with st.chat_message("assistant", avatar=PARTNER_AVATAR):
+        ph = st.empty()
+        ph.markdown(f"*{escape_md(name)} is answering…*")
+        on_token = _stream_into(ph)
+        try:
+            if text is None:
+                res = eng.retry(session_id, branch=branch, on_token=on_token)
+            elif from_turn is not None:
+                res = eng.replay(
+                    session_id, text, from_turn=from_turn, branch=branch, on_token=on_token
+                )
+            else:
+                res = eng.reply(session_id, text, branch=branch, on_token=on_token)
+        except ReplyError as e:
+            st.session_state[NOTICE] = str(e)
+        except ModelError as e:
+            st.session_state[ERROR] = str(e)
+            if from_turn is not None:  # the new version exists: show it, with its retry
+                st.session_state[BRANCH] = max(eng.tree(session_id).branch_numbers())
+        else:
+            st.session_state.pop(ERROR, None)
+            st.session_state[BRANCH] = res.user.branch
+    st.rerun()
+
+
+def conversation_page(session_id: str) -> None:
+    eng = state.engine()
+    try:
+        tree = eng.tree(session_id)
+        sc = eng.scenario(tree.info.scenario_id)
+    except StoreError as e:
+        st.warning(str(e))
+        close_session()
+        return
+    branch = st.session_state.get(BRANCH, 1)
+    if branch not in tree.branch_numbers():
+        branch = 1
+    path = tree.path(branch)
+
+    head, side = st.columns([4, 1])
+    head.title(escape_md(sc.title))
+    if side.button("Choose another scenario", icon=":material/arrow_back:"):
+        close_session()
+        st.rerun()
+    if len(tree.branch_numbers()) > 1:
+        st.caption(
+            f"You are in {version_label(tree, branch)}. Every 'try this instead' starts a new "
+            "version; the others stay on the Replay page."
+        )
+    with st.expander(
+        f"The situation: talking with {escape_md(sc.partner.name)}", expanded=len(path) == 1
+    ):
+        st.markdown(escape_md(" ".join(sc.brief.split())))
+        st.caption(
+            f"{sc.turns} replies until the end · difficulty {sc.difficulty} · "
+            f"skill: {escape_md(sc.practice)}"
+        )
+
+    def try_instead(t: Turn) -> None:
+        st.session_state["_pending"] = (t.rating.better_reply, t.idx, branch)
+
+    conversation(sc, path, on_try=try_instead, key="p")
+
+    notice = st.session_state.pop(NOTICE, None)
+    if notice:
+        st.warning(notice)
+
+    pending = st.session_state.pop("_pending", None)
+    if pending:
+        text, from_turn, from_branch = pending
+        run_turn(session_id, from_branch, text, from_turn=from_turn)
+
+    now = state_of(path)
+    if now == "needs_retry":
+        stuck = next((t for t in reversed(path) if t.role == "user" and t.status != "ok"), None)
+        msg = (
+            st.session_state.get(ERROR)
+            or (stuck.error if stuck else "")
+            or ("The last reply has not been answered yet.")
+        )
+        st.error(f"{escape_md(msg)}", icon=":material/error:")
+        st.caption("Your reply is saved. Retry when the model is reachable again.")
+        if st.button("Retry", type="primary", icon=":material/refresh:"):
+            run_turn(session_id, branch, None)
+    elif now == "ended":
+        st.success("The conversation has reached its end. Here is your debrief.")
+        st.divider()
+        st.header("Debrief")
+        debrief_view(sc, path)
+        c1, c2 = st.columns(2)
+        if c1.button("Practise another scenario", icon=":material/forum:"):
+            close_session()
+            st.rerun()
+        if c2.button("Replay it from an earlier reply", icon=":material/alt_route:"):
+            st.session_state["replay_session"] = session_id
+            st.switch_page("replay.py")
+
+    prompt = st.chat_input(
+        f"Your reply to {sc.partner.name}"
+        if now == "awaiting_reply"
+        else "This conversation has ended",
+        disabled=now != "awaiting_reply",
+        max_chars=MAX_REPLY_CHARS,
+        key="reply_box",
+    )
+    if prompt and now == "awaiting_reply":
+        run_turn(session_id, branch, prompt)
+
+
+def render() -> None:
+    if not state.ready():
+        return
+    sid = st.session_state.get(SESSION)
+    if sid is None:
+        choose_scenario()
+    else:
+        conversation_page(sid)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,254 @@
+"""Replay: open a past conversation, see its versions, try a different reply, compare."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from coach.app import state
+from coach.app.logic import (
+    PAGE_SIZE,
+    session_label,
+    tree_dot,
+    user_turn_choices,
+    version_label,
+    version_summary,
+)
+from coach.app.practice import open_session
+from coach.app.text import escape_md
+from coach.app.widgets import conversation
+from coach.errors import CoachError, ModelError, ReplyError
+from coach.render import ENDINGS
+from coach.rubric import CRITERIA
+from coach.scenario import Scenario
+from coach.session import Tree, compare, user_turns
+
+SELECTED = "replay_session"
+
+
+def pick_session() -> str | None:
+    store = state.store()
+    total = store.count_sessions()
+    if total == 0:
+        st.info("No conversations yet. Start one on the Practice page.")
+        return None
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    page = 1
+    if pages > 1:
+        page = st.number_input("Page of past conversations", 1, pages, 1, key="replay_page")
+    infos = store.list_sessions(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    labels = {i.id: session_label(i) for i in infos}
+    wanted = st.session_state.get(SELECTED)
+    if wanted and wanted not in labels:
+        try:
+            labels = {wanted: session_label(store.session(wanted)), **labels}
+        except CoachError:
+            st.session_state.pop(SELECTED, None)
+    ids = list(labels)
+    index = ids.index(wanted) if wanted in ids else 0
+    sid = st.selectbox("Conversation", ids, index=index, format_func=labels.__getitem__)
+    st.session_state[SELECTED] = sid
+    return sid
+
+
+def versions_tab(tree: Tree, sc: Scenario) -> None:
+    st.markdown(
+        "Each box is a version of this conversation. An arrow means: the new version starts "
+        "from the same conversation, with a different reply at that point."
+    )
+    st.graphviz_chart(tree_dot(tree), use_container_width=False)
+    st.dataframe([version_summary(tree, b) for b in tree.branch_numbers()], hide_index=True)
+    focus = st.session_state.pop("replay_focus", None)
+    if focus in tree.branch_numbers():
+        st.session_state[f"replay_read-{tree.info.id}"] = focus
+    b = st.selectbox(
+        "Read a version",
+        tree.branch_numbers(),
+        format_func=lambda n: version_label(tree, n),
+        key=f"replay_read-{tree.info.id}",
+    )
+    if st.button("Continue this version on the Practice page", icon=":material/forum:"):
+        open_session(tree.info.id, b)
+        st.switch_page("practice.py")
+    conversation(sc, tree.path(b), key="read")
+
+
+def branch_tab(tree: Tree, sc: Scenario) -> None:
+    st.markdown(
+        "Choose one of your replies and say something else instead. A new version starts "
+        f"there, and {escape_md(sc.partner.name)} answers the new reply."
+    )
+    c1, c2 = st.columns(2)
+    b = c1.selectbox(
+        "Version",
+        tree.branch_numbers(),
+        format_func=lambda n: version_label(tree, n),
+        key=f"branch_from_version-{tree.info.id}",
+    )
+    path = tree.path(b)
+    turns = user_turn_choices(path)
+    if not turns:
+        st.info("This version has no replies yet.")
+        return
+    n = c2.selectbox(
+        "Your reply number",
+        turns,
+        format_func=lambda i: f"Reply {i}",
+        key=f"branch_from_turn-{tree.info.id}-{b}",
+    )
+    old = next(t for t in user_turns(path) if t.idx == n)
+    before = next(t for t in path if t.role == "partner" and t.idx == n - 1)
+    st.markdown(f"**{escape_md(sc.partner.name)} said:** {escape_md(before.text)}")
+    st.markdown(f"**You said:** {escape_md(old.text)}")
+    new = st.text_area("What you would say instead", key="branch_text", height=100)
+    if st.button("Try this reply", type="primary", icon=":material/alt_route:", key="branch_go"):
+        try:
+            with st.spinner(f"{sc.partner.name} is answering…"):
+                res = state.engine().replay(tree.info.id, new, from_turn=n, branch=b)
+        except ReplyError as e:
+            st.warning(str(e))
+            return
+        except ModelError as e:
+            st.error(str(e))
+            st.caption(
+                "Your reply is saved: continue the new version on the Practice page to retry."
+            )
+            return
+        st.session_state["compare_a"] = b
+        st.session_state["compare_b"] = res.user.branch
+        st.session_state["replay_focus"] = res.user.branch
+        st.session_state["replay_created"] = res.user.branch
+        st.rerun()
+    created = st.session_state.pop("replay_created", None)
+    if created:
+        st.success(
+            f"Version {created} is ready. Compare it with the version it came from in the "
+            "'Compare two versions' tab, or continue it on the Practice page."
+        )
+
+
+def _fmt(x: float | None, digits: int = 0) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _delta(a: float | None, b: float | None, digits: int = 0) -> str:
+    if a is None or b is None:
+        return ""
+    d = round(b - a, digits)
+    return f"{d:+.{digits}f}" if d else "±0"
+
+
+def compare_tab(tree: Tree, sc: Scenario) -> None:
+    branches = tree.branch_numbers()
+    if len(branches) < 2:
+        st.info("This conversation has one version. Try a different reply to get a second one.")
+        return
+    c1, c2 = st.columns(2)
+    default_b = st.session_state.get("compare_b", branches[-1])
+    a = c1.selectbox(
+        "Version A",
+        branches,
+        index=branches.index(st.session_state.get("compare_a", branches[0]))
+        if st.session_state.get("compare_a", branches[0]) in branches
+        else 0,
+        format_func=lambda n: version_label(tree, n),
+    )
+    b = c2.selectbox(
+        "Version B",
+        branches,
+        index=branches.index(default_b) if default_b in branches else len(branches) - 1,
+        format_func=lambda n: version_label(tree, n),
+    )
+    if a == b:
+        st.info("Choose two different versions.")
+        return
+    cmp = compare(tree, a, b)
+    m1, m2, m3 = st.columns(3)
+    m1.metric(f"Version {a}: average score", _fmt(cmp.overall_a))
+    m2.metric(
+        f"Version {b}: average score",
+        _fmt(cmp.overall_b),
+        delta=_delta(cmp.overall_a, cmp.overall_b) or None,
+    )
+    end_a = ENDINGS.get(cmp.ending_a or "", "not yet")
+    end_b = ENDINGS.get(cmp.ending_b or "", "not yet")
+    m3.metric("Ending (A → B)", f"{end_a} → {end_b}")
+    name = escape_md(sc.partner.name)
+    for row in cmp.rows:
+        shared = row.a is not None and row.b is not None and row.a.id == row.b.id
+        st.markdown(f"##### Reply {row.turn}" + (" · the same in both versions" if shared else ""))
+        ca, cb = st.columns(2)
+        for col, t, partner, overall in (
+            (ca, row.a, row.partner_a, row.overall_a),
+            (cb, row.b, row.partner_b, row.overall_b),
+        ):
+            with col, st.container(border=True):
+                if t is None:
+                    st.caption("No reply here in this version.")
+                    continue
+                st.markdown(f"**You:** {escape_md(t.text)}")
+                if partner:
+                    st.markdown(f"**{name}:** {escape_md(partner)}")
+                st.caption(f"Score: {_fmt(overall)}/100")
+        if not shared:
+            changes = [
+                f"{c.name} {row.level_deltas[c.key]:+d}"
+                for c in CRITERIA
+                if row.level_deltas.get(c.key)
+            ]
+            d = _delta(row.overall_a, row.overall_b)
+            st.caption(
+                f"From A to B: score {d or 'n/a'}"
+                + (f"; {', '.join(changes)}" if changes else "; same levels")
+            )
+    st.markdown("##### Skill by skill (average level, 0 to 2)")
+    st.dataframe(
+        [
+            {
+                "Skill": c.name,
+                f"Version {a}": cmp.mean_a.get(c.key),
+                f"Version {b}": cmp.mean_b.get(c.key),
+                "Change": _delta(cmp.mean_a.get(c.key), cmp.mean_b.get(c.key), 1),
+            }
+            for c in CRITERIA
+        ]
+        + [
+            {
+                "Skill": "Overall score (0-100)",
+                f"Version {a}": cmp.overall_a,
+                f"Version {b}": cmp.overall_b,
+                "Change": _delta(cmp.overall_a, cmp.overall_b, 1),
+            }
+        ],
+        hide_index=True,
+    )
+
+
+def render() -> None:
+    st.title("Replay a conversation")
+    st.markdown(
+        "Go back to any reply and try it another way. Each try becomes a new **version** of "
+        "the conversation; the original stays as it was. Then compare two versions side by side."
+    )
+    if not state.ready():
+        return
+    sid = pick_session()
+    if sid is None:
+        return
+    eng = state.engine()
+    try:
+        tree = eng.tree(sid)
+        sc = eng.scenario(tree.info.scenario_id)
+    except CoachError as e:
+        st.error(str(e))
+        return
+    t1, t2, t3 = st.tabs(["Versions", "Try a different reply", "Compare two versions"])
+    with t1:
+        versions_tab(tree, sc)
+    with t2:
+        branch_tab(tree, sc)
+    with t3:
+        compare_tab(tree, sc)
+
+
+if __name__ == "__main__":
+    render()

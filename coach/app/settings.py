@@ -1,0 +1,181 @@
+"""Settings: which partner and judge this tab uses; test the connection.
+
+The API key is kept in this tab's session only: never written to disk, a URL or a log.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from coach.app import state
+from coach.backends import make_backend
+from coach.errors import CoachError, ConfigError, ModelError
+
+KINDS = {
+    "offline": "Offline: scripted partner, built-in rating (no model needed)",
+    "local": "A model server on this computer (e.g. `coach serve-local`, llama.cpp, Ollama)",
+    "remote": "Any OpenAI-compatible service (base URL, model names, API key)",
+}
+LOCAL_URL = "http://127.0.0.1:8080/v1"
+STRUCTURED = ["json_schema", "json_object", "prompt"]
+
+
+def build_config(
+    kind: str,
+    *,
+    base_url: str = "",
+    api_key: str = "",
+    partner_model: str = "",
+    judge_model: str = "",
+    structured: str | None = None,
+):
+    """The model config for the form values, or None for offline.
+
+    Raises:
+        ConfigError: with a message that says which field to fix.
+    """
+    if kind == "offline":
+        return None
+    if kind not in KINDS:
+        raise ConfigError(f"unknown backend '{kind}'")
+    if not base_url.strip():
+        raise ConfigError("Give the server's base URL, e.g. http://127.0.0.1:8080/v1.")
+    if not base_url.strip().startswith(("http://", "https://")):
+        raise ConfigError("The base URL must start with http:// or https://.")
+    if not partner_model.strip():
+        raise ConfigError("Give the name of the model that plays your partner.")
+    try:
+        from coach.config import resolve_config
+    except ModuleNotFoundError:
+        raise ConfigError(
+            "This version of coach cannot connect to models yet; the app runs offline."
+        ) from None
+    return resolve_config(
+        base_url=base_url.strip(),
+        api_key=api_key or None,
+        partner_model=partner_model.strip(),
+        judge_model=judge_model.strip() or None,
+        structured=structured,
+    )
+
+
+def models_available() -> bool:
+    try:
+        import coach.config  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+def check(config) -> str:
+    """A one-line report from the server, or a ModelError/ConfigError."""
+    if config is None:
+        return "Offline mode needs no connection."
+    try:
+        from coach.backends import check_connection
+    except ImportError:
+        raise ConfigError("This version of coach cannot connect to models yet.") from None
+    return check_connection(config)
+
+
+def _saved() -> dict:
+    return st.session_state.setdefault(
+        state.SETTINGS,
+        {
+            "kind": "offline",
+            "base_url": "",
+            "partner_model": "",
+            "judge_model": "",
+            "structured": STRUCTURED[0],
+        },
+    )
+
+
+def render() -> None:
+    st.title("Settings")
+    st.markdown(
+        "Choose who plays your partner and who rates your replies. These settings apply to "
+        "this browser tab only."
+    )
+    saved = _saved()
+    b = state.backend()
+    st.markdown(f"**Now using:** {'offline (built in)' if b is None else b.label}")
+    kinds = list(KINDS)
+    kind = st.radio(
+        "Who plays your partner and rates your replies",
+        kinds,
+        index=kinds.index(saved["kind"]),
+        format_func=KINDS.__getitem__,
+        key="set_kind",
+    )
+    values = {"kind": kind}
+    if kind != "offline":
+        default_url = saved["base_url"] or (LOCAL_URL if kind == "local" else "")
+        values["base_url"] = st.text_input(
+            "Base URL", default_url, placeholder="https://…/v1", key="set_url"
+        )
+        c1, c2 = st.columns(2)
+        values["partner_model"] = c1.text_input(
+            "Partner model",
+            saved["partner_model"],
+            key="set_partner",
+            help="The model that plays your partner.",
+        )
+        values["judge_model"] = c2.text_input(
+            "Rating model (optional)",
+            saved["judge_model"],
+            key="set_judge",
+            help="The model that rates your replies; empty means the partner model.",
+        )
+        values["structured"] = st.selectbox(
+            "How the rating model returns JSON",
+            STRUCTURED,
+            index=STRUCTURED.index(saved.get("structured") or STRUCTURED[0]),
+            key="set_structured",
+            help="json_schema suits most servers; use 'prompt' if the server rejects it.",
+        )
+        st.text_input(
+            "API key",
+            type="password",
+            key=state.API_KEY,
+            value=st.session_state.get(state.API_KEY, ""),
+            help="Kept in this browser tab's memory only; never saved to disk. "
+            "Local servers usually need none.",
+        )
+    api_key = st.session_state.get(state.API_KEY, "") if kind != "offline" else ""
+    if kind != "offline" and not models_available():
+        st.warning(
+            "This version of coach cannot connect to models yet; the app keeps running offline."
+        )
+    c1, c2, _ = st.columns([1, 1, 3])
+    test = c1.button("Test connection", icon=":material/network_check:", disabled=kind == "offline")
+    apply = c2.button("Use these settings", type="primary", icon=":material/check:")
+    if not (test or apply):
+        return
+    try:
+        config = build_config(
+            kind,
+            base_url=values.get("base_url", ""),
+            api_key=api_key,
+            partner_model=values.get("partner_model", ""),
+            judge_model=values.get("judge_model", ""),
+            structured=values.get("structured"),
+        )
+        if test:
+            with st.spinner("Connecting…"):
+                st.success(check(config), icon=":material/check_circle:")
+        if apply:
+            st.session_state[state.SETTINGS] = {**saved, **values}
+            st.session_state[state.BACKEND] = None if config is None else make_backend(config)
+            st.session_state.pop("_coach_engine", None)
+            st.success(
+                f"Now using: {'offline (built in)' if config is None else state.backend().label}"
+            )
+    except (ConfigError, ModelError) as e:
+        st.error(str(e), icon=":material/error:")
+    except CoachError as e:
+        st.error(str(e))
+
+
+if __name__ == "__main__":
+    render()

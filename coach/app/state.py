@@ -1,0 +1,82 @@
+"""What lives for the whole process (store, scenarios, the offline engine) and what lives
+per browser tab (the chosen backend, the API key, the open session).
+
+The API key only ever sits in this tab's `st.session_state`: it is never written to disk,
+put in a URL or logged.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from coach.app.logic import db_path
+from coach.backends import Backend, make_backend
+from coach.engine import Engine
+from coach.errors import CoachError
+from coach.scenario import Scenario, default_scenario_dir, load_library
+from coach.store import Store
+
+BACKEND = "coach_backend"  # the Backend in use by this tab; None = offline default
+SETTINGS = "coach_settings"  # the settings form values (without the key)
+API_KEY = "coach_api_key"  # typed by the user; session only
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    return Store(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _library(folder: str) -> dict[str, Scenario]:
+    return load_library(default_scenario_dir() if not folder else None)
+
+
+@st.cache_resource(show_spinner=False)
+def _offline_engine(path: str, folder: str) -> Engine:
+    return Engine(_store(path), make_backend(None), _library(folder))
+
+
+def _folder() -> str:
+    return os.environ.get("COACH_SCENARIOS", "")
+
+
+def store() -> Store:
+    return _store(str(db_path()))
+
+
+def library() -> dict[str, Scenario]:
+    return _library(_folder())
+
+
+def backend() -> Backend | None:
+    return st.session_state.get(BACKEND)
+
+
+def is_offline() -> bool:
+    b = backend()
+    return b is None or b.offline
+
+
+def engine() -> Engine:
+    """The engine for this tab: the shared offline one, or one over the tab's model backend."""
+    b = backend()
+    if b is None:
+        return _offline_engine(str(db_path()), _folder())
+    cached = st.session_state.get("_coach_engine")
+    if cached is None or cached.backend is not b:
+        cached = Engine(store(), b, library())
+        st.session_state["_coach_engine"] = cached
+    return cached
+
+
+def ready() -> bool:
+    """Open the store and scenarios, or explain why not. Pages stop when this is False."""
+    try:
+        store()
+        library()
+    except CoachError as e:
+        st.error(str(e))
+        return False
+    return True

@@ -1,0 +1,183 @@
+"""Streamlit pieces shared by the pages: a conversation, a rating card, a debrief.
+
+All user and model text goes through `text.escape_md` or `text.highlight`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from coach.app.logic import evidence_of, evidence_rows, level_badges, score_word
+from coach.app.text import escape_md, highlight
+from coach.metrics import MITI_NORMS, debrief
+from coach.render import ENDINGS
+from coach.rubric import CRITERIA, Rating
+from coach.safety import PRACTICE_NOTE
+from coach.scenario import Scenario
+from coach.session import Turn
+
+PARTNER_AVATAR = ":material/person:"
+USER_AVATAR = ":material/record_voice_over:"
+
+
+def practice_note() -> None:
+    st.caption(PRACTICE_NOTE)
+
+
+def partner_line(name: str, turn: Turn) -> None:
+    with st.chat_message("assistant", avatar=PARTNER_AVATAR):
+        st.markdown(f"**{escape_md(name)}:** {escape_md(turn.text)}")
+        if turn.ending:
+            st.caption(f"End of the conversation: {escape_md(name)} {ENDINGS[turn.ending]}.")
+
+
+def rating_card(rating: Rating) -> None:
+    """The rating beside a reply: score, eight levels, tip, better reply."""
+    if rating.status == "withheld":
+        st.info(rating.tip, icon=":material/support:")
+        return
+    if rating.status == "unscored":
+        st.warning(f"Not scored: {escape_md(rating.reason)}")
+        return
+    score = rating.overall or 0
+    st.markdown(f"**{score:.0f}/100** · {score_word(rating.overall)}")
+    st.markdown(level_badges(rating))
+    if rating.flags:
+        st.markdown(":red[Watch out:] " + ", ".join(rating.flags))
+    if rating.tip:
+        st.markdown(f":material/lightbulb: {escape_md(rating.tip)}")
+    with st.expander("Why these levels"):
+        for name, level, quotes in evidence_rows(rating):
+            q = "; ".join(f"“{escape_md(x)}”" for x in quotes) if quotes else "nothing in the reply"
+            st.markdown(f"**{name}** {level}/2 — {q}")
+        st.caption(f"Rated by: {escape_md(rating.backend)} {escape_md(rating.model)}")
+
+
+def user_reply(
+    turn: Turn,
+    *,
+    on_try: Callable[[Turn], None] | None = None,
+    key: str = "",
+) -> None:
+    """A reply with its rating beside it; `on_try` adds the 'Try this instead' button."""
+    with st.chat_message("user", avatar=USER_AVATAR):
+        left, right = st.columns([3, 2], gap="medium")
+        with left:
+            st.markdown(
+                f"**You (reply {turn.idx}):** " + highlight(turn.text, evidence_of(turn.rating))
+            )
+            if evidence_of(turn.rating):
+                st.caption("Highlighted: the words the rating is based on.")
+            better = turn.rating.better_reply if turn.rating else ""
+            if better and turn.rating.status == "scored":
+                st.markdown(f"*A reply that would land better:* {escape_md(better)}")
+                if on_try is not None and st.button(
+                    "Try this instead",
+                    key=f"try-{key}-{turn.id}",
+                    icon=":material/alt_route:",
+                    help="Start a new version of the conversation from here with this reply. "
+                    "The original stays as it is.",
+                ):
+                    on_try(turn)
+        with right:
+            if turn.rating is not None:
+                rating_card(turn.rating)
+            elif turn.status == "failed":
+                st.error(f"Not rated yet: {escape_md(turn.error)}")
+            else:
+                st.caption("Not rated yet.")
+
+
+def conversation(
+    scenario: Scenario,
+    path: list[Turn],
+    *,
+    on_try: Callable[[Turn], None] | None = None,
+    key: str = "",
+) -> None:
+    for t in path:
+        if t.role == "partner":
+            partner_line(scenario.partner.name, t)
+        else:
+            user_reply(t, on_try=on_try, key=key)
+
+
+def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
+    """Scores, the hidden need, session metrics against MITI norms, what to try next."""
+    d = debrief(scenario, path)
+    name = escape_md(scenario.partner.name)
+    if d.ended:
+        st.markdown(f"#### {name} {ENDINGS[d.ended]}.")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Average score", "–" if d.overall is None else f"{d.overall:.0f}/100")
+    c2.metric("Replies", d.metrics.replies)
+    c3.metric("Your share of the words", _pct(d.metrics.user_word_share))
+    st.markdown("**What they needed** (hidden until now)")
+    st.info(escape_md(" ".join(d.hidden_need.split())), icon=":material/favorite:")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Scores per skill** (average level, 0 to 2)")
+        st.dataframe(
+            [{"Skill": c.name, "Level (0-2)": d.mean_levels.get(c.key)} for c in CRITERIA],
+            hide_index=True,
+            column_config={
+                "Level (0-2)": st.column_config.ProgressColumn(
+                    min_value=0, max_value=2, format="%.1f"
+                )
+            },
+        )
+    with right:
+        st.markdown("**What went well**")
+        for w in d.went_well or ["Nothing rated yet."]:
+            st.markdown(f"- {escape_md(w)}")
+        st.markdown("**What to try next**")
+        for t in d.try_next or ["Keep doing what you did."]:
+            st.markdown(f"- {escape_md(t)}")
+    m = d.metrics
+    rq, cr = MITI_NORMS["reflection_to_question"], MITI_NORMS["complex_reflection_share"]
+    st.markdown("**How you talked**, compared with counsellors' norms (MITI 4.2)")
+    st.dataframe(
+        [
+            {
+                "Measure": "Reflections per question",
+                "You": "–"
+                if m.reflection_to_question is None
+                else f"{m.reflection_to_question:.1f}",
+                "Fair": f"{rq['fair']:.0f}",
+                "Good": f"{rq['good']:.0f}",
+                "You are": m.miti_band("reflection_to_question"),
+            },
+            {
+                "Measure": "Reflections that add meaning",
+                "You": _pct(m.complex_reflection_share),
+                "Fair": f"{cr['fair']:.0%}",
+                "Good": f"{cr['good']:.0%}",
+                "You are": m.miti_band("complex_reflection_share"),
+            },
+            {
+                "Measure": "Open questions (of all questions)",
+                "You": _pct(m.open_question_share),
+                "Fair": "",
+                "Good": "",
+                "You are": "",
+            },
+            {
+                "Measure": "Advice before validating",
+                "You": str(m.advice_before_validation),
+                "Fair": "",
+                "Good": "0",
+                "You are": "",
+            },
+        ],
+        hide_index=True,
+    )
+    st.caption(
+        "A reflection says back what you heard; one that adds meaning names a feeling or "
+        "a reason they did not say. 'n/a' means there was nothing to count."
+    )
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0%}"

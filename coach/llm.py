@@ -1,0 +1,377 @@
+"""The only door to the `openai` SDK: a small chat protocol, one retry layer, clear errors.
+
+Everything else in the coach talks to a `ChatModel`. `OpenAIChatModel` implements it over
+any OpenAI-compatible server (OpenAI, llama.cpp, vLLM, Ollama...). The SDK's own retries are
+off (`max_retries=0`) so there is exactly one retry policy, here, with tenacity:
+
+* retried: 429 (honouring Retry-After, capped), 5xx, connection errors, timeouts;
+* never retried: 400/401/403/404/422 and other client errors (trying again cannot help);
+* bounded twice: a maximum number of attempts *and* a total time per call.
+
+When it gives up it raises `ModelError` with a message that says what to do. The API key
+is never logged or put in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import openai
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+)
+
+from coach.config import ModelConfig
+from coach.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]
+
+OFFLINE_HINT = "Offline practice still works: unset COACH_PARTNER_MODEL/COACH_JUDGE_MODEL."
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One finished completion.
+
+    Attributes:
+        text: the message content ("" when the model sent none).
+        usage: prompt_tokens / completion_tokens (empty when the server did not say).
+        latency_ms: wall time of the whole call, retries included.
+        retries: how many extra attempts were needed (0 = first try worked).
+        finish_reason: as reported by the server ("stop", "length", ...).
+    """
+
+    text: str
+    usage: dict[str, int] = field(default_factory=dict)
+    latency_ms: float = 0.0
+    retries: int = 0
+    finish_reason: str | None = None
+
+
+class ChatModel(Protocol):
+    """What the partner and the judge need from a chat model."""
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str,
+        response_format: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        """Return the whole completion. Raises ModelError."""
+        ...
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str,
+        temperature: float = 0.7,
+        max_tokens: int | None = None,
+    ) -> Iterator[str]:
+        """Yield content chunks in order. Raises ModelError, also when cut off mid-way."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before giving up on one call.
+
+    Attributes:
+        max_attempts: attempts in total (1 = no retry).
+        time_budget: seconds for the whole call; no new attempt starts after it, and no
+            request is allowed to run past it.
+        backoff_initial: first back-off in seconds; doubles each retry.
+        backoff_max: cap for one back-off.
+        jitter: up to this many random seconds added to each back-off, so that many
+            clients that failed together do not retry together.
+        retry_after_cap: the most we wait for a server's Retry-After.
+    """
+
+    max_attempts: int = 3
+    time_budget: float = 120.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    jitter: float = 0.5
+    retry_after_cap: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        base = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
+        return base + random.uniform(0, self.jitter)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return False
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    headers = exc.response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:  # an HTTP date: rare, and the exponential back-off is fine then
+        return None
+    return None
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return err["message"][:300]
+        if isinstance(err, str):
+            return err[:300]
+    return (exc.message or "")[:300]
+
+
+class OpenAIChatModel:
+    """`ChatModel` over an OpenAI-compatible HTTP server.
+
+    Args:
+        base_url: the server, e.g. http://127.0.0.1:8080/v1.
+        api_key: bearer token (a placeholder is fine for local servers).
+        timeout: seconds per HTTP request.
+        policy: the retry policy; its time_budget bounds each call.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        timeout: float = 60.0,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self._client = openai.OpenAI(
+            base_url=self.base_url, api_key=api_key, timeout=timeout, max_retries=0
+        )
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, policy: RetryPolicy | None = None) -> OpenAIChatModel:
+        """Build from a resolved config; the config's time budget bounds each call."""
+        policy = policy or RetryPolicy(time_budget=config.time_budget)
+        return cls(
+            base_url=config.base_url, api_key=config.api_key, timeout=config.timeout,
+            policy=policy,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatModel(base_url={self.base_url!r})"
+
+    # -- the retry layer ---------------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        after = _retry_after(exc) if exc is not None else None
+        if after is not None:
+            return min(max(after, 0.0), self.policy.retry_after_cap)
+        return self.policy.backoff(state.attempt_number)
+
+    def _call(self, fn: Any, *, model: str) -> tuple[Any, int]:
+        """Run `fn(timeout)` under the retry policy; return (result, retries)."""
+        start = time.monotonic()
+        policy = self.policy
+        attempts = 0
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            remaining = policy.time_budget - (time.monotonic() - start)
+            # No single request may outlive the call's budget.
+            return fn(max(0.05, min(self.timeout, remaining)))
+
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.time_budget),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            reraise=True,
+            before_sleep=lambda s: log.info(
+                "model call failed (%s), retry %d after %.2fs",
+                type(s.outcome.exception()).__name__, s.attempt_number, s.upcoming_sleep,
+            ),
+        )
+        try:
+            result = retrying(attempt)
+        except (openai.OpenAIError, ValueError) as exc:  # ValueError: a body that isn't JSON
+            raise self._to_model_error(exc, model=model, attempts=attempts) from None
+        return result, attempts - 1
+
+    def _to_model_error(self, exc: Exception, *, model: str, attempts: int) -> ModelError:
+        url = self.base_url
+        tries = f" (tried {attempts} time{'s' if attempts != 1 else ''})"
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelError(
+                f"The model server at {url} did not answer in time{tries}. It may be busy or "
+                "still loading the model: try again, or allow more time with COACH_TIMEOUT "
+                f"(seconds). {OFFLINE_HINT}",
+                retryable=True,
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelError(
+                f"Cannot reach the model server at {url}{tries}. Is it running? Start it "
+                f"(e.g. `coach serve-local`) or set OPENAI_BASE_URL. {OFFLINE_HINT}",
+                retryable=True,
+            )
+        if isinstance(exc, openai.APIStatusError):
+            code, msg = exc.status_code, _server_message(exc)
+            if code == 401:
+                return ModelError(
+                    f"The server rejected the API key (401) at {url}. Set OPENAI_API_KEY to a "
+                    f"valid key for this server. {OFFLINE_HINT}"
+                )
+            if code == 403:
+                return ModelError(
+                    f"The server refused access (403) at {url}: {msg}. Check that your key "
+                    f"may use model '{model}'. {OFFLINE_HINT}"
+                )
+            if code == 404:
+                return ModelError(
+                    f"Model '{model}' not found on server {url} (404: {msg}). Check the name "
+                    f"(the server lists its models at {url}/models) and set "
+                    "COACH_PARTNER_MODEL / COACH_JUDGE_MODEL."
+                )
+            if code == 429:
+                return ModelError(
+                    f"The model server at {url} is rate limiting requests (429){tries}. "
+                    "Wait a minute and try again.",
+                    retryable=True,
+                )
+            if code >= 500:
+                return ModelError(
+                    f"The model server at {url} failed (HTTP {code}: {msg}){tries}. Try again; "
+                    "if it keeps failing, check the server's log.",
+                    retryable=True,
+                )
+            return ModelError(
+                f"The model server at {url} rejected the request (HTTP {code}: {msg}). If it "
+                "mentions response_format or json, set COACH_STRUCTURED=json_object or "
+                "COACH_STRUCTURED=prompt."
+            )
+        # e.g. a 200 whose body is not JSON: the server is misbehaving, a retry may help.
+        return ModelError(
+            f"The model server at {url} sent a response the client could not read "
+            f"({type(exc).__name__}). Check that OPENAI_BASE_URL points at an "
+            "OpenAI-compatible API (usually ending in /v1).",
+            retryable=True,
+        )
+
+    # -- ChatModel ------------------------------------------------------------------------
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str,
+        response_format: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        """See `ChatModel.complete`."""
+        start = time.monotonic()
+        kwargs: dict[str, Any] = {"model": model, "messages": list(messages),
+                                  "temperature": temperature}
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+
+        def fn(timeout: float) -> Any:
+            return self._client.chat.completions.create(**kwargs, timeout=timeout)
+
+        resp, retries = self._call(fn, model=model)
+        try:
+            choice = resp.choices[0]
+            text = choice.message.content or ""
+            finish = choice.finish_reason
+        except (AttributeError, IndexError, TypeError):
+            raise ModelError(
+                f"The model server at {self.base_url} answered without a message. Check that "
+                "it is an OpenAI-compatible chat completions API.",
+                retryable=True,
+            ) from None
+        usage: dict[str, int] = {}
+        if getattr(resp, "usage", None) is not None:
+            usage = {
+                "prompt_tokens": int(resp.usage.prompt_tokens or 0),
+                "completion_tokens": int(resp.usage.completion_tokens or 0),
+            }
+        return Completion(
+            text=text, usage=usage, latency_ms=(time.monotonic() - start) * 1000,
+            retries=retries, finish_reason=finish,
+        )
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str,
+        temperature: float = 0.7,
+        max_tokens: int | None = None,
+    ) -> Iterator[str]:
+        """See `ChatModel.stream`.
+
+        Opening the stream is retried like any call; once chunks have been yielded a
+        failure cannot be retried transparently, so it raises ModelError(retryable=True).
+        A stream that ends without a finish_reason was cut off and raises too.
+        """
+        kwargs: dict[str, Any] = {"model": model, "messages": list(messages),
+                                  "temperature": temperature, "stream": True}
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
+
+        def fn(timeout: float) -> Any:
+            return self._client.chat.completions.create(**kwargs, timeout=timeout)
+
+        stream, _ = self._call(fn, model=model)
+        finished = False
+        try:
+            for chunk in stream:
+                for choice in chunk.choices or ():
+                    if choice.delta is not None and choice.delta.content:
+                        yield choice.delta.content
+                    if choice.finish_reason:
+                        finished = True
+        except (openai.OpenAIError, ValueError) as exc:
+            raise ModelError(
+                f"The model's answer was cut off ({type(exc).__name__}). Try again.",
+                retryable=True,
+            ) from None
+        finally:
+            stream.close()
+        if not finished:
+            raise ModelError(
+                "The model's answer was cut off before it finished (the stream ended early). "
+                "Try again.",
+                retryable=True,
+            )
+
+    def list_models(self) -> list[str]:
+        """The model ids the server offers. Raises ModelError."""
+        page, _ = self._call(lambda timeout: self._client.models.list(timeout=timeout), model="")
+        return [m.id for m in page.data]

@@ -1,0 +1,138 @@
+"""The CLI as a user scripts it: practice, history, replay, review, compare, export."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from coach.cli import main
+
+VENT = "vent-humiliated-at-work"
+STRONG = [
+    "Oh love, that's humiliating. No wonder you're shaking. What was it like sitting there?",
+    "So it's not just the joke, it's that he made you the punchline. I'm so sorry.",
+    "That makes so much sense. It sounds like you're scared of what they think now.",
+    "I'm right here. Do you want me to just listen tonight?",
+    "I love you. What do you need from me right now?",
+]
+
+
+def _practice(capsys, *replies: str) -> tuple[str, str]:
+    args = ["practice", VENT]
+    for r in replies:
+        args += ["--reply", r]
+    code = main(args)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    sid = re.search(r"^Session ([0-9a-f]{8})$", out, re.M).group(1)
+    return sid, out
+
+
+def test_full_scripted_session(capsys, library) -> None:
+    sid, out = _practice(capsys, *STRONG)
+    sc = library[VENT]
+    assert sc.opening in out
+    assert out.count("Rating ") == sc.turns
+    assert "Tip:" in out and "Try instead:" in out
+    assert '"No wonder you\'re shaking."' in out  # evidence quoted
+    assert sc.endings.felt_heard in out
+    assert "=== Debrief ===" in out
+    assert " ".join(sc.hidden_need.split()) in out
+    assert "Reflections : questions" in out and "MITI" in out
+    assert f"Saved as session {sid}" in out
+
+
+def test_replies_file_and_history(tmp_path, capsys) -> None:
+    f = tmp_path / "replies.txt"
+    f.write_text("You should go to HR.\n\nAt least he didn't say your name.\n")
+    assert main(["practice", VENT, "--replies", str(f)]) == 0
+    out = capsys.readouterr().out
+    sid = re.search(r"^Session (\w+)$", out, re.M).group(1)
+    assert out.count("Rating ") == 2
+    assert main(["history"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[0] == sid
+    assert "turns  2" in lines[0] and "open" in lines[0]
+
+
+def test_replay_review_compare_and_export(capsys, tmp_path) -> None:
+    sid, _ = _practice(capsys, STRONG[0], "You should go to HR first thing.", STRONG[2])
+    assert main(["replay", sid, "--from", "2", "--reply", STRONG[1]]) == 0
+    out = capsys.readouterr().out
+    assert f"(new branch 2 of session {sid})" in out
+    assert STRONG[0] in out  # the shared turn 1 is shown before replaying
+
+    assert main(["review", sid]) == 0
+    out = capsys.readouterr().out
+    assert "--- Branch 1 ---" in out and "--- Branch 2 (replayed from branch 1, turn 2) ---" in out
+
+    assert main(["review", sid, "--compare", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Turn 1  (shared)" in out
+    assert "No unasked fixing +2" in out  # the replayed turn stops fixing
+    assert re.search(r"Overall\s+\d+ -> \d+", out)
+
+    assert main(["export", sid, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["session"]["id"] == sid
+    assert {b["branch"] for b in data["branches"]} == {1, 2}
+    assert sum(t["role"] == "user" for t in data["turns"]) == 4
+
+    md = tmp_path / "s.md"
+    assert main(["export", sid, "--format", "md", "--output", str(md)]) == 0
+    text = md.read_text()
+    assert text.startswith("# Humiliated at work") and "## Branch 2" in text
+
+
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [("   ", "empty"), ("x" * 20_000, "20,000 characters")],
+)
+def test_bad_replies_get_clear_messages_not_tracebacks(capsys, reply, words) -> None:
+    code = main(["practice", VENT, "--reply", reply])
+    out = capsys.readouterr()
+    assert code == 2
+    assert words in out.out
+    assert "Traceback" not in out.out + out.err
+
+
+def test_unknown_things_are_clear_errors(capsys) -> None:
+    assert main(["practice", "no-such-scenario", "--reply", "hi"]) == 2
+    assert "no scenario 'no-such-scenario'" in capsys.readouterr().err
+    assert main(["review", "ffffffff"]) == 2
+    assert "coach history" in capsys.readouterr().err
+    sid, _ = _practice(capsys, STRONG[0])
+    assert main(["review", sid, "--compare", "1", "7"]) == 2
+    assert "no branch 7" in capsys.readouterr().err
+    assert main(["replay", sid, "--from", "4", "--reply", "hi"]) == 2
+    assert "no turn 4" in capsys.readouterr().err
+
+
+def test_interactive_practice_in_a_real_process(tmp_path) -> None:
+    """Typing replies at the prompt, an empty line, then /quit; the session is kept."""
+    env = {"COACH_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "coach", "practice", VENT],
+        input=f"{STRONG[0]}\n\n/quit\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Your reply is empty" in proc.stdout
+    assert proc.stdout.count("Rating ") == 1
+    sid = re.search(r"^Session (\w+)$", proc.stdout, re.M).group(1)
+    again = subprocess.run(
+        [sys.executable, "-m", "coach", "resume", sid, "--reply", STRONG[1]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stderr
+    assert STRONG[0] in again.stdout and again.stdout.count("Rating ") >= 2

