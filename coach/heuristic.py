@@ -116,19 +116,26 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "warmth": (
         _r(r"\bi'?m (so|really|very|truly|deeply|incredibly) sorry\b", 2, "heartfelt sorrow"),
         _r(r"\bmy heart (goes out|breaks|aches|hurts)\b", 2, "heartfelt sorrow"),
-        _r(r"\bi love you\b", 2, "says love"),
+        _r(r"\bi love you\b|\bi (really )?miss (you|us)\b", 2, "says love"),
+        _r(r"\bbreaks my heart\b|\bmy heart (goes out|breaks|aches|hurts)\b", 2, "heartfelt"),
         _r(
             r"\bi'?m (always |right here |completely )?(on your side|in your corner)\b",
             2,
             "stands with them",
         ),
-        _r(r"\b(oh|aw+) (love|honey|sweetheart|babe|baby|darling|hon)\b", 2, "tender address"),
+        _r(r"\b(oh|aw+),? (love|honey|sweetheart|babe|baby|darling|hon)\b", 2, "tender address"),
         _r(r"\b(come here|let me hold you|big hug|hugs?\b.*\byou)", 2, "offers closeness"),
-        _r(r"\bi'?m (so )?(glad|grateful) you (told|shared|said)", 2, "glad they shared"),
+        _r(
+            r"\bi'?m (so |really |really really )?(glad|grateful) you (told|shared|said|"
+            r"brought|are telling|'re telling)|\bthank you for (telling|saying|sharing)",
+            2,
+            "glad they shared",
+        ),
         _r(
             r"\b(that|this|it) ?(sounds|is|was|'s|must be|must have been|seems) (so |really |"
             r"incredibly |absolutely |truly )?(awful|horrible|terrible|heartbreaking|"
-            r"devastating|painful|humiliating|brutal|unfair|scary|frightening|cruel|so sad)\b",
+            r"devastating|painful|humiliating|brutal|unfair|scary|frightening|cruel|so sad|"
+            r"lonely|so hard|really hard|heavy|so much)\b|\b(that|it) must have (hurt|stung)\b",
             2,
             "feels with them",
         ),
@@ -201,7 +208,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
             2,
             "anyone would feel that",
         ),
-        _r(r"\byou have (every|a) right to\b", 2, "you have every right"),
+        _r(r"\byou ha(ve|d) (every|a) (right|reason) to\b", 2, "you have every right"),
+        _r(
+            r"\b(it'?s|that'?s|it is|that is) not (daft|silly|stupid|too much|crazy|weird|dumb|"
+            r"wrong|petty|selfish)\b",
+            2,
+            "says the feeling is not wrong",
+            negatable=False,
+        ),
         _r(
             r"\bit'?s (completely |totally |perfectly |so )?(okay|ok|normal|natural|"
             r"understandable|valid|fair) (to|that you) (feel|be|want|need|cry)",
@@ -220,7 +234,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
         _r(r"\bi can'?t blame you\b|\bwho wouldn'?t\b", 2, "who wouldn't", negatable=False),
         _r(
-            r"\byou'?re not (crazy|wrong|overreacting|being dramatic|too sensitive)\b",
+            r"\byou'?re not (crazy|wrong|overreacting|being (dramatic|silly|daft|stupid)|too "
+            r"sensitive|too much|stupid|silly|daft|needy|asking too much)\b",
             2,
             "not overreacting",
             negatable=False,
@@ -229,6 +244,13 @@ RULES: dict[str, tuple[Rule, ...]] = {
             r"\bunderstandabl[ey]\b|\bthat'?s (so |completely )?(valid|fair)\b",
             1,
             "calls it understandable",
+        ),
+        _r(
+            r"\b(that|it|this) ?(sounds|is|was|'s|must be|must have been|seems) (so |really |"
+            r"such |a |pretty )?(lonely|hard|brutal|awful|horrible|terrible|painful|humiliating|"
+            r"scary|frightening|heavy|a lot|so much|shock|unfair|rough|tough|exhausting)\b",
+            1,
+            "treats the feeling as real",
         ),
         _r(
             r"\bi (get|understand|see) (it|that|why)\b|\bi (totally |completely )?understand\b",
@@ -251,7 +273,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
         _r(
             r"\bso (it'?s|it is|it was|you'?re|you are|you were|you felt|what hurt|"
-            r"the hard part)\b",
+            r"the hard part|you'?d|you would|you got|you feel|you want|you have|you mean|"
+            r"by (day|night)|under|when)\b|\bno wonder (you|that|it)\b",
             2,
             "paraphrases",
         ),
@@ -293,8 +316,9 @@ RULES: dict[str, tuple[Rule, ...]] = {
             negatable=False,
         ),
         _r(
-            r"\byou('?re| are| seem| sound)( to be)? (going through|dealing with|struggling|"
-            r"carrying|fighting|under)\b",
+            r"\byou('?re| are| seem| sound|'?ve been| have been|)( to be)? (going through|"
+            r"dealing with|struggling|carrying|carried|fighting|under|holding|held|went through)"
+            r"\b|\b(it |that )?(sounds|seems) like (you|when|those|that|we|it|there)\b(\W+\w+){4}",
             2,
             "reflects what they are going through",
         ),
@@ -602,7 +626,7 @@ def _scan(
 
 # Text addressed to the judge rather than the partner: JSON objects, code fences, and any
 # sentence or bracketed aside that talks about rating, scoring or instructions.
-_JSONISH = re.compile(r"```.*?(```|$)|\{[^{}]*(\{[^{}]*\}[^{}]*)*\}|</?\w+>", re.DOTALL)
+_JSONISH = re.compile(r"```.*?(```|$)|\{[^{}]*(\{[^{}]*\}[^{}]*)*\}", re.DOTALL)
 _JUDGE_TALK = re.compile(
     r"\b(judge|grader?|grad(e|ing) (it|this|that)|rat(e|ing) (it|this|that|me)|ratings?|scores?|"
     r"rubric|criteri(a|on)|instructions?|system|assistant|developer|evaluat\w*|prompt|pretend|"
@@ -630,9 +654,14 @@ def shield(reply: str) -> str:
     return out
 
 
-def _resliced(shielded: str, reply: str) -> list[Span]:
-    """Sentence spans of the shielded text, carrying the original reply's text."""
-    return [Span(sp.start, sp.end, reply[sp.start : sp.end]) for sp in sentences(shielded)]
+def _resliced(shielded: str, reply: str, spans: list[Span]) -> list[Span]:
+    """Sentence spans of the shielded text, each widened to the reply's sentence around it,
+    so evidence quotes whole sentences of what the user wrote."""
+    out = []
+    for sp in sentences(shielded):
+        outer = next((o for o in spans if o.start <= sp.start < o.end), None)
+        out.append(outer or Span(sp.start, sp.end, reply[sp.start : sp.end]))
+    return list(dict.fromkeys(out))
 
 
 _GENERIC_RULE = Rule(GENERIC_QUESTION, 1, "generic question", needs_question=True)
@@ -673,7 +702,7 @@ def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
     # Positive criteria read the reply with text aimed at the judge blanked out, so quoted
     # praise or fake JSON cannot earn credit; inverse criteria still read every word.
     shielded = shield(reply)
-    safe_spans = spans if shielded == reply else _resliced(shielded, reply)
+    safe_spans = spans if shielded == reply else _resliced(shielded, reply, spans)
     scores: dict[str, CriterionScore] = {}
     found = {
         "no_fixing": _scan(RULES["no_fixing"], reply, spans, "no_fixing"),
