@@ -81,10 +81,13 @@ def sentences(reply: str) -> list[Span]:
     return out
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
+
+
 def _negated(lowered: str, start: int, sentence_start: int) -> bool:
     before = lowered[sentence_start:start]
     # A clause break resets negation: "I can't fix it, but you should rest" still advises.
-    before = re.split(r"[,;:]|\bbut\b", before)[-1]
+    before = _CLAUSE_BREAK.split(before)[-1]
     words = _WORD.findall(before)[-NEGATION_WINDOW:]
     return any(w in NEGATORS or w.endswith("n't") for w in words)
 
@@ -642,6 +645,8 @@ def _blank(text: str, start: int, end: int) -> str:
 
 def shield(reply: str) -> str:
     """`reply` with judge-directed text replaced by spaces (same length, same offsets)."""
+    if "{" not in reply and "`" not in reply and _JUDGE_TALK.search(reply) is None:
+        return reply  # the common case, kept cheap
     out = reply
     for m in _JSONISH.finditer(reply):
         out = _blank(out, m.start(), m.end())
