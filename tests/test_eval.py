@@ -209,3 +209,34 @@ def test_llm_judge_without_a_model_is_a_clear_error(
         monkeypatch.delenv(var, raising=False)
     assert main(["eval", "-q", "--judge", "llm", "--dataset", "gold"]) == 2
     assert "needs a model" in capsys.readouterr().err
+
+
+def test_llm_judge_through_the_fake_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coach.fake_openai import DEFAULT_MODEL, FakeOpenAIServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    with FakeOpenAIServer() as srv:
+        flags = [
+            "--judge",
+            "llm",
+            "--base-url",
+            srv.base_url,
+            "--judge-model",
+            DEFAULT_MODEL,
+            "--partner-model",
+            DEFAULT_MODEL,
+            "--dataset",
+            "gold",
+            "--limit",
+            "3",
+            "--repeats",
+            "2",
+        ]
+        first = _run(tmp_path, *flags)
+        requests = len(srv.chat_requests)
+        second = _run(tmp_path, *flags, "--no-robustness")
+        assert len(srv.chat_requests) == requests  # every gold rating came from the cache
+    assert first["judge"] == "llm" and first["model"] == DEFAULT_MODEL
+    assert first["prompt_version"]
+    assert second["cache"]["misses"] == 0
+    assert first["robustness"]["consistency"]["repeats"] == 2
