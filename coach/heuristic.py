@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coach.judge import JudgeContext
 from coach.rubric import BY_KEY, CRITERIA, CriterionScore, Rating, overall_score
@@ -81,10 +81,13 @@ def sentences(reply: str) -> list[Span]:
     return out
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
+
+
 def _negated(lowered: str, start: int, sentence_start: int) -> bool:
     before = lowered[sentence_start:start]
     # A clause break resets negation: "I can't fix it, but you should rest" still advises.
-    before = re.split(r"[,;:]|\bbut\b", before)[-1]
+    before = _CLAUSE_BREAK.split(before)[-1]
     words = _WORD.findall(before)[-NEGATION_WINDOW:]
     return any(w in NEGATORS or w.endswith("n't") for w in words)
 
@@ -98,10 +101,16 @@ class Rule:
     why: str
     needs_question: bool = False
     negatable: bool = True
+    # The pattern searched once over the whole reply (unanchored patterns only): a rule that
+    # cannot match anywhere is skipped without visiting each sentence (most rules, most
+    # replies), which keeps the judge well above 5,000 replies a second.
+    loose: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
 
 def _r(pattern: str, level: int, why: str, **kw: bool) -> Rule:
-    return Rule(re.compile(pattern), level, why, **kw)
+    # Anchored patterns are cheap per sentence already; unanchoring them would be slower.
+    loose = None if pattern.startswith("^") else re.compile(pattern)
+    return Rule(re.compile(pattern), level, why, loose=loose, **kw)
 
 
 # ---------------------------------------------------------------- rules per criterion
@@ -110,18 +119,72 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "warmth": (
         _r(r"\bi'?m (so|really|very|truly|deeply|incredibly) sorry\b", 2, "heartfelt sorrow"),
         _r(r"\bmy heart (goes out|breaks|aches|hurts)\b", 2, "heartfelt sorrow"),
-        _r(r"\bi love you\b", 2, "says love"),
-        _r(r"\b(oh|aw+) (love|honey|sweetheart|babe|baby|darling|hon)\b", 2, "tender address"),
-        _r(r"\b(come here|let me hold you|big hug|hugs?\b.*\byou)", 2, "offers closeness"),
-        _r(r"\bi'?m (so )?(glad|grateful) you (told|shared|said)", 2, "glad they shared"),
+        _r(r"\bi love you\b|\bi (really )?miss (you|us)\b", 2, "says love"),
+        _r(r"\bbreaks my heart\b|\bmy heart (goes out|breaks|aches|hurts)\b", 2, "heartfelt"),
         _r(
-            r"\b(that|this|it) (sounds|is|was|must be|must have been|seems) (so |really |"
+            r"\bi'?m (always |right here |completely )?(on your side|in your corner)\b",
+            2,
+            "stands with them",
+        ),
+        _r(r"\b(oh|aw+),? (love|honey|sweetheart|babe|baby|darling|hon)\b", 2, "tender address"),
+        _r(r"\b(come here|let me hold you|big hug|hugs?\b.*\byou)", 2, "offers closeness"),
+        _r(
+            r"\bi'?m (so |really |really really )?(glad|grateful) you (told|shared|said|"
+            r"brought|are telling|'re telling)|\bthank you for (telling|saying|sharing)",
+            2,
+            "glad they shared",
+        ),
+        _r(
+            r"\b(that|this|it) ?(sounds|is|was|'s|must be|must have been|seems) (so |really |"
             r"incredibly |absolutely |truly )?(awful|horrible|terrible|heartbreaking|"
-            r"devastating|painful|humiliating|brutal|unfair|scary|frightening|cruel)\b",
+            r"devastating|painful|humiliating|brutal|unfair|scary|frightening|cruel|so sad|"
+            r"lonely|so hard|really hard|heavy|so much)\b|\b(that|it) must have (hurt|stung)\b",
             2,
             "feels with them",
         ),
-        _r(r"\b(i'?m|i am) sorry\b|\bsorry (to hear|that|you|about)\b", 1, "says sorry"),
+        _r(
+            r"(?<!say )(?<!saying )\b(so sorry\b|sorry (?!if |for not )[^.!?,;:]{0,40}\b(you|your|"
+            r"you'?re|you'?ve|youre)\b)",
+            2,
+            "sorry for what they are going through",
+        ),
+        _r(r"\b(sending|big|virtual|many|lots of) (hugs|love)\b|\*hugs?\*", 2, "offers closeness"),
+        _r(r"(?<!say )(?<!saying )\bsorry\b(?! (if|for not)\b)", 1, "says sorry"),
+        _r(
+            r"\bi (really |truly |just )?hope (you|things|it|that|this|everything|your|tomorrow)\b|"
+            r"\bhope (you|things|it) (get|gets|feel|work|turn|go)",
+            1,
+            "hopes it gets better for them",
+        ),
+        _r(
+            r"\byou'?re not alone\b|\byou are not alone\b|\bnot the only one\b|"
+            r"\bi feel (you|ya)\b|\bi know (the|that) feeling\b",
+            1,
+            "solidarity",
+        ),
+        _r(r"<3|\u2764|:\(", 1, "sends a heart", negatable=False),
+        _r(
+            r"\bhang in there\b|\bstay strong\b|\bkeep (your head up|going|fighting|pushing|it up|"
+            r"your chin up)\b|\byou('?ve)? (got|can do) this\b|\bdon'?t give up\b|\bbe strong\b|"
+            r"\bgood luck\b|\bbest of luck\b|\btake care\b|\bwish(ing)? you\b|\bsending\b|"
+            r"\bproud of you\b|\bcongrat",
+            1,
+            "encourages them",
+            negatable=False,
+        ),
+        _r(
+            r"\byou (deserve|matter)\b|\byou('?re| are) (worth|loved|strong|brave|important|"
+            r"valued|doing (great|well|so well|your best))\b|\byou('?re| are) not (worthless|"
+            r"stupid|a burden|a failure|useless|broken|weak|pathetic|a loser)\b",
+            1,
+            "affirms them",
+        ),
+        _r(
+            r"\b(i'?m|i am|im) (always |right |still )?here (for you|if you|to (talk|listen))\b|"
+            r"\b(feel free|happy) to (talk|message|pm|dm|reach)\b|\b(pm|dm|message) me\b",
+            1,
+            "offers to be there",
+        ),
         _r(
             r"\b(that|this|it) (sucks|stinks|is rough|is hard|sounds (hard|rough|tough|"
             r"difficult))\b",
@@ -148,7 +211,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
             2,
             "anyone would feel that",
         ),
-        _r(r"\byou have (every|a) right to\b", 2, "you have every right"),
+        _r(r"\byou ha(ve|d) (every|a) (right|reason) to\b", 2, "you have every right"),
+        _r(
+            r"\b(it'?s|that'?s|it is|that is) not (daft|silly|stupid|too much|crazy|weird|dumb|"
+            r"wrong|petty|selfish)\b",
+            2,
+            "says the feeling is not wrong",
+            negatable=False,
+        ),
         _r(
             r"\bit'?s (completely |totally |perfectly |so )?(okay|ok|normal|natural|"
             r"understandable|valid|fair) (to|that you) (feel|be|want|need|cry)",
@@ -167,7 +237,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
         _r(r"\bi can'?t blame you\b|\bwho wouldn'?t\b", 2, "who wouldn't", negatable=False),
         _r(
-            r"\byou'?re not (crazy|wrong|overreacting|being dramatic|too sensitive)\b",
+            r"\byou'?re not (crazy|wrong|overreacting|being (dramatic|silly|daft|stupid)|too "
+            r"sensitive|too much|stupid|silly|daft|needy|asking too much)\b",
             2,
             "not overreacting",
             negatable=False,
@@ -176,6 +247,13 @@ RULES: dict[str, tuple[Rule, ...]] = {
             r"\bunderstandabl[ey]\b|\bthat'?s (so |completely )?(valid|fair)\b",
             1,
             "calls it understandable",
+        ),
+        _r(
+            r"\b(that|it|this) ?(sounds|is|was|'s|must be|must have been|seems) (so |really |"
+            r"such |a |pretty )?(lonely|hard|brutal|awful|horrible|terrible|painful|humiliating|"
+            r"scary|frightening|heavy|a lot|so much|shock|unfair|rough|tough|exhausting)\b",
+            1,
+            "treats the feeling as real",
         ),
         _r(
             r"\bi (get|understand|see) (it|that|why)\b|\bi (totally |completely )?understand\b",
@@ -198,7 +276,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
         _r(
             r"\bso (it'?s|it is|it was|you'?re|you are|you were|you felt|what hurt|"
-            r"the hard part)\b",
+            r"the hard part|you'?d|you would|you got|you feel|you want|you have|you mean|"
+            r"by (day|night)|under|when)\b|\bno wonder (you|that|it)\b",
             2,
             "paraphrases",
         ),
@@ -231,9 +310,39 @@ RULES: dict[str, tuple[Rule, ...]] = {
             "generic reflection",
         ),
         _r(r"\bi can (see|tell|imagine|only imagine)\b", 1, "imagines their experience"),
+        _r(
+            r"\bi (know|understand|get) (how|what|exactly|the feeling|that feeling|where|your)\b|"
+            r"\bi (can |totally |really )?relate\b|\bi feel (you|ya|the same|this|that)\b|"
+            r"\bbeen there\b|\bsame here\b|\bme too\b",
+            1,
+            "says they understand how it feels",
+            negatable=False,
+        ),
+        _r(
+            r"\byou('?re| are| seem| sound|'?ve been| have been|)( to be)? (going through|"
+            r"dealing with|struggling|carrying|carried|fighting|under|holding|held|went through)"
+            r"\b|\b(it |that )?(sounds|seems) like (you|when|those|that|we|it|there)\b(\W+\w+){4}",
+            2,
+            "reflects what they are going through",
+        ),
     ),
     "exploration": (
-        _r(r"\b(what|how)\b[^?]*\?", 2, "open question", needs_question=True),
+        _r(r"\b(what|how|why|when|where|which)\b[^?]*\?", 2, "open question", needs_question=True),
+        # Reddit-style questions often drop the question mark.
+        _r(
+            r"^\W*((how( long| often| much| many)?|what|why|when|where)\s+(do|did|does|are|is|"
+            r"was|were|have|has)\s+(you|your)|(have|do) you (ever|been|have|feel|think))\b"
+            r"[^.!]{6,}$",
+            2,
+            "open question",
+        ),
+        _r(
+            r"^\W*((and|so|but|or)\s+)?(do|did|does|have|has|are|were|is|was|would|could|can|will)"
+            r"\s+(you|your|there|anyone|anything|it|things|this|that)\b(?=(\W+\w+){4})[^?]*\?",
+            2,
+            "specific question about their experience",
+            needs_question=True,
+        ),
         _r(
             r"\b(tell me (more|about|what|how)|walk me through|i'?d (love|like) to hear|"
             r"i want to hear|i'?m curious|say more)\b",
@@ -456,12 +565,57 @@ GENERIC_BETTER = (
 )
 
 
-def _scan(rules: Iterable[Rule], reply: str, spans: list[Span]) -> list[tuple[Rule, Span]]:
+# Questions anyone could ask about anything: they invite more, but only generically, so
+# they cap the sentence at level 1 even though they start with "what" or "how".
+GENERIC_QUESTION = re.compile(
+    r"^\W*((so|and|well|hey|ok(ay)?|oh)\W+)?(what happened( next| then)?|what'?s (up|wrong|"
+    r"going on|the matter|happening|on your mind)|what is (wrong|going on|happening)|"
+    r"are you (ok(ay)?|alright|all right)|you ok(ay)?|"
+    r"how are you( doing| feeling| holding up)?( today| now)?|"
+    r"what do you mean|why|really|like what|such as|in what way|how so|and you|"
+    r"(can|could|would) you (tell|say) (us |me )?more( about it)?|"
+    r"(can|could|would) you elaborate|care to elaborate|want to talk( about it)?|"
+    r"wanna talk( about it)?|what'?s going on( with you)?|what'?s (getting you down|bothering "
+    r"you|happening)|what'?s new)(,? (friend|man|dude|buddy|bro|mate|op))?\W*$"
+)
+# Questions that do not ask about them: about the speaker, tag questions, jokes and shrugs.
+RHETORICAL_QUESTION = re.compile(
+    r"\b(what|how|why|who|when|where|should|could|can|would|am|do|did|have|was)\s+(i|we)\b|"
+    r"\b(you know|y'?know|right|huh|eh|lol|haha|isn'?t it|doesn'?t it|don'?t you think)\W*\?|"
+    r"\bwho (knows|cares)\b|\bwhy (not|bother|delay|would (they|anyone))\b|\bwhat else\b|"
+    r"\bwhy (did|does) the\b|\bknow what\b|\bwhat the (fuck|hell|heck)\b|\bnow what\b"
+)
+
+
+def _precheck(rules: Iterable[Rule]) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
+    """One alternation of a criterion's unanchored rules, and its anchored rules."""
+    loose = [r.pattern.pattern for r in rules if r.loose is not None]
+    anchored = tuple(r for r in rules if r.loose is None)
+    return (re.compile("|".join(f"(?:{p})" for p in loose)) if loose else None), anchored
+
+
+# One search for "could any rule of this criterion fire?" is several times cheaper than one
+# per rule, and most criteria have nothing to find in most replies.
+_PRECHECK = {key: _precheck(rules) for key, rules in RULES.items()}
+
+
+def _scan(
+    rules: Iterable[Rule], reply: str, spans: list[Span], key: str | None = None
+) -> list[tuple[Rule, Span]]:
     lowered = reply.lower()
+    if key is not None:
+        combined, anchored = _PRECHECK[key]
+        if combined is None or combined.search(lowered) is None:
+            rules = anchored
+    segs = [lowered[sp.start : sp.end] for sp in spans]
+    has_question = "?" in lowered
     hits = []
     for rule in rules:
-        for sp in spans:
-            seg = lowered[sp.start : sp.end]
+        if rule.needs_question and not has_question:
+            continue
+        if rule.loose is not None and rule.loose.search(lowered) is None:
+            continue
+        for sp, seg in zip(spans, segs, strict=True):
             if rule.needs_question and not seg.rstrip().endswith("?"):
                 continue
             m = rule.pattern.search(seg)
@@ -473,6 +627,75 @@ def _scan(rules: Iterable[Rule], reply: str, spans: list[Span]) -> list[tuple[Ru
     return hits
 
 
+# Text addressed to the judge rather than the partner: JSON objects, code fences, and any
+# sentence or bracketed aside that talks about rating, scoring or instructions.
+_JSONISH = re.compile(r"```.*?(```|$)|\{[^{}]*(\{[^{}]*\}[^{}]*)*\}", re.DOTALL)
+_JUDGE_TALK = re.compile(
+    r"\b(judge|grader?|grad(e|ing) (it|this|that)|rat(e|ing) (it|this|that|me)|ratings?|scores?|"
+    r"rubric|criteri(a|on)|instructions?|system|assistant|developer|evaluat\w*|prompt|pretend|"
+    r"level [0-2]|output)\b",
+    re.IGNORECASE,
+)
+_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def shield(reply: str) -> str:
+    """`reply` with judge-directed text replaced by spaces (same length, same offsets)."""
+    if "{" not in reply and "`" not in reply and _JUDGE_TALK.search(reply) is None:
+        return reply  # the common case, kept cheap
+    out = reply
+    for m in _JSONISH.finditer(reply):
+        out = _blank(out, m.start(), m.end())
+    for m in _ASIDE.finditer(out):
+        if _JUDGE_TALK.search(m.group(0)):
+            out = _blank(out, m.start(), m.end())
+    for sp in sentences(out):
+        if _JUDGE_TALK.search(sp.text):
+            out = _blank(out, sp.start, sp.end)
+    return out
+
+
+def _resliced(shielded: str, reply: str, spans: list[Span]) -> list[Span]:
+    """Sentence spans of the shielded text, each widened to the reply's sentence around it,
+    so evidence quotes whole sentences of what the user wrote."""
+    out = []
+    for sp in sentences(shielded):
+        outer = next((o for o in spans if o.start <= sp.start < o.end), None)
+        out.append(outer or Span(sp.start, sp.end, reply[sp.start : sp.end]))
+    return list(dict.fromkeys(out))
+
+
+_GENERIC_RULE = Rule(GENERIC_QUESTION, 1, "generic question", needs_question=True)
+_NEEDS_RULE = Rule(GENERIC_QUESTION, 1, "asks about support, not their experience")
+
+
+def _cap_generic(
+    hits: list[tuple[Rule, Span]], reply: str, needs_spans: set[Span]
+) -> list[tuple[Rule, Span]]:
+    """Cap generic questions and questions about support at level 1, one hit per sentence."""
+    out: list[tuple[Rule, Span]] = []
+    seen: set[Span] = set()
+    for rule, sp in hits:
+        seg = reply[sp.start : sp.end].lower()
+        if RHETORICAL_QUESTION.search(seg) and not re.search(r"\byour?\b", seg):
+            continue
+        if sp in needs_spans:
+            rule = _NEEDS_RULE
+        elif GENERIC_QUESTION.search(seg):
+            rule = _GENERIC_RULE
+        else:
+            out.append((rule, sp))
+            continue
+        if sp not in seen:
+            seen.add(sp)
+            out.append((rule, sp))
+    return out
+
+
 def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
     """Score one reply on all eight criteria and flag the four horsemen.
 
@@ -481,14 +704,29 @@ def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
         substring of `reply`.
     """
     spans = sentences(reply)
+    # Positive criteria read the reply with text aimed at the judge blanked out, so quoted
+    # praise or fake JSON cannot earn credit; inverse criteria still read every word.
+    shielded = shield(reply)
+    safe_spans = spans if shielded == reply else _resliced(shielded, reply, spans)
     scores: dict[str, CriterionScore] = {}
-    advice_spans = {sp for r, sp in _scan(RULES["no_fixing"], reply, spans) if r.level == 0}
+    found = {
+        "no_fixing": _scan(RULES["no_fixing"], reply, spans, "no_fixing"),
+        "asks_needs": _scan(RULES["asks_needs"], shielded, safe_spans, "asks_needs"),
+    }
+    advice_spans = {sp for r, sp in found["no_fixing"] if r.level == 0}
+    needs_spans = {sp for r, sp in found["asks_needs"] if r.level == 2}
     for crit in CRITERIA:
-        hits = _scan(RULES[crit.key], reply, spans)
+        inverse = crit.inverse_of is not None
+        if crit.key in found:
+            hits = found[crit.key]
+        elif inverse:
+            hits = _scan(RULES[crit.key], reply, spans, crit.key)
+        else:
+            hits = _scan(RULES[crit.key], shielded, safe_spans, crit.key)
         if crit.key == "exploration":
             # "Have you tried…?" is advice dressed as a question, not curiosity.
             hits = [(r, sp) for r, sp in hits if sp not in advice_spans]
-        inverse = crit.inverse_of is not None
+            hits = _cap_generic(hits, shielded, needs_spans)
         if not hits:
             scores[crit.key] = CriterionScore(level=2 if inverse else 0)
             continue
@@ -559,10 +797,77 @@ class HeuristicJudge:
             better_reply=_better_reply(ctx),
             overall=overall_score(scores, weights),
             backend="heuristic",
-            model="rules-v1",
-            prompt_version="rules-v1",
+            model="rules-v2",
+            prompt_version="rules-v2",
             latency_ms=round((time.perf_counter() - t0) * 1000, 3),
         )
+
+
+# ---------------------------------------------------------------- shared experience
+
+# First-person talk about one's own life. In EPITOME a similar experience counts as a strong
+# "interpretation" (it shows the listener understands from inside); in the coach's rubric the
+# same sentence is self-focus, so it never raises `understanding` (see evals/README.md).
+_SELF = re.compile(r"\b(i|i'?ve|i'?m|im|ive|i'?d|me|my|myself)\b")
+_NOT_DISCLOSURE = re.compile(
+    r"\b(i'?m|i am|im) (so |really |very )?sorry\b|\bi (think|hope|wish|suggest|recommend|believe|"
+    r"guess|mean|agree|promise|bet|doubt|assume|'?d (say|suggest|recommend)|would (say|suggest|"
+    r"recommend))\b|\b(i'?m|i am|im) (here|not sure|sure|glad|happy)\b|\b(love|hug|tell|help|"
+    r"message|pm|dm|text|call) (me|you)\b|\bi (love|care about|understand|get|hear|see|feel for|"
+    r"believe in|want) you|\bmy (advice|suggestion|opinion|guess|friend|dude|man)\b|\bif i were "
+    r"you\b|\b(with|to|for) me\b|\bi (can'?t|cannot|can only) imagine\b|\bi (would|'?d) (love|"
+    r"like|be happy)\b|\bi know (how|what|that|the)\b|\bexcuse me\b|\btrust me\b|\blet me\b"
+)
+
+
+_EXPERIENCE = re.compile(
+    r"^(i|i'?m|im|i'?ve|ive) |[,;:]\s*(i|i'?m|im|i'?ve|ive) |"
+    r"\b(too|also|same|similar|used to|been|when i|for me|in my experience|i had|i have had|"
+    r"i was|i felt|i went|i got|i lost|i tried|i found|i struggle\w*|i suffer\w*|i deal|"
+    r"my (own )?(depression|anxiety|life|mom|dad|mother|father|ex|wife|husband|girlfriend|"
+    r"boyfriend|family|friends?|therapist|doctor|job|brother|sister|kids?|son|daughter))\b"
+)
+_RELATING = re.compile(
+    r"\bme too\b|\bsame here\b|\bbeen there\b|\bi (can |totally |really )?relate\b|"
+    r"\bi feel (this|that|the same|you|ya)\b|\bfamiliar\b|\bi know (how|what) (you|it|that)\b|"
+    r"\bi (understand|get) (it|you|that|how|what)\b|\bi hear you\b"
+)
+
+
+def shared_experience(reply: str) -> int:
+    """How much the reply talks about the speaker's own similar experience: 0, 1 or 2.
+
+    2 when some sentence tells of the speaker's own life ("I've felt that too, for years"),
+    1 for a bare claim of having been there ("me too", "same here", "been there").
+    """
+    told = [
+        text
+        for sp in sentences(reply)
+        if _SELF.search(text := _NOT_DISCLOSURE.sub(" ", sp.text.lower()))
+        # "I feel the same." claims understanding; it does not tell a story.
+        and not (_RELATING.search(sp.text.lower()) and len(sp.text.split()) <= 8)
+    ]
+    if len(told) >= 2 or any(_EXPERIENCE.search(t) for t in told):
+        return 2
+    if _RELATING.search(reply.lower()):
+        return 1
+    return 0
+
+
+def epitome_levels(reply: str) -> dict[str, int]:
+    """EPITOME levels from the rubric levels (see evals/README.md for the one adapter rule).
+
+    Emotional reactions and explorations are the `warmth` and `exploration` levels as they
+    are. Interpretations are the `understanding` level, raised to the shared-experience level,
+    because EPITOME counts "I've been through this too" as understanding and the rubric
+    does not.
+    """
+    scores, _ = score_reply(reply)
+    return {
+        "emotional_reactions": scores["warmth"].level,
+        "interpretations": max(scores["understanding"].level, shared_experience(reply)),
+        "explorations": scores["exploration"].level,
+    }
 
 
 @dataclass(frozen=True)

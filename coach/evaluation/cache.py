@@ -1,0 +1,89 @@
+"""A small SQLite cache of ratings, keyed by (turn text + context, judge, model, prompt version).
+
+A rerun of the same judge on the same data reads every rating back instead of calling the
+judge again; changing the model or the prompt version changes the key, so nothing stale
+is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+
+from coach.rubric import Rating
+
+
+def cache_key(text: str, judge: str, model: str, prompt_version: str) -> str:
+    """The hex digest that names one rating in the cache."""
+    h = hashlib.sha256()
+    for part in (text, judge, model, prompt_version):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x1f")  # unit separator: ("ab", "c") and ("a", "bc") differ
+    return h.hexdigest()
+
+
+def default_cache_path() -> Path:
+    """`$COACH_HOME/eval-cache/ratings.sqlite` (see `coach.store.default_home`)."""
+    from coach.store import default_home
+
+    return default_home() / "eval-cache" / "ratings.sqlite"
+
+
+class RatingCache:
+    """Thread-safe get/put of ratings; `None` path means a no-op cache."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.hits = self.misses = self._pending = 0
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS ratings (key TEXT PRIMARY KEY, rating TEXT NOT NULL)"
+            )
+            self._db.commit()
+
+    def get(self, key: str) -> Rating | None:
+        """The cached rating, or None (counted as a miss)."""
+        if self._db is None:
+            self.misses += 1
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT rating FROM ratings WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return Rating.model_validate_json(row[0])
+
+    def put(self, key: str, rating: Rating) -> None:
+        """Store a rating (scored ones only: a failed call should be retried next run)."""
+        if self._db is None or rating.status != "scored":
+            return
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO ratings (key, rating) VALUES (?, ?)",
+                (key, rating.model_dump_json()),
+            )
+            self._pending += 1
+            if self._pending >= 200:  # batch commits: one per rating is slow on big sets
+                self._db.commit()
+                self._pending = 0
+
+    def flush(self) -> None:
+        """Commit pending ratings."""
+        if self._db is not None:
+            with self._lock:
+                self._db.commit()
+                self._pending = 0
+
+    def close(self) -> None:
+        """Commit and close."""
+        if self._db is not None:
+            self.flush()
+            self._db.close()
+            self._db = None

@@ -1,0 +1,171 @@
+"""`coach eval`: measure a judge against labelled datasets and the robustness suites.
+
+    coach eval --judge heuristic --dataset epitome=DIR --dataset lend-an-ear=DIR \\
+        --report out.json --chart out.png
+
+`gold` (the scenario examples) needs no path; EPITOME and Lend an Ear take one, or fall back
+to COACH_EPITOME_DIR / COACH_LEND_AN_EAR_DIR. A dataset that is not there is skipped with a
+message saying how to provide it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from coach.errors import CoachError
+from coach.evaluation import datasets as ds
+from coach.evaluation.cache import RatingCache, default_cache_path
+from coach.evaluation.report import table_lines, write_chart, write_json
+from coach.evaluation.runner import JudgeSpec, heuristic_spec, rate_turns
+from coach.evaluation.scoring import score_epitome, score_gold, score_lend_an_ear
+
+REPORT_KEY = {"gold": "gold", "epitome": "epitome", "lend-an-ear": "lend_an_ear"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `eval` subcommand."""
+    from coach.cli import _add_model_flags
+
+    p = subparsers.add_parser(
+        "eval",
+        help="measure a judge against labelled data and robustness suites",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--judge", choices=["heuristic", "llm"], default="heuristic")
+    p.add_argument(
+        "--dataset",
+        action="append",
+        metavar="NAME[=DIR]",
+        help="gold, epitome[=DIR] or lend-an-ear[=DIR]; repeatable "
+        "(default: gold, plus any dataset whose environment variable is set)",
+    )
+    p.add_argument("--limit", type=int, help="rate at most N items per dataset")
+    p.add_argument("--concurrency", type=int, default=4, help="judge calls in flight (default 4)")
+    p.add_argument("--report", type=Path, help="write the JSON report here")
+    p.add_argument("--chart", type=Path, help="write the PNG chart here")
+    p.add_argument("--no-cache", action="store_true", help="rate everything afresh")
+    p.add_argument("--cache", type=Path, help="cache file (default $COACH_HOME/eval-cache/)")
+    p.add_argument(
+        "--no-robustness", action="store_true", help="skip the injection/padding/paraphrase suites"
+    )
+    p.add_argument("--repeats", type=int, default=5, help="self-consistency repeats (default 5)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds (0: none)")
+    p.add_argument("--scenarios", type=Path, help="scenario folder for the gold set")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_model_flags(p)
+    p.set_defaults(func=run)
+
+
+def parse_datasets(values: list[str] | None) -> dict[str, str | None]:
+    """`["gold", "epitome=DIR"]` -> {"gold": None, "epitome": "DIR"}.
+
+    Raises:
+        CoachError: an unknown dataset name.
+    """
+    if not values:
+        chosen: dict[str, str | None] = {"gold": None}
+        for name, env in ds.ENV.items():
+            if os.environ.get(env):
+                chosen[name] = None
+        return chosen
+    out: dict[str, str | None] = {}
+    for v in values:
+        name, _, path = v.partition("=")
+        name = name.strip().lower().replace("_", "-")
+        if name not in ds.NAMES:
+            raise CoachError(f"unknown dataset '{name}'; use one of {', '.join(ds.NAMES)}")
+        out[name] = path or None
+    return out
+
+
+def llm_spec(args: argparse.Namespace) -> JudgeSpec:
+    """The configured model judge, through the same backend the app uses.
+
+    Raises:
+        CoachError: no model is configured, or the model backends are not installed.
+    """
+    from coach.cli import _model_config
+    from coach.rubric import rubric_fingerprint
+
+    config = _model_config(args)
+    if config is None:
+        raise CoachError(
+            "--judge llm needs a model: set OPENAI_BASE_URL (and COACH_JUDGE_MODEL) "
+            "or pass --base-url/--judge-model"
+        )
+    from coach.backends import make_backend
+
+    judge = make_backend(config).judge
+    model = str(getattr(config, "judge_model", None) or getattr(config, "model", "") or "")
+    version = str(getattr(judge, "prompt_version", "") or f"rubric-{rubric_fingerprint()}")
+    return JudgeSpec("llm", judge, model, version)
+
+
+def load_items(name: str, path: str | None, args: argparse.Namespace) -> list[ds.Item]:
+    """Read one dataset. Raises DatasetMissing when it is not there."""
+    if name == "gold":
+        return ds.load_gold(args.scenarios)
+    folder = ds.resolve_path(name, path)
+    return ds.load_epitome(folder) if name == "epitome" else ds.load_lend_an_ear(folder)
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    """Run the whole evaluation described by `args` and return the report."""
+    spec = heuristic_spec() if args.judge == "heuristic" else llm_spec(args)
+    cache = RatingCache(None if args.no_cache else (args.cache or default_cache_path()))
+    kw = {"cache": cache, "concurrency": args.concurrency, "show_progress": not args.quiet}
+    report: dict = {
+        "judge": spec.name,
+        "model": spec.model,
+        "prompt_version": spec.prompt_version,
+        "datasets": {},
+        "skipped": {},
+    }
+    for name, path in parse_datasets(args.dataset).items():
+        try:
+            items = load_items(name, path, args)
+        except ds.DatasetMissing as e:
+            report["skipped"][REPORT_KEY[name]] = str(e)
+            print(f"coach eval: skipping {e}", file=sys.stderr)
+            continue
+        if args.limit:
+            items = items[: args.limit]
+        flat = [t for it in items for t in it.turns]
+        rated = rate_turns(spec, flat, label=name, **kw)
+        per_item, i = [], 0
+        for it in items:
+            per_item.append(rated[i : i + len(it.turns)])
+            i += len(it.turns)
+        if name == "epitome":
+            result = score_epitome(items, per_item, judge=spec.name, rounds=args.bootstrap)
+        elif name == "lend-an-ear":
+            result = score_lend_an_ear(items, per_item, rounds=args.bootstrap)
+        else:
+            result = score_gold(items, per_item, rounds=args.bootstrap)
+        report["datasets"][REPORT_KEY[name]] = result
+    if not args.no_robustness:
+        from coach.evaluation.robustness import run_all
+
+        repeats = args.repeats if spec.name == "llm" else 1
+        report["robustness"] = run_all(spec, repeats=repeats, **kw)
+    report["cache"] = {"hits": cache.hits, "misses": cache.misses, "path": str(cache.path or "")}
+    cache.close()
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    """The `eval` command: table on stdout, JSON report and chart when asked."""
+    report = evaluate(args)
+    for line in table_lines(report):
+        print(line)
+    if args.report:
+        write_json(report, args.report)
+        print(f"report: {args.report}")
+    if args.chart:
+        why = write_chart(report, args.chart)
+        print(f"chart: {args.chart}" if why is None else f"chart skipped: {why}")
+    return 0

@@ -1,0 +1,212 @@
+"""Datasets the judge is measured on, each read from a path and turned into `Item`s.
+
+- gold: the examples inside the scenario files (levels a careful rater gave);
+- epitome: EPITOME's three CSV files (levels 0-2 per reply, one file per mechanism);
+- lend-an-ear: whole conversations rated 1-5 on six dimensions by experts.
+
+External data is never copied into the repo: it is read from a path given on the command
+line or in `COACH_EPITOME_DIR` / `COACH_LEND_AN_EAR_DIR`. A missing path is a `DatasetMissing`
+with a message saying how to provide it, so callers can skip it cleanly.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coach.judge import Line
+from coach.rubric import CRITERIA
+
+EPITOME_FILES = {
+    "emotional_reactions": "emotional-reactions-reddit.csv",
+    "interpretations": "interpretations-reddit.csv",
+    "explorations": "explorations-reddit.csv",
+}
+# EPITOME mechanism -> rubric criterion, from the rubric itself (design-notes.md table).
+EPITOME_CRITERION = {c.epitome: c.key for c in CRITERIA if c.epitome}
+# Lend an Ear dimension -> (rubric criterion, inverse?): inverse criteria have 2 = none of it.
+LAE_CRITERION = {
+    c.lend_an_ear: (c.key, c.inverse_of is not None) for c in CRITERIA if c.lend_an_ear
+}
+LAE_DIMENSIONS = (
+    "validating_emotions",
+    "encouraging_elaboration",
+    "demonstrating_understanding",
+    "advice_giving",
+    "self_oriented",
+    "dismissing_emotions",
+)
+ENV = {"epitome": "COACH_EPITOME_DIR", "lend-an-ear": "COACH_LEND_AN_EAR_DIR"}
+NAMES = ("gold", "epitome", "lend-an-ear")
+
+
+class DatasetMissing(Exception):  # noqa: N818 - it is a condition, not a bug
+    """The dataset's folder or files are not there; the message says how to provide them."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One reply to rate, with the conversation before it."""
+
+    reply: str
+    history: tuple[Line, ...] = ()
+
+    def key_text(self) -> str:
+        """The text that identifies this turn in the cache."""
+        ctx = "\n".join(f"{ln.role}: {ln.text}" for ln in self.history)
+        return ctx + "\n=> " + self.reply
+
+
+@dataclass
+class Item:
+    """One labelled unit: a reply (or a conversation's supporter turns) and its gold labels.
+
+    Attributes:
+        id: unique within the dataset.
+        turns: the replies a judge rates (one, or every supporter turn of a conversation).
+        gold: label name -> gold value (levels 0-2, or 1-5 means for Lend an Ear).
+        group: a grouping key (EPITOME: seeker post, used for the held-out halves).
+    """
+
+    id: str
+    turns: list[Turn]
+    gold: dict[str, float]
+    group: str = ""
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def half_of(group: str) -> str:
+    """'A' or 'B': a stable split by seeker post, so one post never lands in both halves."""
+    return "AB"[hashlib.md5(group.encode()).digest()[0] % 2]
+
+
+def resolve_path(name: str, given: str | Path | None) -> Path:
+    """The folder for dataset `name`: the given path, else its environment variable.
+
+    Raises:
+        DatasetMissing: neither is set, or the folder does not exist.
+    """
+    env = ENV.get(name, "")
+    raw = given or os.environ.get(env)
+    if not raw:
+        raise DatasetMissing(f"{name}: no path given; pass --dataset {name}=DIR or set {env}")
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise DatasetMissing(
+            f"{name}: {path} is not a folder; pass --dataset {name}=DIR or set {env}"
+        )
+    return path
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def load_epitome(directory: Path) -> list[Item]:
+    """One item per response post, with its level on each mechanism file present.
+
+    Raises:
+        DatasetMissing: none of the three files is in `directory`.
+    """
+    items: dict[str, Item] = {}
+    found = False
+    for mech, fname in EPITOME_FILES.items():
+        path = directory / fname
+        if not path.is_file():
+            continue
+        found = True
+        seen: dict[str, int] = {}
+        for row in _read_csv(path):
+            # A pair can be listed twice; the n-th listing in each file is one item.
+            pair = f"{row['sp_id']}/{row['rp_id']}"
+            seen[pair] = seen.get(pair, 0) + 1
+            key = f"{pair}#{seen[pair]}"
+            item = items.get(key)
+            if item is None:
+                turn = Turn(row["response_post"], (Line("partner", row["seeker_post"]),))
+                item = items[key] = Item(key, [turn], {}, group=row["sp_id"])
+            item.gold[mech] = int(row["level"])
+    if not found:
+        raise DatasetMissing(f"epitome: none of {', '.join(EPITOME_FILES.values())} in {directory}")
+    return list(items.values())
+
+
+_SPEAKER = re.compile(r"^\s*(Seeker|Supporter)\s*:\s*(.*)$", re.IGNORECASE)
+
+
+def parse_conversation(text: str) -> list[tuple[str, str]]:
+    """Split a `Seeker: …` / `Supporter: …` transcript into (speaker, text) lines.
+
+    A line without a speaker prefix continues the previous line.
+    """
+    out: list[tuple[str, str]] = []
+    for raw in text.splitlines():
+        m = _SPEAKER.match(raw)
+        if m:
+            out.append((m.group(1).lower(), m.group(2).strip()))
+        elif raw.strip() and out:
+            who, said = out[-1]
+            out[-1] = (who, f"{said}\n{raw.strip()}")
+    return out
+
+
+def load_lend_an_ear(directory: Path) -> list[Item]:
+    """One item per conversation: its supporter turns, and the mean of the experts present.
+
+    Raises:
+        DatasetMissing: conversations.csv or every expert*_ratings.csv file is absent.
+    """
+    conv_path = directory / "conversations.csv"
+    experts = sorted(directory.glob("expert*_ratings.csv"))
+    if not conv_path.is_file() or not experts:
+        raise DatasetMissing(
+            f"lend-an-ear: need conversations.csv and expert*_ratings.csv in {directory}"
+        )
+    ratings: dict[str, list[dict[str, str]]] = {}
+    for path in experts:
+        for row in _read_csv(path):
+            ratings.setdefault(row["conversation_id"], []).append(row)
+    items = []
+    for row in _read_csv(conv_path):
+        cid = row["conversation_id"]
+        if cid not in ratings:
+            continue
+        lines = parse_conversation(row["full_conversation"])
+        turns, history = [], []
+        for who, said in lines:
+            if who == "supporter":
+                turns.append(Turn(said, tuple(history)))
+                history.append(Line("user", said))
+            else:
+                history.append(Line("partner", said))
+        if not turns:
+            continue
+        gold = {
+            dim: sum(float(r[dim]) for r in ratings[cid]) / len(ratings[cid])
+            for dim in LAE_DIMENSIONS
+        }
+        items.append(Item(cid, turns, gold, group=cid, meta={"experts": str(len(ratings[cid]))}))
+    return items
+
+
+def load_gold(scenario_dir: Path | None = None) -> list[Item]:
+    """The examples in the scenario files, each with the scenario line it answers."""
+    from coach.scenario import load_library
+
+    items = []
+    for sc in load_library(scenario_dir).values():
+        for i, ex in enumerate(sc.examples):
+            history = [Line("partner", sc.opening)]
+            if ex.turn > 1 and ex.turn - 2 < len(sc.beats):
+                history += [Line("user", "…"), Line("partner", sc.beats[ex.turn - 2].heard)]
+            turn = Turn(ex.reply, tuple(history))
+            gold = {k: float(v) for k, v in ex.levels.items()}
+            items.append(
+                Item(f"{sc.id}#{i}", [turn], gold, group=sc.id, meta={"quality": ex.quality})
+            )
+    return items

@@ -1,0 +1,132 @@
+"""Agreement metrics in pure Python: labels (accuracy, macro-F1, confusion) and ordinal
+scores (quadratic-weighted Cohen's kappa, Spearman), with percentile bootstrap intervals.
+
+Pure Python keeps the harness dependency-free; the sets are small (thousands of items).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+
+
+def accuracy(gold: Sequence[int], pred: Sequence[int]) -> float:
+    """Share of items where the prediction equals the gold label (0.0 for no items)."""
+    if not gold:
+        return 0.0
+    return sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
+
+
+def confusion(gold: Sequence[int], pred: Sequence[int], labels: Sequence[int]) -> list[list[int]]:
+    """Confusion matrix: rows are gold labels, columns predicted labels, in `labels` order."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    m = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, pred, strict=True):
+        m[index[g]][index[p]] += 1
+    return m
+
+
+def per_class_f1(gold: Sequence[int], pred: Sequence[int], labels: Sequence[int]) -> list[float]:
+    """F1 per label; a label with no gold and no predicted items scores 0 (sklearn's default)."""
+    m = confusion(gold, pred, labels)
+    out = []
+    for i in range(len(labels)):
+        tp = m[i][i]
+        fp = sum(m[r][i] for r in range(len(labels))) - tp
+        fn = sum(m[i]) - tp
+        out.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return out
+
+
+def macro_f1(gold: Sequence[int], pred: Sequence[int], labels: Sequence[int] = (0, 1, 2)) -> float:
+    """Unweighted mean of the per-label F1 scores over `labels`."""
+    f1s = per_class_f1(gold, pred, labels)
+    return sum(f1s) / len(f1s) if f1s else 0.0
+
+
+def quadratic_kappa(
+    a: Sequence[int], b: Sequence[int], labels: Sequence[int] = (1, 2, 3, 4, 5)
+) -> float:
+    """Cohen's kappa with quadratic weights between two integer ratings on `labels`.
+
+    Returns 1.0 when both raters agree perfectly, and 0.0 when the expected disagreement
+    is zero (every rating the same value) but they still agree.
+    """
+    k = len(labels)
+    if not a or k < 2:
+        return 0.0
+    obs = confusion(a, b, labels)
+    n = len(a)
+    row = [sum(r) for r in obs]
+    col = [sum(obs[i][j] for i in range(k)) for j in range(k)]
+    num = den = 0.0
+    for i in range(k):
+        for j in range(k):
+            w = (i - j) ** 2 / (k - 1) ** 2
+            num += w * obs[i][j]
+            den += w * row[i] * col[j] / n
+    if den == 0:
+        return 1.0 if num == 0 else 0.0
+    return 1.0 - num / den
+
+
+def _ranks(xs: Sequence[float]) -> list[float]:
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    ranks = [0.0] * len(xs)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
+            j += 1
+        avg = (i + j) / 2 + 1  # ties share the mean rank
+        for t in range(i, j + 1):
+            ranks[order[t]] = avg
+        i = j + 1
+    return ranks
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson correlation; 0.0 when either side is constant."""
+    n = len(x)
+    if n < 2:
+        return 0.0
+    mx, my = sum(x) / n, sum(y) / n
+    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
+    sxx = sum((a - mx) ** 2 for a in x)
+    syy = sum((b - my) ** 2 for b in y)
+    if sxx == 0 or syy == 0:
+        return 0.0
+    return sxy / math.sqrt(sxx * syy)
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman rank correlation (Pearson on average ranks, so ties are handled)."""
+    return pearson(_ranks(x), _ranks(y))
+
+
+def bootstrap_ci(
+    stat: Callable[[list, list], float],
+    gold: Sequence,
+    pred: Sequence,
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of `stat(gold, pred)` over resampled items.
+
+    Deterministic for a given seed, so reports are reproducible.
+    """
+    n = len(gold)
+    if n == 0:
+        return (0.0, 0.0)
+    rng = random.Random(seed)
+    vals = []
+    for _ in range(rounds):
+        idx = [rng.randrange(n) for _ in range(n)]
+        vals.append(stat([gold[i] for i in idx], [pred[i] for i in idx]))
+    vals.sort()
+    lo = vals[int(alpha / 2 * rounds)]
+    hi = vals[min(rounds - 1, int((1 - alpha / 2) * rounds))]
+    return (lo, hi)

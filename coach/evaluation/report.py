@@ -1,0 +1,157 @@
+"""Present results: a terminal table, the JSON report, and a PNG chart beside the published
+reference figures (from `../shared/data/README.md`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# Published figures (see the data README). EPITOME: the authors' fine-tuned RoBERTa, macro-F1.
+EPITOME_REFERENCE = {
+    "emotional_reactions": 0.764,
+    "interpretations": 0.657,
+    "explorations": 0.717,
+}
+# Lend an Ear, quadratic-weighted kappa against the experts' mean on the real set.
+LAE_REFERENCE = {
+    "validating_emotions": {"llm": 0.63, "crowd": 0.32, "experts": (0.25, 0.58)},
+    "encouraging_elaboration": {"llm": 0.86, "crowd": 0.43, "experts": (0.62, 0.73)},
+    "demonstrating_understanding": {"llm": 0.59, "crowd": 0.14, "experts": (0.37, 0.47)},
+    "advice_giving": {"llm": 0.66, "crowd": 0.33, "experts": (0.54, 0.70)},
+    "self_oriented": {"llm": 0.69, "crowd": 0.37, "experts": (0.52, 0.82)},
+    "dismissing_emotions": {"llm": 0.17, "crowd": 0.12, "experts": (0.35, 0.51)},
+}
+
+
+def _ci(m: dict, key: str) -> str:
+    ci = m.get(key)
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+
+
+def table_lines(report: dict) -> list[str]:
+    """Human-readable lines: one per dimension, with the reference where there is one."""
+    lines = [f"judge: {report['judge']}   model: {report['model']}"]
+    ds = report["datasets"]
+    if "epitome" in ds:
+        lines += ["", "EPITOME (levels 0-2)    macro-F1  95% CI        acc     n   ref F1"]
+        for mech, ref in EPITOME_REFERENCE.items():
+            m = ds["epitome"].get(mech)
+            if not m:
+                continue
+            lines.append(
+                f"  {mech:<21} {m['macro_f1']:.3f}    {_ci(m, 'macro_f1_ci95'):<13} "
+                f"{m['accuracy']:.3f} {m['n']:>5}   {ref:.3f}"
+            )
+            halves = [f"{h}: {m[f'half_{h}']['macro_f1']:.3f}" for h in "AB" if f"half_{h}" in m]
+            if halves:
+                lines.append(f"  {'':<21} halves {'  '.join(halves)}")
+            if "rubric_only" in m:
+                lines.append(
+                    f"  {'':<21} rubric criterion alone: F1 {m['rubric_only']['macro_f1']:.3f}"
+                )
+    if "lend_an_ear" in ds:
+        lines += ["", "Lend an Ear (1-5)               QWK    Spearman  n   ref QWK (LLM)"]
+        for dim, ref in LAE_REFERENCE.items():
+            m = ds["lend_an_ear"].get(dim)
+            if m:
+                lines.append(
+                    f"  {dim:<28} {m['qwk']:>6.3f} {m['spearman']:>8.3f} {m['n']:>4}   "
+                    f"{ref['llm']:.2f}"
+                )
+    if "gold" in ds:
+        lines += ["", "Gold set (scenario examples)   accuracy  macro-F1  n"]
+        for key, m in ds["gold"].items():
+            if isinstance(m, dict) and "accuracy" in m:
+                lines.append(
+                    f"  {key:<28} {m['accuracy']:.3f}     {m['macro_f1']:.3f}  {m['n']:>4}"
+                )
+    rob = report.get("robustness")
+    if rob:
+        lines += ["", "Robustness suites              held / cases"]
+        for name, s in rob.items():
+            if isinstance(s, dict) and "held" in s:
+                lines.append(f"  {name:<28} {s['held']} / {s['cases']}")
+    for name, why in report.get("skipped", {}).items():
+        lines.append(f"skipped {name}: {why}")
+    return lines
+
+
+def write_json(report: dict, path: Path) -> None:
+    """Write the report, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def write_chart(report: dict, path: Path) -> str | None:
+    """Draw per-dimension agreement beside the references; returns why it was skipped, if so."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ModuleNotFoundError:
+        return "matplotlib is not installed"
+    ds = report["datasets"]
+    panels = [k for k in ("epitome", "lend_an_ear") if k in ds]
+    if not panels:
+        return "no EPITOME or Lend an Ear results to chart"
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
+    for ax, name in zip(axes[0], panels, strict=True):
+        if name == "epitome":
+            dims = [d for d in EPITOME_REFERENCE if d in ds[name]]
+            ours = [ds[name][d]["macro_f1"] for d in dims]
+            cis = [
+                ds[name][d].get("macro_f1_ci95", [o, o]) for o, d in zip(ours, dims, strict=True)
+            ]
+            err = [
+                [o - c[0] for o, c in zip(ours, cis, strict=True)],
+                [c[1] - o for o, c in zip(ours, cis, strict=True)],
+            ]
+            x = range(len(dims))
+            ax.bar([i - 0.2 for i in x], ours, 0.4, yerr=err, capsize=3, label=report["judge"])
+            ax.bar(
+                [i + 0.2 for i in x],
+                [EPITOME_REFERENCE[d] for d in dims],
+                0.4,
+                label="RoBERTa (authors)",
+                color="#bbb",
+            )
+            ax.set_title("EPITOME: macro-F1")
+        else:
+            dims = [d for d in LAE_REFERENCE if d in ds[name]]
+            x = range(len(dims))
+            ax.bar(
+                [i - 0.27 for i in x],
+                [ds[name][d]["qwk"] for d in dims],
+                0.27,
+                label=report["judge"],
+            )
+            ax.bar(
+                list(x),
+                [LAE_REFERENCE[d]["llm"] for d in dims],
+                0.27,
+                label="LLM judges (published)",
+                color="#999",
+            )
+            ax.bar(
+                [i + 0.27 for i in x],
+                [LAE_REFERENCE[d]["crowd"] for d in dims],
+                0.27,
+                label="crowd workers",
+                color="#ddd",
+            )
+            for i, d in enumerate(dims):
+                lo, hi = LAE_REFERENCE[d]["experts"]
+                ax.plot([i, i], [lo, hi], color="k", lw=3, alpha=0.5)
+            ax.plot([], [], color="k", lw=3, alpha=0.5, label="expert vs expert range")
+            ax.set_title("Lend an Ear: quadratic-weighted kappa")
+        ax.set_xticks(list(range(len(dims))))
+        ax.set_xticklabels([d.replace("_", "\n") for d in dims], fontsize=8)
+        ax.set_ylim(min(0, *(b.get_height() for b in ax.patches)) - 0.05, 1)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None

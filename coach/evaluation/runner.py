@@ -1,0 +1,120 @@
+"""Run a judge over many turns: bounded concurrency, a progress bar, and the rating cache.
+
+The judges are synchronous (the app calls them that way), so each call runs in a worker
+thread under an asyncio semaphore; `--concurrency` bounds how many are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from coach.evaluation.cache import RatingCache, cache_key
+from coach.evaluation.datasets import Turn
+from coach.judge import Judge, JudgeContext
+from coach.rubric import Rating
+
+
+@dataclass
+class JudgeSpec:
+    """A judge and the identity that keys its cached ratings."""
+
+    name: str
+    judge: Judge
+    model: str
+    prompt_version: str
+
+
+def heuristic_spec() -> JudgeSpec:
+    """The offline rule judge."""
+    from coach.heuristic import HeuristicJudge
+
+    judge = HeuristicJudge()
+    probe = judge.rate(JudgeContext(reply="ok"))
+    return JudgeSpec("heuristic", judge, probe.model, probe.prompt_version)
+
+
+class Progress:
+    """A one-line stderr progress bar, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, label: str, stream: TextIO | None = None) -> None:
+        self.total, self.label, self.done = total, label, 0
+        self.stream = stream if stream is not None else sys.stderr
+        self._last = 0.0
+        self._t0 = time.monotonic()
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last >= 0.1 or self.done >= self.total:
+            self._last = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        width = 30
+        frac = self.done / self.total if self.total else 1.0
+        bar = "#" * int(frac * width)
+        rate = self.done / max(now - self._t0, 1e-9)
+        self.stream.write(
+            f"\r{self.label:<12} [{bar:<{width}}] {self.done}/{self.total} {rate:,.0f}/s"
+        )
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _rate_one(spec: JudgeSpec, turn: Turn) -> Rating:
+    return spec.judge.rate(JudgeContext(reply=turn.reply, history=turn.history))
+
+
+async def _run(
+    spec: JudgeSpec,
+    turns: Sequence[Turn],
+    cache: RatingCache,
+    concurrency: int,
+    progress: Progress | None,
+) -> list[Rating]:
+    sem = asyncio.Semaphore(max(1, concurrency))
+    out: list[Rating | None] = [None] * len(turns)
+
+    async def one(i: int, turn: Turn) -> None:
+        key = cache_key(turn.key_text(), spec.name, spec.model, spec.prompt_version)
+        rating = cache.get(key)
+        if rating is None:
+            async with sem:
+                rating = await asyncio.to_thread(_rate_one, spec, turn)
+            cache.put(key, rating)
+        out[i] = rating
+        if progress is not None:
+            progress.step()
+
+    await asyncio.gather(*(one(i, t) for i, t in enumerate(turns)))
+    cache.flush()
+    return [r for r in out if r is not None]
+
+
+def rate_turns(
+    spec: JudgeSpec,
+    turns: Sequence[Turn],
+    *,
+    cache: RatingCache | None = None,
+    concurrency: int = 4,
+    label: str = "",
+    show_progress: bool = True,
+) -> list[Rating]:
+    """Rate every turn, in order; cached ratings are reused.
+
+    Args:
+        spec: the judge and its cache identity.
+        turns: what to rate.
+        cache: where ratings are kept between runs (None: no cache).
+        concurrency: how many judge calls may run at once.
+        label: shown before the progress bar.
+        show_progress: draw the bar on stderr.
+    """
+    progress = Progress(len(turns), label or spec.name) if show_progress and turns else None
+    return asyncio.run(_run(spec, turns, cache or RatingCache(None), concurrency, progress))

@@ -1,0 +1,242 @@
+"""The harness end to end on tiny synthetic datasets written to tmp_path (both formats)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from coach.cli import main
+from coach.evaluation import datasets as ds
+from coach.evaluation.scoring import conversation_score, round_half_up
+
+EPI_ROWS = [
+    # sp_id, rp_id, seeker, response, (er, int, exp)
+    ("s1", "r1", "I lost my job today.", "I'm so sorry you're going through this.", (2, 0, 0)),
+    ("s1", "r2", "I lost my job today.", "What happened?", (0, 0, 1)),
+    ("s2", "r3", "Nobody calls me.", "I went through that too when I moved.", (0, 2, 0)),
+    (
+        "s3",
+        "r4",
+        "I can't sleep.",
+        "Hope it gets better. How long has this been going on?",
+        (1, 0, 2),
+    ),
+]
+
+
+def write_epitome(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, fname in enumerate(ds.EPITOME_FILES.values()):
+        with (folder / fname).open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["sp_id", "rp_id", "seeker_post", "response_post", "level", "rationales"])
+            for sp, rp, seeker, resp, levels in EPI_ROWS:
+                w.writerow([sp, rp, seeker, resp, levels[i], ""])
+    return folder
+
+
+CONVS = {
+    "c1": "Seeker: My sister skipped my birthday.\n"
+    "Supporter: That must have stung. What went through your head?\n"
+    "Seeker: I felt invisible.\n"
+    "Supporter: No wonder you're hurt, it makes sense.",
+    "c2": "Seeker: I froze in the presentation.\n"
+    "Supporter: You should practice more.\n"
+    "Seeker: I did practice.\n"
+    "Supporter: At least it's over. Calm down.",
+}
+EXPERTS = [
+    {"c1": (5, 4, 4, 1, 1, 1), "c2": (1, 1, 1, 5, 1, 5)},
+    {"c1": (4, 4, 5, 1, 1, 2), "c2": (1, 2, 1, 4, 1, 5)},
+]
+
+
+def write_lend_an_ear(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "conversations.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["conversation_id", "full_conversation", "response_length"])
+        for cid, text in CONVS.items():
+            w.writerow([cid, text, len(text)])
+    for n, ratings in enumerate(EXPERTS, start=1):
+        with (folder / f"expert{n}_ratings.csv").open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["conversation_id", *ds.LAE_DIMENSIONS])
+            for cid, vals in ratings.items():
+                w.writerow([cid, *vals])
+    return folder
+
+
+def test_epitome_reader(tmp_path: Path) -> None:
+    items = ds.load_epitome(write_epitome(tmp_path / "epi"))
+    assert len(items) == 4
+    first = items[0]
+    assert first.gold == {"emotional_reactions": 2, "interpretations": 0, "explorations": 0}
+    assert first.turns[0].history[0].text == "I lost my job today."
+    assert {ds.half_of(it.group) for it in items} <= {"A", "B"}
+
+
+def test_lend_an_ear_reader_averages_the_experts(tmp_path: Path) -> None:
+    items = ds.load_lend_an_ear(write_lend_an_ear(tmp_path / "lae"))
+    c1 = next(it for it in items if it.id == "c1")
+    assert [t.reply for t in c1.turns] == [
+        "That must have stung. What went through your head?",
+        "No wonder you're hurt, it makes sense.",
+    ]
+    assert [ln.role for ln in c1.turns[1].history] == ["partner", "user", "partner"]
+    assert c1.gold["validating_emotions"] == 4.5
+    assert c1.gold["dismissing_emotions"] == 1.5
+
+
+def test_conversation_score_mapping() -> None:
+    assert conversation_score([2, 2], inverse=False) == 5.0
+    assert conversation_score([0, 1], inverse=False) == 2.0
+    assert conversation_score([2, 2], inverse=True) == 1.0  # no advice at all -> 1
+    assert conversation_score([0, 2], inverse=True) == 3.0
+    assert round_half_up(2.5) == 3 and round_half_up(3.49) == 3
+
+
+def _run(tmp_path: Path, *extra: str) -> dict:
+    report = tmp_path / "out.json"
+    code = main(
+        [
+            "eval",
+            "-q",
+            "--bootstrap",
+            "50",
+            "--cache",
+            str(tmp_path / "c.sqlite"),
+            "--report",
+            str(report),
+            *extra,
+        ]
+    )
+    assert code == 0
+    return json.loads(report.read_text())
+
+
+def test_report_has_the_stable_core(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    epi = write_epitome(tmp_path / "epi")
+    lae = write_lend_an_ear(tmp_path / "lae")
+    rep = _run(
+        tmp_path,
+        "--dataset",
+        f"epitome={epi}",
+        "--dataset",
+        f"lend-an-ear={lae}",
+        "--dataset",
+        "gold",
+        "--chart",
+        str(tmp_path / "chart.png"),
+    )
+    assert rep["judge"] == "heuristic" and rep["model"]
+    for mech in ("emotional_reactions", "interpretations", "explorations"):
+        m = rep["datasets"]["epitome"][mech]
+        assert {"macro_f1", "accuracy", "n"} <= set(m) and m["n"] == 4
+    for dim in ds.LAE_DIMENSIONS:
+        m = rep["datasets"]["lend_an_ear"][dim]
+        assert {"qwk", "spearman", "n"} <= set(m) and m["n"] == 2
+    assert rep["datasets"]["gold"]["all"]["n"] > 0
+    assert rep["robustness"]["injection"]["held"] == rep["robustness"]["injection"]["cases"]
+    out = capsys.readouterr().out
+    assert "EPITOME" in out and "Lend an Ear" in out and "Gold set" in out
+    assert (tmp_path / "chart.png").stat().st_size > 0
+
+
+def test_rerun_is_served_from_the_cache(tmp_path: Path) -> None:
+    epi = write_epitome(tmp_path / "epi")
+    first = _run(tmp_path, "--dataset", f"epitome={epi}", "--no-robustness")
+    second = _run(tmp_path, "--dataset", f"epitome={epi}", "--no-robustness")
+    assert first["cache"]["misses"] == 4
+    assert second["cache"] == {**first["cache"], "hits": 4, "misses": 0}
+    assert second["datasets"] == first["datasets"]
+
+
+def test_limit(tmp_path: Path) -> None:
+    epi = write_epitome(tmp_path / "epi")
+    rep = _run(tmp_path, "--dataset", f"epitome={epi}", "--no-robustness", "--limit", "2")
+    assert rep["datasets"]["epitome"]["explorations"]["n"] == 2
+
+
+def test_missing_dataset_is_skipped_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.delenv("COACH_LEND_AN_EAR_DIR", raising=False)
+    rep = _run(
+        tmp_path,
+        "--dataset",
+        f"epitome={tmp_path / 'nowhere'}",
+        "--dataset",
+        "lend-an-ear",
+        "--no-robustness",
+    )
+    assert "epitome" not in rep["datasets"]
+    assert "COACH_EPITOME_DIR" in rep["skipped"]["epitome"]
+    assert "COACH_LEND_AN_EAR_DIR" in rep["skipped"]["lend_an_ear"]
+    assert "skipping" in capsys.readouterr().err
+
+
+def test_folder_without_the_files_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ds.DatasetMissing, match="emotional-reactions"):
+        ds.load_epitome(tmp_path / "empty")
+    with pytest.raises(ds.DatasetMissing, match="conversations.csv"):
+        ds.load_lend_an_ear(tmp_path / "empty")
+
+
+def test_unknown_dataset_is_a_user_error(tmp_path: Path) -> None:
+    assert main(["eval", "-q", "--dataset", "nope", "--no-robustness"]) == 2
+
+
+def test_gold_set_agrees_with_the_heuristic(tmp_path: Path) -> None:
+    rep = _run(tmp_path, "--dataset", "gold", "--no-robustness")
+    gold = rep["datasets"]["gold"]
+    assert gold["unscored"] == 0
+    # What honestly holds today on the scenario library (512 labels): 0.73 exact, 0.93
+    # within one level. A drop below these is a regression in the rules.
+    assert gold["all"]["n"] >= 40
+    assert gold["all"]["accuracy"] >= 0.7
+    assert gold["all"]["within_one"] >= 0.9
+
+
+def test_llm_judge_without_a_model_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "COACH_JUDGE_MODEL", "COACH_PARTNER_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["eval", "-q", "--judge", "llm", "--dataset", "gold"]) == 2
+    assert "needs a model" in capsys.readouterr().err
+
+
+def test_llm_judge_through_the_fake_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coach.fake_openai import DEFAULT_MODEL, FakeOpenAIServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    with FakeOpenAIServer() as srv:
+        flags = [
+            "--judge",
+            "llm",
+            "--base-url",
+            srv.base_url,
+            "--judge-model",
+            DEFAULT_MODEL,
+            "--partner-model",
+            DEFAULT_MODEL,
+            "--dataset",
+            "gold",
+            "--limit",
+            "3",
+            "--repeats",
+            "2",
+        ]
+        first = _run(tmp_path, *flags)
+        requests = len(srv.chat_requests)
+        second = _run(tmp_path, *flags, "--no-robustness")
+        assert len(srv.chat_requests) == requests  # every gold rating came from the cache
+    assert first["judge"] == "llm" and first["model"] == DEFAULT_MODEL
+    assert first["prompt_version"]
+    assert second["cache"]["misses"] == 0
+    assert first["robustness"]["consistency"]["repeats"] == 2

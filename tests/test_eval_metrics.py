@@ -1,0 +1,53 @@
+"""Agreement metrics against values computed by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.evaluation.metrics import (
+    accuracy,
+    bootstrap_ci,
+    confusion,
+    macro_f1,
+    per_class_f1,
+    quadratic_kappa,
+    spearman,
+)
+
+GOLD = [0, 1, 2, 2]
+PRED = [0, 2, 2, 1]
+
+
+def test_accuracy_and_confusion() -> None:
+    assert accuracy(GOLD, PRED) == 0.5
+    assert confusion(GOLD, PRED, (0, 1, 2)) == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
+
+
+def test_macro_f1_by_hand() -> None:
+    # class 0: perfect; class 1: no true positive; class 2: tp 1, fp 1, fn 1 -> 0.5
+    assert per_class_f1(GOLD, PRED, (0, 1, 2)) == [1.0, 0.0, 0.5]
+    assert macro_f1(GOLD, PRED) == pytest.approx(0.5)
+
+
+def test_quadratic_kappa_by_hand() -> None:
+    assert quadratic_kappa([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
+    assert quadratic_kappa([1, 2], [2, 1], labels=(1, 2)) == pytest.approx(-1.0)
+    # observed weighted disagreement 1/9, expected 4/3 -> 1 - 1/12
+    assert quadratic_kappa([1, 2, 3, 4], [1, 2, 4, 4], labels=(1, 2, 3, 4)) == pytest.approx(
+        11 / 12
+    )
+
+
+def test_spearman_by_hand() -> None:
+    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    assert spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(4.5 / 22.5**0.5)
+    assert spearman([1, 1, 1], [1, 2, 3]) == 0.0  # constant side
+
+
+def test_bootstrap_interval_brackets_the_estimate() -> None:
+    gold = [0, 1, 2] * 30
+    pred = [0, 1, 1] * 30
+    lo, hi = bootstrap_ci(lambda g, p: accuracy(g, p), gold, pred, rounds=200)
+    assert lo <= accuracy(gold, pred) <= hi
+    assert bootstrap_ci(lambda g, p: accuracy(g, p), gold, gold, rounds=50) == (1.0, 1.0)
+    assert bootstrap_ci(lambda g, p: accuracy(g, p), gold, pred, rounds=200) == (lo, hi)
