@@ -40,7 +40,9 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it
+# is open, which would break later tests that start their own loop.
+@pytest.fixture(scope="module")
 def browser():
     why = _missing()
     if why:
