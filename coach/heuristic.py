@@ -117,6 +117,13 @@ def _r(pattern: str, level: int, why: str, **kw: bool) -> Rule:
 
 RULES: dict[str, tuple[Rule, ...]] = {
     "warmth": (
+        _r(
+            r"\bi'?m (so |really |very )?(glad|grateful) you('re| are)? ?(told|telling|shared|"
+            r"sharing|said|saying|bringing|brought|came|reached|let me)\b|\bthat breaks my "
+            r"heart\b|\bi miss (you|us)\b",
+            2,
+            "says what they mean to you",
+        ),
         _r(r"\bi'?m (so|really|very|truly|deeply|incredibly) sorry\b", 2, "heartfelt sorrow"),
         _r(r"\bmy heart (goes out|breaks|aches|hurts)\b", 2, "heartfelt sorrow"),
         _r(r"\bi love you\b|\bi (really )?miss (you|us)\b", 2, "says love"),
@@ -199,6 +206,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
     ),
     "validation": (
+        _r(
+            r"\byou had every (reason|right)\b|\bof course it'?s (okay|ok|fine|allowed)\b|"
+            r"\b(that'?s|it'?s) not too much to (want|ask)\b|\byou'?re not (stupid|silly|"
+            r"wrong|too much) (for|to)\b",
+            2,
+            "says the feeling is legitimate",
+            negatable=False,
+        ),
         _r(
             r"\bmakes? (total |complete |so much |perfect |a lot of )?sense\b",
             2,
@@ -392,6 +407,13 @@ RULES: dict[str, tuple[Rule, ...]] = {
             "instruction",
         ),
         _r(
+            r"\blet'?s (just )?(do|book|make|plan|go|try|get|set|schedule|start|have|sort)\b|"
+            r"\bi'?ll (make|start|book|block|fix|plan|set up|schedule|sort|take care of)\b|"
+            r"\b(maybe|perhaps) (you|we) should\b|\bor you could\b",
+            0,
+            "jumps to a plan or a promise",
+        ),
+        _r(
             r"\b(maybe|perhaps) (you|we) (could|can|should|might)\b|\byou (could|might) "
             r"(try|want to|consider)\b|\bnext time,? (you|try|just)\b",
             1,
@@ -429,6 +451,16 @@ RULES: dict[str, tuple[Rule, ...]] = {
             negatable=False,
         ),
         _r(
+            r"\b(it was|i was|i'?m|i am|i'?ve been|i felt)( so| really| honestly| just)? "
+            r"(awkward|wiped|tired|stressed|exhausted|busy|swamped|panicked|a mess|"
+            r"freaking out)\b.{0,40}\b(for me|too|my|i)\b|\bso awkward for me\b|"
+            r"\bi felt just like that\b|\bi know how it feels,? when (i|my)\b|"
+            r"\byou know what (work|my job|my week)'?s? been like\b|\bi literally couldn'?t\b",
+            0,
+            "turns to own story",
+            negatable=False,
+        ),
+        _r(
             r"\bme too\b|\bi'?ve been there\b|\bi know exactly how you feel\b|"
             r"\bsame here\b",
             1,
@@ -437,6 +469,16 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "no_dismissing": (
         _r(r"\bat least\b", 0, "minimizes ('at least')"),
+        _r(
+            r"\b(was|is|'s) (just|only) (joking|teasing|kidding|messing)\b|"
+            r"\bdon'?t let (it|him|her|them|that) (ruin|get to|bother)\b|"
+            r"\bevery (couple|one|body|marriage) (goes|has gone) through\b|"
+            r"\bit'?s (just|only) (hormones|a phase|stress|a busy|a crazy|one of those)\b|"
+            r"\bit'?s not like that\b|\bthat'?s all\.?$",
+            0,
+            "explains the feeling away",
+            negatable=False,
+        ),
         _r(
             r"\bcalm down\b|\brelax\b|\bchill out\b|\bget over it\b|\bcheer up\b|"
             r"\blet it go\b|\bmove on\b|\bsnap out of\b|\bget a grip\b",
@@ -532,7 +574,10 @@ HORSEMEN_RULES: dict[str, tuple[re.Pattern[str], ...]] = {
             r"\b(it'?s|that'?s|it is|that is|it was) not my fault\b|"
             r"\bi didn'?t do anything\b|\bdon'?t blame me\b|\bthat'?s not fair\b|"
             r"\bi was (just|only) trying\b|\byou'?re the one who\b|"
-            r"\bwhat about (me|you)\b|\bbut you (also|too|always|never)\b"
+            r"\bwhat about (me|you)\b|\bbut you (also|too|always|never)\b|"
+            r"\bso you (don'?t want me|think i'?m)\b|\bi (honestly |really )?thought "
+            r"(you'?d|things were|we were)\b|\bthat'?s not what i meant\b|"
+            r"\bi (know|get it),? but\b"
         ),
     ),
     "stonewalling": (

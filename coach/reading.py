@@ -46,15 +46,21 @@ def reading_of(rating: Rating) -> Reading:
     if rating.status != "scored":
         return Reading.NEUTRAL
     level = rating.level
+    attunement = sum(level(k) or 0 for k in _ATTUNED)
+    # A mild slip ("don't worry", a tentative idea) lands as that slip when little else in
+    # the reply shows they were heard; wrapped in real attunement it is forgiven.
+    cushioned = attunement >= 3
     if level("no_dismissing") == 0 or {"contempt", "criticism"} & set(rating.flags):
         return Reading.DISMISSING
-    if level("no_fixing") == 0:
+    if level("no_fixing") == 0 or (level("no_fixing") == 1 and (level("asks_needs") or 0) < 2
+                                   and not cushioned):
         return Reading.FIXING
     if level("stays_with_them") == 0 or "defensiveness" in rating.flags:
         return Reading.SELF_FOCUSED
-    if "stonewalling" in rating.flags:
+    if "stonewalling" in rating.flags or (level("no_dismissing") == 1 and not cushioned):
         return Reading.DISMISSING
-    attunement = sum(level(k) or 0 for k in _ATTUNED)
+    if level("stays_with_them") == 1 and not cushioned:
+        return Reading.SELF_FOCUSED
     return Reading.HEARD if attunement >= 3 else Reading.NEUTRAL
 
 
