@@ -112,6 +112,7 @@ def test_settings_are_ready_to_paste() -> None:
         "export COACH_PARTNER_MODEL=smollm2",
         "export COACH_JUDGE_MODEL=smollm2",
         "export COACH_STRUCTURED=json_object",
+        "export COACH_TIMEOUT=300",
     ]
     env = dict(line.removeprefix("export ").split("=", 1) for line in text.splitlines())
     config = resolve_config(env=env)
