@@ -486,24 +486,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=_positive, default=8080)
     s.set_defaults(func=cmd_serve_local)
 
-    for register in _extensions():
-        register(sub)
+    # Commands with enough code to live in their own modules.
+    from coach import bench
+    from coach.evaluation import cli as eval_cli
+
+    eval_cli.register(sub)
+    bench.register(sub)
     return p
-
-
-def _extensions():
-    """Commands that live in their own modules (model server, evals, benchmarks)."""
-    regs = []
-    for mod in ("coach.evaluation.cli", "coach.bench"):
-        try:
-            module = __import__(mod, fromlist=["register"])
-        except ModuleNotFoundError as e:
-            if e.name and mod.startswith(e.name):
-                continue
-            raise
-        if hasattr(module, "register"):
-            regs.append(module.register)
-    return regs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
