@@ -524,7 +524,7 @@ HORSEMEN_RULES: dict[str, tuple[re.Pattern[str], ...]] = {
         re.compile(
             r"\bpathetic\b|\bridiculous\b|\bgrow up\b|\boh please\b|"
             r"\bgive me a break\b|\bbig baby\b|\bdrama queen\b|\bget a grip\b|"
-            r"\*?rolls? (my |his |her )?eyes\*?|\blol\b|\bare you serious\b"
+            r"\brolls? (my |his |her )?eyes\b|\blol\b|\bare you serious\b"
         ),
     ),
     "defensiveness": (
