@@ -20,6 +20,7 @@ from coach.render import (
     export_markdown,
     rating_lines,
     tree_lines,
+    turn_lines,
     when,
 )
 
@@ -107,6 +108,26 @@ def _interactive(partner_name: str) -> Iterator[str]:
         yield line
 
 
+class _Stream:
+    """Prints a partner line as it streams in, with the partner's name before it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = False
+
+    def __call__(self, chunk: str) -> None:
+        if not self.started:
+            print(f"{self.name}: ", end="", flush=True)
+            self.started = True
+        print(chunk, end="", flush=True)
+
+    def end(self) -> None:
+        """Finish the streamed line, if one was started."""
+        if self.started:
+            _out()
+            self.started = False
+
+
 def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | None = None) -> int:
     """Feed replies into a branch until they run out or the scenario ends."""
     tree = engine.store.load_tree(session_id)
@@ -117,27 +138,17 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
     status = 0
     for text in source:
         _out(f"You: {text}" if replies is not None else "")
-        _out_partial = {"started": False}
-
-        def sink(chunk: str, _s=_out_partial) -> None:
-            if not _s["started"]:
-                print(f"{name}: ", end="", flush=True)
-                _s["started"] = True
-            print(chunk, end="", flush=True)
+        stream = _Stream(name)
 
         try:
             if first_replay is not None:
                 res = engine.replay(
-                    session_id, text, from_turn=first_replay, branch=branch, on_token=sink
+                    session_id, text, from_turn=first_replay, branch=branch, on_token=stream
                 )
-                branch = res.user.branch
-                first_replay = None
-                _out(f"(new branch {branch} of session {session_id})")
             else:
-                res = engine.reply(session_id, text, branch=branch, on_token=sink)
+                res = engine.reply(session_id, text, branch=branch, on_token=stream)
         except ReplyError as e:
-            if _out_partial["started"]:
-                _out()
+            stream.end()
             _out(f"  {e}")
             if replies is not None:
                 status = EXIT_USER_ERROR
@@ -145,12 +156,15 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
                     break
             continue
         except ModelError as e:
-            if _out_partial["started"]:
-                _out()
+            stream.end()
             _out(f"  {e}")
-            _out(f"  Retry with: coach resume {session_id} --branch {branch}")
+            # a failed replay stored its reply on the new branch: point there
+            _out(f"  Retry with: coach resume {session_id} --branch {e.branch or branch}")
             return EXIT_USER_ERROR
-        _out()
+        stream.end()
+        if first_replay is not None:
+            branch, first_replay = res.user.branch, None
+            _out(f"(new branch {branch} of session {session_id})")
         for line in rating_lines(res.rating):
             _out(line)
         _out()
@@ -226,21 +240,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
     tree = engine.store.load_tree(sid)
     sc = engine.scenario(tree.info.scenario_id)
     for t in tree.path(args.branch):
-        for line in tree_turn(t, sc.partner.name):
+        for line in turn_lines(t, sc.partner.name):
             _out(line)
     state = state_of(tree.path(args.branch))
     if state == "needs_retry":
         _out("(finishing the last reply)")
+        stream = _Stream(sc.partner.name)
         try:
-            res = engine.retry(
-                sid, branch=args.branch, on_token=lambda c: print(c, end="", flush=True)
-            )
+            res = engine.retry(sid, branch=args.branch, on_token=stream)
         except ModelError as e:
+            stream.end()
             _out(f"  {e}")
             return EXIT_USER_ERROR
-        _out()
-        if res.partner is not None:
-            _out(f"{sc.partner.name}: {res.partner.text}")
+        stream.end()  # a partner line answered earlier is already in the transcript above
         for line in rating_lines(res.rating) if res.rating else []:
             _out(line)
         if res.ended:
@@ -251,12 +263,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
         _finish(engine, sid, args.branch)
         return 0
     return _play(engine, sid, args.branch, replies)
-
-
-def tree_turn(t, name: str) -> list[str]:
-    from coach.render import turn_lines
-
-    return turn_lines(t, name)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -278,7 +284,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             break
         if t.role == "partner" and t.idx >= args.from_turn:
             break
-        for line in tree_turn(t, sc.partner.name):
+        for line in turn_lines(t, sc.partner.name):
             _out(line)
     return _play(engine, sid, args.branch, replies, from_turn=args.from_turn)
 
@@ -338,7 +344,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     sc = engine.library.get(tree.info.scenario_id)
     text = export_json(tree, sc) if args.format == "json" else export_markdown(tree, sc)
     if args.output:
-        Path(args.output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        try:
+            Path(args.output).write_text(
+                text if text.endswith("\n") else text + "\n", encoding="utf-8"
+            )
+        except OSError as e:
+            raise CoachError(f"{args.output}: cannot write the export ({e.strerror})") from None
         _out(f"Wrote {args.output}")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -58,6 +58,9 @@ class TurnResult:
 
 
 _QUICK = HeuristicJudge()
+# One pool for the process: every engine (one per app tab and backend) shares it, so
+# switching settings never leaves idle threads behind.
+_JUDGE_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="coach-judge")
 
 
 def _withheld(phrase: str) -> Rating:
@@ -76,7 +79,6 @@ class Engine:
         self.store = store
         self.backend = backend
         self.library = library
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="coach-judge")
 
     # ------------------------------------------------------------------ lookups
 
@@ -153,9 +155,8 @@ class Engine:
             fork = last_partner_before(tree.path(branch), from_turn)
         except ValueError as e:
             raise ReplyError(str(e)) from None
-        new_branch = self.store.new_branch(session_id)
         user = self.store.add_user_turn(
-            session_id=session_id, parent_id=fork.id, branch=new_branch, idx=from_turn, text=text
+            session_id=session_id, parent_id=fork.id, branch=None, idx=from_turn, text=text
         )
         return self.process(user, on_token=on_token)
 
@@ -197,7 +198,7 @@ class Engine:
             if flagged or self.backend.judge.name == "heuristic":
                 rating = quick
             else:
-                judge_future = self._pool.submit(self.backend.judge.rate, jctx)
+                judge_future = _JUDGE_POOL.submit(self.backend.judge.rate, jctx)
 
         answered = [t for t in tree.children(user.id) if t.role == "partner"]
         partner_turn = answered[0] if answered else None
@@ -226,12 +227,16 @@ class Engine:
                 errors.append(f"partner: {e}")
         partner_ms = round((time.perf_counter() - t0) * 1000, 1)
 
+        unexpected: BaseException | None = None
         if judge_future is not None:
             try:
                 rating = judge_future.result()
             except ModelError as e:
                 errors.append(f"judge: {e}")
                 rating = None
+            except Exception as e:  # a bug in a judge: keep the partner's line, then raise
+                errors.append(f"judge: unexpected error ({type(e).__name__}: {e})")
+                rating, unexpected = None, e
         if rating is not None and user.rating is None:
             self.store.save_rating(user.id, rating, reading)
 
@@ -253,11 +258,15 @@ class Engine:
         elif partner_turn is not None:
             # Retry that only needed the rating: the answer was already stored.
             self.store.mark_ok(user.id)
+        if unexpected is not None:
+            raise unexpected
         if error:
-            raise ModelError(
+            failure = ModelError(
                 f"{error} Your reply is saved; retry the turn when the model is back.",
                 retryable=True,
             )
+            failure.branch = user.branch
+            raise failure
         stored = self.store.turn(user.id)
         return TurnResult(
             user=stored, partner=partner_turn, rating=stored.rating, ended=ending is not None

@@ -28,6 +28,10 @@ class StoreError(CoachError):
     """A session, branch or turn that was asked for does not exist."""
 
 
+class ConflictError(StoreError):
+    """Two windows wrote the same turn at once; the second write was refused."""
+
+
 class ModelError(CoachError):
     """A model call failed in a way the user should hear about.
 
@@ -39,3 +43,5 @@ class ModelError(CoachError):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        # Set by the engine: the branch whose reply is stored and waiting for a retry.
+        self.branch: int | None = None

@@ -92,6 +92,8 @@ def debrief_lines(scenario: Scenario, d: Debrief) -> list[str]:
     out.append("  " + " ".join(d.hidden_need.split()))
     out.append("What went well:")
     out += [f"  + {w}" for w in d.went_well] or ["  (nothing rated yet)"]
+    if d.best_reply:
+        out.append(f"Your best reply: {_q(d.best_reply, 200)}")
     out.append("What to try next:")
     out += [f"  > {t}" for t in d.try_next] or ["  Keep doing what you did."]
     out.append("Session metrics:")
@@ -248,8 +250,11 @@ def export_json(tree: Tree, scenario: Scenario | None) -> str:
 
 
 def _md_escape(text: str) -> str:
-    # User text is shown as text, never as markup or raw HTML.
-    out = text.replace("\\", "\\\\")
+    # User text is shown as text, never as markup or raw HTML. Lighter than the app's
+    # escaping (coach/app/text.py), which must also defuse Streamlit's own directives: an
+    # exported file is read raw as often as rendered, so it escapes only what starts markup.
+    # Line breaks are folded so a multi-line tip cannot break out of its "> " quote.
+    out = " ".join(text.split()).replace("\\", "\\\\")
     for ch in "`*_{}[]<>()#+-!|~":
         out = out.replace(ch, "\\" + ch)
     return out
@@ -301,7 +306,9 @@ def export_markdown(tree: Tree, scenario: Scenario | None) -> str:
             lines.append("")
         if scenario is not None and user_turns(path):
             d = debrief(scenario, path)
+            # Debrief lines quote the user's best reply: escape them like everything else,
+            # and end each with two spaces so the plain lines stay lines.
             lines += ["### Debrief", ""] + [
-                ln if not ln.startswith("===") else "" for ln in debrief_lines(scenario, d)[2:]
+                _md_escape(ln) + "  " for ln in debrief_lines(scenario, d)[2:]
             ]
     return "\n".join(lines).rstrip() + "\n"

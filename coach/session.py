@@ -127,13 +127,14 @@ def last_partner_before(path: list[Turn], turn_no: int) -> Turn:
     Raises:
         ValueError: when the path has no such turn.
     """
-    for t in path:
-        if t.role == "partner" and t.idx == turn_no - 1:
-            return t
     have = len(user_turns(path))
+    if 1 <= turn_no <= have:
+        for t in path:
+            if t.role == "partner" and t.idx == turn_no - 1:
+                return t
     raise ValueError(
         f"there is no turn {turn_no} to replay from: this branch has {have} "
-        f"replies (choose 1 to {max(have, 1)})"
+        + (f"replies (choose 1 to {have})" if have else "replies yet; answer first")
     )
 
 

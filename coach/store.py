@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from coach.errors import StoreError
+from coach.errors import ConflictError, StoreError
 from coach.reading import Reading
 from coach.rubric import Rating
 from coach.session import SessionInfo, Tree, Turn
@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS turns (
 );
 CREATE INDEX IF NOT EXISTS turns_session ON turns(session_id, id);
 CREATE INDEX IF NOT EXISTS turns_parent ON turns(parent_id);
+-- A branch never forks from itself: two tabs answering the same line on the same branch,
+-- or two retries answering the same reply, would otherwise both be written.
+CREATE UNIQUE INDEX IF NOT EXISTS turns_one_child_per_branch ON turns(parent_id, branch);
 """
 
 
@@ -121,17 +124,36 @@ class Store:
                 "Set COACH_HOME to a folder you can write to."
             ) from None
         self._local = threading.local()
-        # executescript manages its own transaction
-        self._conn().executescript(SCHEMA)
+        try:
+            # executescript manages its own transaction
+            self._conn().executescript(SCHEMA)
+        except sqlite3.Error as e:
+            self.close()
+            raise StoreError(self._explain(e)) from None
+
+    def _explain(self, e: sqlite3.Error) -> str:
+        if self.path.is_dir():
+            return f"{self.path} is a folder; --db / COACH_DB must name a file (e.g. coach.db)."
+        if isinstance(e, sqlite3.DatabaseError) and "not a database" in str(e):
+            return (f"{self.path} is not a coach database. Point --db / COACH_DB at another "
+                    "file, or move this one away.")
+        if "locked" in str(e):
+            return (f"{self.path} is busy (another coach is writing to it). Try again in a "
+                    "moment.")
+        return (f"Cannot use the database {self.path} ({e}). Check that the folder is "
+                "writable, or set COACH_HOME / --db to another place.")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as e:
+                raise StoreError(self._explain(e)) from None
             self._local.conn = conn
         return conn
 
@@ -140,11 +162,21 @@ class Store:
         c = self._conn()
         # BEGIN IMMEDIATE takes the write lock up front, so two tabs writing at once queue
         # up instead of failing half-way.
-        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise StoreError(self._explain(e)) from None
         try:
             yield c
-        except BaseException:
+        except BaseException as e:
             c.execute("ROLLBACK")
+            if isinstance(e, sqlite3.IntegrityError):
+                raise ConflictError(
+                    "This conversation changed in another window or tab. Reload it to see "
+                    "the latest turns."
+                ) from None
+            if isinstance(e, sqlite3.Error):
+                raise StoreError(self._explain(e)) from None
             raise
         else:
             c.execute("COMMIT")
@@ -177,25 +209,31 @@ class Store:
             tid = cur.lastrowid
         return self.session(sid), self.turn(tid)
 
-    def new_branch(self, session_id: str) -> int:
-        """Reserve the next branch number of a session."""
-        with self._tx() as c:
-            row = c.execute(
-                "SELECT next_branch FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-            if row is None:
-                raise StoreError(f"no session '{session_id}'")
-            c.execute(
-                "UPDATE sessions SET next_branch = next_branch + 1 WHERE id = ?", (session_id,)
-            )
-        return int(row["next_branch"])
-
     def add_user_turn(
-        self, *, session_id: str, parent_id: int, branch: int, idx: int, text: str
+        self, *, session_id: str, parent_id: int, branch: int | None, idx: int, text: str
     ) -> Turn:
-        """Store the user's reply as pending. Committed before any model work starts."""
+        """Store the user's reply as pending. Committed before any model work starts.
+
+        Args:
+            branch: the branch the reply continues, or None to start a new branch (a
+                replay); the new number is reserved in the same transaction.
+
+        Raises:
+            ConflictError: another tab already answered `parent_id` on this branch.
+        """
         now = time.time()
         with self._tx() as c:
+            if branch is None:
+                row = c.execute(
+                    "SELECT next_branch FROM sessions WHERE id = ?", (session_id,)
+                ).fetchone()
+                if row is None:
+                    raise StoreError(f"no session '{session_id}'")
+                branch = int(row["next_branch"])
+                c.execute(
+                    "UPDATE sessions SET next_branch = next_branch + 1 WHERE id = ?",
+                    (session_id,),
+                )
             cur = c.execute(
                 "INSERT INTO turns (session_id, parent_id, branch, role, idx, text, status,"
                 " created_at) VALUES (?, ?, ?, 'user', ?, ?, 'pending', ?)",
@@ -211,11 +249,13 @@ class Store:
     def save_rating(self, turn_id: int, rating: Rating, reading: Reading) -> None:
         """Store a reply's rating (also when the partner's answer is still to come)."""
         with self._tx() as c:
-            c.execute(
-                "UPDATE turns SET rating = ?, reading = ? WHERE id = ?",
+            cur = c.execute(
+                "UPDATE turns SET rating = ?, reading = ? WHERE id = ? AND rating IS NULL",
                 (rating.model_dump_json(), reading.value, turn_id),
             )
-            if rating.overall is not None:
+            # Rated already (a retry in another tab won the race): keep the first rating,
+            # and count its score once.
+            if cur.rowcount and rating.overall is not None:
                 c.execute(
                     "UPDATE sessions SET score_sum = score_sum + ?, score_n = score_n + 1,"
                     " updated_at = ? WHERE id = (SELECT session_id FROM turns WHERE id = ?)",
@@ -273,11 +313,6 @@ class Store:
     def mark_ok(self, turn_id: int) -> None:
         with self._tx() as c:
             c.execute("UPDATE turns SET status = 'ok', error = '' WHERE id = ?", (turn_id,))
-
-    def delete_session(self, session_id: str) -> None:
-        with self._tx() as c:
-            c.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
-            c.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     # ------------------------------------------------------------------ reads
 

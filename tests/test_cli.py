@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from coach.cli import main
+from coach.errors import ModelError
 
 VENT = "vent-humiliated-at-work"
 STRONG = [
@@ -136,3 +137,42 @@ def test_interactive_practice_in_a_real_process(tmp_path) -> None:
     )
     assert again.returncode == 0, again.stderr
     assert STRONG[0] in again.stdout and again.stdout.count("Rating ") >= 2
+
+
+@pytest.mark.parametrize("kind", ["folder", "garbage"])
+def test_a_bad_database_path_is_a_clear_error(tmp_path, capsys, kind) -> None:
+    db = tmp_path / "x.db"
+    if kind == "folder":
+        db.mkdir()
+    else:
+        db.write_bytes(b"this is not sqlite" * 100)
+    assert main(["--db", str(db), "history"]) == 2
+    err = capsys.readouterr().err
+    assert str(db) in err and ("folder" in err or "not a coach database" in err)
+
+
+def test_export_to_a_missing_folder_is_a_clear_error(capsys, tmp_path) -> None:
+    sid, _ = _practice(capsys, STRONG[0])
+    target = tmp_path / "nope" / "x.md"
+    assert main(["export", sid, "--output", str(target)]) == 2
+    assert "cannot write the export" in capsys.readouterr().err
+
+
+def test_resume_prints_the_finished_line_once(store, library, capsys) -> None:
+    from coach.backends import Backend
+    from coach.engine import Engine
+    from coach.heuristic import HeuristicJudge
+    from tests.test_session_engine import DownPartner
+
+    eng = Engine(store, Backend(HeuristicJudge(), DownPartner(), "test", False), library)
+    info, _ = eng.start(VENT)
+    with pytest.raises(ModelError):
+        eng.reply(info.id, STRONG[0])
+    empty = store.path.with_name("none.txt")
+    empty.write_text("")
+    assert main(["--db", str(store.path), "resume", info.id, "--offline", "--replies",
+                 str(empty)]) == 0
+    out = capsys.readouterr().out
+    answer = library[VENT].beats[0].heard
+    assert out.count(answer) == 1
+    assert f"{library[VENT].partner.name}: {answer}" in out

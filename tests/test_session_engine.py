@@ -207,3 +207,68 @@ def test_history_is_newest_first_and_paged(engine) -> None:
     assert {s.id for s in page1 + page2} == set(ids)
     assert page1[0].user_turns == 1 and page1[0].mean_score is not None
     assert engine.store.resolve(ids[1][:6]) == ids[1]
+
+
+def test_replay_cannot_start_past_the_last_reply(engine, library) -> None:
+    info, _ = engine.start(VENT)
+    for _ in range(library[VENT].turns):
+        engine.reply(info.id, GOOD)
+    # the branch has ended after its last reply: "one more turn" is not a fork point
+    with pytest.raises(ReplyError, match=r"choose 1 to 5"):
+        engine.replay(info.id, GOOD, from_turn=library[VENT].turns + 1)
+
+
+def test_a_failed_replay_says_which_branch_holds_the_reply(store, library) -> None:
+    eng = Engine(store, Backend(HeuristicJudge(), ScriptedPartner(), "offline", True), library)
+    info, _ = eng.start(VENT)
+    eng.reply(info.id, GOOD)
+    eng.backend = Backend(HeuristicJudge(), DownPartner(), "test", False)
+    with pytest.raises(ModelError) as e:
+        eng.replay(info.id, FIX, from_turn=1)
+    assert e.value.branch == 2
+    tree = store.load_tree(info.id)
+    assert [t.text for t in tree.path(2) if t.role == "user"] == [FIX]
+    assert tree.info.branches == 2
+
+
+def test_two_tabs_answering_the_same_line_cannot_both_write(store, library) -> None:
+    from coach.errors import ConflictError
+
+    eng = Engine(store, Backend(HeuristicJudge(), ScriptedPartner(), "offline", True), library)
+    info, opening = eng.start(VENT)
+    store.add_user_turn(session_id=info.id, parent_id=opening.id, branch=1, idx=1, text="a")
+    with pytest.raises(ConflictError, match="another window or tab"):
+        store.add_user_turn(session_id=info.id, parent_id=opening.id, branch=1, idx=1, text="b")
+    assert [t.text for t in store.load_tree(info.id).turns if t.role == "user"] == ["a"]
+
+
+def test_a_reply_is_rated_and_counted_once(store, library) -> None:
+    eng = Engine(store, Backend(HeuristicJudge(), ScriptedPartner(), "offline", True), library)
+    info, _ = eng.start(VENT)
+    res = eng.reply(info.id, GOOD)
+    other = HeuristicJudge().rate(__import__("coach.judge").judge.JudgeContext(reply="x"))
+    store.save_rating(res.user.id, other, res.user.reading)  # a late second rating
+    assert store.turn(res.user.id).rating == res.rating
+    assert store.session(info.id).mean_score == res.rating.overall
+
+
+class BrokenJudge:
+    name = "broken"
+
+    def rate(self, ctx):
+        raise ZeroDivisionError("bug in a judge")
+
+
+def test_a_judge_bug_keeps_the_partners_line_and_the_reply(store, library) -> None:
+    eng = Engine(store, Backend(BrokenJudge(), ScriptedPartner(), "test", False), library)
+    info, _ = eng.start(VENT)
+    with pytest.raises(ZeroDivisionError):
+        eng.reply(info.id, GOOD)
+    path = store.load_tree(info.id).path(1)
+    user, partner = path[1], path[2]
+    assert user.text == GOOD and user.status == "failed" and "ZeroDivisionError" in user.error
+    assert partner.role == "partner" and partner.text
+    eng.backend = Backend(HeuristicJudge(), ScriptedPartner(), "offline", True)
+    res = eng.retry(info.id)  # only the rating was missing: the same line stays
+    assert res.partner.id == partner.id and res.rating.status == "scored"
+    assert res.user.status == "ok"

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach.render import ENDINGS, when
-from coach.rubric import BY_KEY, CRITERIA, Rating
+from coach.rubric import CRITERIA, Rating
 from coach.scenario import Scenario
 from coach.session import SessionInfo, Tree, Turn, user_turns
 from coach.store import default_home
 
 LEVEL_COLORS = {0: "red", 1: "orange", 2: "green"}
-LEVEL_WORDS = {0: "not yet", 1: "partly", 2: "yes"}
 DIFFICULTY_COLORS = {"easy": "green", "medium": "orange", "hard": "red"}
 PAGE_SIZE = 20
 
@@ -187,5 +186,3 @@ def progress(rated: list[tuple[SessionInfo, Turn]]) -> list[ProgressPoint]:
     return out
 
 
-def criterion_name(key: str) -> str:
-    return BY_KEY[key].name

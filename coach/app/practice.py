@@ -8,7 +8,7 @@ from coach.app import state
 from coach.app.logic import DIFFICULTY_COLORS, filter_scenarios, version_label
 from coach.app.text import escape_md
 from coach.app.widgets import PARTNER_AVATAR, USER_AVATAR, conversation, debrief_view
-from coach.errors import ModelError, ReplyError, StoreError
+from coach.errors import ConflictError, ModelError, ReplyError, StoreError
 from coach.judge import MAX_REPLY_CHARS
 from coach.scenario import PRACTICES, Scenario
 from coach.session import Turn, state_of
@@ -99,12 +99,12 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
                 )
             else:
                 res = eng.reply(session_id, text, branch=branch, on_token=on_token)
-        except ReplyError as e:
+        except (ReplyError, ConflictError) as e:
             st.session_state[NOTICE] = str(e)
         except ModelError as e:
             st.session_state[ERROR] = str(e)
-            if from_turn is not None:  # the new version exists: show it, with its retry
-                st.session_state[BRANCH] = max(eng.tree(session_id).branch_numbers())
+            if e.branch is not None:  # show the version holding the reply, with its retry
+                st.session_state[BRANCH] = e.branch
         else:
             st.session_state.pop(ERROR, None)
             st.session_state[BRANCH] = res.user.branch

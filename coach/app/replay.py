@@ -16,7 +16,7 @@ from coach.app.logic import (
 from coach.app.practice import open_session
 from coach.app.text import escape_md
 from coach.app.widgets import conversation
-from coach.errors import CoachError, ModelError, ReplyError
+from coach.errors import CoachError, ConflictError, ModelError, ReplyError
 from coach.render import ENDINGS
 from coach.rubric import CRITERIA
 from coach.scenario import Scenario
@@ -55,7 +55,7 @@ def versions_tab(tree: Tree, sc: Scenario) -> None:
         "Each box is a version of this conversation. An arrow means: the new version starts "
         "from the same conversation, with a different reply at that point."
     )
-    st.graphviz_chart(tree_dot(tree), use_container_width=False)
+    st.graphviz_chart(tree_dot(tree), width="content")
     st.dataframe([version_summary(tree, b) for b in tree.branch_numbers()], hide_index=True)
     focus = st.session_state.pop("replay_focus", None)
     if focus in tree.branch_numbers():
@@ -104,7 +104,7 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
         try:
             with st.spinner(f"{sc.partner.name} is answering…"):
                 res = state.engine().replay(tree.info.id, new, from_turn=n, branch=b)
-        except ReplyError as e:
+        except (ReplyError, ConflictError) as e:
             st.warning(str(e))
             return
         except ModelError as e:

@@ -57,7 +57,7 @@ def progress_chart() -> None:
     if not points:
         st.info("Rated replies will show up here as a chart of each skill over time.")
         return
-    st.altair_chart(progress_figure(points), use_container_width=True)
+    st.altair_chart(progress_figure(points), width="stretch")
     st.caption(
         f"Each point is one conversation ({len(points)} so far): the average level of your "
         "replies on each skill. 2 means the skill showed clearly."

@@ -8,6 +8,7 @@ put in a URL or logged.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,7 +17,7 @@ from coach.backends import Backend, make_backend
 from coach.config import ModelConfig, resolve_config
 from coach.engine import Engine
 from coach.errors import CoachError, ConfigError
-from coach.scenario import Scenario, default_scenario_dir, load_library
+from coach.scenario import Scenario, load_library
 from coach.store import Store
 
 BACKEND = "coach_backend"  # the Backend in use by this tab; None = offline default
@@ -32,7 +33,7 @@ def _store(path: str) -> Store:
 
 @st.cache_resource(show_spinner=False)
 def _library(folder: str) -> dict[str, Scenario]:
-    return load_library(default_scenario_dir() if not folder else None)
+    return load_library(Path(folder) if folder else None)
 
 
 @st.cache_resource(show_spinner=False)
