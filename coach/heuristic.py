@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from coach.heuristic_rules import (
+    BETTER_MOVES,
+    BETTER_ORDER,
     GENERIC_BETTER,
     GENERIC_QUESTION,
     HORSEMEN_RULES,
@@ -246,15 +248,42 @@ def _tip(scores: dict[str, CriterionScore], ctx: JudgeContext) -> str:
     return TIPS[worst.key]
 
 
-def _better_reply(ctx: JudgeContext) -> str:
+def _normal(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _fits_examples(ctx: JudgeContext) -> bool:
     sc = ctx.scenario
-    if sc is not None:
-        strong = [e for e in sc.examples if e.quality == "strong"]
-        same_turn = [e for e in strong if e.turn == ctx.turn]
-        pool = same_turn or strong
-        if pool:
-            return pool[0].reply
-    return GENERIC_BETTER
+    if sc is None or not ctx.history:
+        return False
+    last = ctx.history[-1].text
+    if ctx.turn == 1:
+        return last == sc.opening
+    return 2 <= ctx.turn <= len(sc.beats) + 1 and last == sc.beats[ctx.turn - 2].heard
+
+
+def _better_reply(ctx: JudgeContext, scores: dict[str, CriterionScore]) -> str:
+    """A reply to try instead, that never claims facts the conversation did not contain.
+
+    A strong example the scenario's author wrote for this very turn fits the moment best.
+    Otherwise the reply is built from the moves this reply missed most (by the scenario's
+    weights), in the order a person would say them.
+    """
+    sc = ctx.scenario
+    # Authors write a turn's examples against the opening line or the partner's "heard" line
+    # before it; after any other line they could mention things never said.
+    if sc is not None and _fits_examples(ctx):
+        mine = _normal(ctx.reply)
+        for ex in sc.examples:
+            if ex.quality == "strong" and ex.turn == ctx.turn and _normal(ex.reply) != mine:
+                return ex.reply
+    gaps = sorted(
+        (c.key for c in CRITERIA if scores[c.key].level < 2),
+        key=lambda k: (-(ctx.weight(k) * (2 - scores[k].level)), k),
+    )[:3]
+    if not gaps:
+        return GENERIC_BETTER
+    return " ".join(BETTER_MOVES[k] for k in BETTER_ORDER if k in gaps)
 
 
 class HeuristicJudge:
@@ -272,7 +301,7 @@ class HeuristicJudge:
             scores=scores,
             flags=flags,
             tip=_tip(scores, ctx),
-            better_reply=_better_reply(ctx),
+            better_reply=_better_reply(ctx, scores),
             overall=overall_score(scores, weights),
             backend="heuristic",
             model="rules-v2",

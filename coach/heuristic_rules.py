@@ -103,7 +103,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
             r"\b(that|this|it) ?(sounds|is|was|'s|must be|must have been|seems) (so |really |"
             r"incredibly |absolutely |truly )?(awful|horrible|terrible|heartbreaking|"
             r"devastating|painful|humiliating|brutal|unfair|scary|frightening|cruel|so sad|"
-            r"lonely|so hard|really hard|heavy|so much)\b|\b(that|it) must have (hurt|stung)\b",
+            r"lonely|so hard|really hard|heavy|so much|gutting|so cold|harsh|hurtful|"
+            r"crushing|rotten)\b|\b(that|it) must have (hurt|stung)\b",
             2,
             "feels with them",
         ),
@@ -164,6 +165,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
     ),
     "validation": (
+        _r(
+            r"\b(that|it|he|she|they|what (he|she|they) did|that [a-z]+) (was|were|is|'s) "
+            r"(so |really |"
+            r"totally |completely |just )?(cruel|out of line|not okay|not ok|unfair|mean|"
+            r"wrong of|awful of|a rotten)\b|\byou didn'?t deserve (that|this|it|any of)\b",
+            2,
+            "says their hurt is justified",
+        ),
         _r(
             r"\byou had every (reason|right)\b|\bof course it'?s (okay|ok|fine|allowed)\b|"
             r"\b(that'?s|it'?s) not too much to (want|ask)\b|\byou'?re not (stupid|silly|"
@@ -380,6 +389,15 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "stays_with_them": (
         _r(
+            r"\bi (feel|felt|am|'m|was) (so |really |pretty |just )?(terrible|awful|bad|tired|"
+            r"stressed|exhausted|horrible|wrecked|shattered)\b.{0,40}\b(too|as well)\b|"
+            r"\bi had (a|such a) (really |pretty |very )?(rough|bad|long|hard|terrible|awful|"
+            r"crazy) (night|day|week)\b",
+            0,
+            "turns to own story",
+            negatable=False,
+        ),
+        _r(
             r"\b(that|this|the same thing|something similar) (happened|happens) to me\b",
             0,
             "turns to own story",
@@ -426,6 +444,15 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
     ),
     "no_dismissing": (
+        _r(
+            r"\b(stop|quit) overthinking\b|\boverthinking (it|this)\b|\b(nobody|no one) "
+            r"(cares|noticed|will remember)\b|\bdon'?t take it (so |too )?(seriously|"
+            r"personally|to heart)\b|\b(he|she|they)'?(s|re) just like that\b|\bnot the "
+            r"end of the world\b|\byou'?ll laugh about (it|this)\b|\bdon'?t dwell\b",
+            0,
+            "tells them the feeling is too big",
+            negatable=False,
+        ),
         _r(r"\bat least\b", 0, "minimizes ('at least')"),
         _r(
             r"\b(was|is|'s) (just|only) (joking|teasing|kidding|messing)\b|"
@@ -561,6 +588,29 @@ TIPS: dict[str, str] = {
     "no_dismissing": "Drop 'at least' and 'don't worry': take the feeling as it is, not smaller.",
     "asks_needs": "Ask how you can be there for them ('What would help most right now?').",
 }
+
+# One sentence per move, generic on purpose: a suggested reply must never claim details the
+# partner did not say. Joined in BETTER_ORDER, the order a person would say them.
+BETTER_MOVES: dict[str, str] = {
+    "warmth": "I'm so sorry.",
+    "validation": "It makes sense that you feel this way.",
+    "understanding": "It sounds like this has really been weighing on you.",
+    "no_dismissing": "This matters, and I'm taking it seriously.",
+    "no_fixing": "I'm not going to jump in with fixes; I just want to understand.",
+    "stays_with_them": "This is about you, and I'm listening.",
+    "exploration": "What's been the hardest part of it for you?",
+    "asks_needs": "Do you want me to just listen, or would it help to think it through together?",
+}
+BETTER_ORDER = (
+    "warmth",
+    "validation",
+    "understanding",
+    "no_dismissing",
+    "no_fixing",
+    "stays_with_them",
+    "exploration",
+    "asks_needs",
+)
 
 GENERIC_BETTER = (
     "That sounds really hard, and it makes sense you feel this way. I'm here. "

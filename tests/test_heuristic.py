@@ -53,6 +53,12 @@ CASES = [
     ("I'm not going to tell you to calm down.", "no_dismissing", 2),  # negated
     ("You don't need to calm down. Be as angry as you want.", "no_dismissing", 2),
     ("That was cruel of him.", "no_dismissing", 2),
+    ("Stop overthinking it, nobody cares about one email.", "no_dismissing", 0),
+    ("Brent's just like that, don't take it so seriously.", "no_dismissing", 0),
+    ("I feel terrible too, you know, I had a really rough night as well.", "stays_with_them", 0),
+    ("That's gutting, love.", "warmth", 2),
+    ("That joke was cruel and I made it worse.", "validation", 2),
+    ("You didn't deserve that.", "validation", 2),
     # asks what they need
     ("Do you want me to just listen, or would ideas help?", "asks_needs", 2),
     ("What do you need from me right now?", "asks_needs", 2),
@@ -117,3 +123,27 @@ def test_rating_is_deterministic_and_weighted() -> None:
 def test_reply_features_count_reflections_and_questions() -> None:
     f = reply_features("It sounds like you felt alone. What was that like? Are you ok?")
     assert (f.questions, f.open_questions, f.reflections, f.complex_reflections) == (2, 1, 1, 1)
+
+
+def test_better_reply_uses_the_authors_example_only_where_it_fits(library) -> None:
+    from coach.heuristic_rules import BETTER_MOVES
+    from coach.judge import Line
+
+    sc = library["vent-humiliated-at-work"]
+    judge = HeuristicJudge()
+    strong_1 = next(e.reply for e in sc.examples if e.quality == "strong" and e.turn == 1)
+    after_opening = (Line("partner", sc.opening),)
+    r = judge.rate(JudgeContext(reply="You should go to HR.", history=after_opening,
+                                scenario=sc, turn=1))
+    assert r.better_reply == strong_1
+    # the same text as the example is not suggested back to its writer
+    again = judge.rate(JudgeContext(reply=strong_1, history=after_opening, scenario=sc, turn=1))
+    assert again.better_reply != strong_1
+    # after a line the example was not written for, the suggestion is built from the
+    # moves this reply missed, with nothing the partner did not say
+    after_fixing = (Line("partner", sc.opening), Line("user", "x"),
+                    Line("partner", sc.beats[0].fixing))
+    r2 = judge.rate(JudgeContext(reply="You should go to HR.", history=after_fixing,
+                                 scenario=sc, turn=2))
+    assert r2.better_reply not in {e.reply for e in sc.examples}
+    assert BETTER_MOVES["no_fixing"] in r2.better_reply
