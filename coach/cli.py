@@ -137,7 +137,8 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
     first_replay = from_turn
     status = 0
     for text in source:
-        _out(f"You: {text}" if replies is not None else "")
+        if replies is not None:  # echo the scripted reply, but not a wall of text
+            _out(f"You: {text if len(text) <= 300 else text[:299] + '…'}")
         stream = _Stream(name)
 
         try:
@@ -162,6 +163,8 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
             _out(f"  Retry with: coach resume {session_id} --branch {e.branch or branch}")
             return EXIT_USER_ERROR
         stream.end()
+        if res.partner is not None and res.partner.meta.get("pause"):
+            _out(res.partner.text)
         if first_replay is not None:
             branch, first_replay = res.user.branch, None
             _out(f"(new branch {branch} of session {session_id})")
@@ -217,6 +220,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_practice(args: argparse.Namespace) -> int:
     replies = _replies_from(args)
     engine = _engine(args)
+    _check_replies(engine, args.scenario, replies)
     info, opening = engine.start(args.scenario)
     sc = engine.scenario(info.scenario_id)
     _out(f"Session {info.id}")
@@ -229,6 +233,18 @@ def cmd_practice(args: argparse.Namespace) -> int:
     _out()
     _out(f"{sc.partner.name}: {opening.text}")
     return _play(engine, info.id, 1, replies)
+
+
+def _check_replies(engine, scenario_id: str, replies: list[str] | None) -> None:
+    """Refuse a script with an unusable reply before any session is opened for it."""
+    from coach.engine import validate_reply
+
+    name = engine.scenario(scenario_id).partner.name
+    for n, text in enumerate(replies or [], start=1):
+        try:
+            validate_reply(text, name)
+        except ReplyError as e:
+            raise ReplyError(f"Reply {n}: {e} Nothing was saved.") from None
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -321,7 +337,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     from coach.store import Store
 
     store = Store(args.db)
-    sessions = store.list_sessions(limit=args.limit, offset=args.offset, scenario_id=args.scenario)
+    sessions = store.list_sessions(
+        limit=args.limit, offset=args.offset, scenario_id=args.scenario, include_empty=args.all
+    )
     if not sessions:
         _out("No sessions yet. Start one with: coach practice vent-humiliated-at-work")
         return 0
@@ -332,7 +350,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             f"{s.id}  {when(s.updated_at)}  {s.scenario_id:<34}  turns {s.user_turns:>2}  "
             f"score {score}  branches {s.branches}  {state}"
         )
-    total = store.count_sessions(args.scenario)
+    total = store.count_sessions(args.scenario, include_empty=args.all)
     if args.offset + len(sessions) < total:
         _out(f"({total} sessions in all; next page: --offset {args.offset + len(sessions)})")
     return 0
@@ -475,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=_positive, default=50)
     s.add_argument("--offset", type=int, default=0)
     s.add_argument("--scenario", help="only this scenario id")
+    s.add_argument("--all", action="store_true", help="include sessions with no replies yet")
     s.set_defaults(func=cmd_history)
 
     s = sub.add_parser("export", help="export a session as Markdown or JSON")

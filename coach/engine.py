@@ -20,7 +20,7 @@ from coach.judge import MAX_REPLY_CHARS, JudgeContext, Line
 from coach.partner import PartnerContext, ending_for
 from coach.reading import Reading, advance_openness, reading_of
 from coach.rubric import Rating
-from coach.safety import RESOURCES, concern
+from coach.safety import PAUSE_LINE, RESOURCES, concern
 from coach.scenario import Scenario
 from coach.session import (
     SessionInfo,
@@ -190,7 +190,8 @@ class Engine:
         quick = _withheld(flagged) if flagged else _QUICK.rate(jctx)
         reading = Reading.NEUTRAL if flagged else reading_of(quick)
         openness = advance_openness(prev_openness, reading)
-        ending = ending_for(sc, openness) if user.idx >= sc.turns else None
+        # A safety concern pauses the role-play: no in-character answer, no ending.
+        ending = ending_for(sc, openness) if user.idx >= sc.turns and not flagged else None
 
         rating = user.rating
         judge_future = None
@@ -205,7 +206,10 @@ class Engine:
         errors: list[str] = []
         partner_text = ""
         t0 = time.perf_counter()
-        if partner_turn is None:
+        meta: dict = {"partner": self.backend.partner.name}
+        if partner_turn is None and flagged:
+            partner_text, meta = PAUSE_LINE, {"pause": True}  # shown by the UI, not streamed
+        elif partner_turn is None:
             pctx = PartnerContext(
                 scenario=sc,
                 history=(*history, Line("user", user.text)),
@@ -250,7 +254,7 @@ class Engine:
                 partner_text=partner_text,
                 openness=openness,
                 ending=ending,
-                meta={"partner": self.backend.partner.name, "latency_ms": partner_ms},
+                meta={**meta, "latency_ms": partner_ms},
                 error=error,
             )
         elif error:

@@ -125,6 +125,8 @@ def tree_lines(tree: Tree, scenario: Scenario | None) -> list[str]:
 
 def turn_lines(t: Turn, partner_name: str) -> list[str]:
     if t.role == "partner":
+        if t.meta.get("pause"):
+            return [t.text]
         tag = f"  [{ENDINGS[t.ending]}]" if t.ending else ""
         return [f"{partner_name}: {t.text}{tag}"]
     out = [f"You (turn {t.idx}): {t.text}"]
@@ -165,7 +167,9 @@ def compare_lines(c: Comparison, partner_name: str) -> list[str]:
             if ds:
                 out.append("  levels: " + ", ".join(ds))
         out.append("")
-    out.append("Per criterion (mean level A -> B):")
+    out.append(
+        f"Per criterion (mean level A -> B, over the {c.turns_compared} turns both reached):"
+    )
     for cr in CRITERIA:
         a, b = c.mean_a.get(cr.key), c.mean_b.get(cr.key)
         d = None if a is None or b is None else round(b - a, 2)
@@ -278,6 +282,9 @@ def export_markdown(tree: Tree, scenario: Scenario | None) -> str:
         ]
         path = tree.path(b)
         for t in path:
+            if t.role == "partner" and t.meta.get("pause"):
+                lines += [f"*{_md_escape(t.text)}*", ""]
+                continue
             if t.role == "partner":
                 end = f" *({ENDINGS[t.ending]})*" if t.ending else ""
                 lines.append(f"**{_md_escape(name)}:** {_md_escape(t.text)}{end}")

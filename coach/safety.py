@@ -28,6 +28,13 @@ Samaritans on 116 123; findahelpline.com lists free, confidential lines in other
 Violence Hotline); in the UK call 0808 2000 247 (National Domestic Abuse Helpline).
 This coach is for practice, not therapy or crisis support."""
 
+# Stands in for the partner's answer after such a reply: the role-play pauses.
+PAUSE_LINE = (
+    "(Practice paused. What you wrote sounds like it may be about real harm, so your "
+    "partner is not answering in character. The support lines are with your reply. When "
+    "you are ready, you can go on with the conversation, or stop here.)"
+)
+
 PRACTICE_NOTE = (
     "This is practice, not therapy. If you are struggling, a counsellor or a helpline can help."
 )

@@ -186,6 +186,7 @@ class Comparison:
     overall_b: float | None
     ending_a: str | None
     ending_b: str | None
+    turns_compared: int = 0
 
 
 def _answers(path: list[Turn]) -> dict[int, str]:
@@ -242,14 +243,18 @@ def compare(tree: Tree, branch_a: int, branch_b: int) -> Comparison:
             )
         )
     ends = {br: next((t.ending for t in p if t.ending), None) for br, p in ((1, pa), (2, pb))}
+    # Averages only over the turns both branches reached, so a longer branch is not
+    # compared with a shorter one on different moments.
+    both = [n for n in ua if n in ub]
     return Comparison(
         branch_a=branch_a,
         branch_b=branch_b,
         rows=tuple(rows),
-        mean_a=mean_levels(list(ua.values())),
-        mean_b=mean_levels(list(ub.values())),
-        overall_a=mean_overall(list(ua.values())),
-        overall_b=mean_overall(list(ub.values())),
+        mean_a=mean_levels([ua[n] for n in both]),
+        mean_b=mean_levels([ub[n] for n in both]),
+        overall_a=mean_overall([ua[n] for n in both]),
+        overall_b=mean_overall([ub[n] for n in both]),
+        turns_compared=len(both),
         ending_a=ends[1],
         ending_b=ends[2],
     )

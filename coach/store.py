@@ -135,13 +135,16 @@ class Store:
         if self.path.is_dir():
             return f"{self.path} is a folder; --db / COACH_DB must name a file (e.g. coach.db)."
         if isinstance(e, sqlite3.DatabaseError) and "not a database" in str(e):
-            return (f"{self.path} is not a coach database. Point --db / COACH_DB at another "
-                    "file, or move this one away.")
+            return (
+                f"{self.path} is not a coach database. Point --db / COACH_DB at another "
+                "file, or move this one away."
+            )
         if "locked" in str(e):
-            return (f"{self.path} is busy (another coach is writing to it). Try again in a "
-                    "moment.")
-        return (f"Cannot use the database {self.path} ({e}). Check that the folder is "
-                "writable, or set COACH_HOME / --db to another place.")
+            return f"{self.path} is busy (another coach is writing to it). Try again in a moment."
+        return (
+            f"Cannot use the database {self.path} ({e}). Check that the folder is "
+            "writable, or set COACH_HOME / --db to another place."
+        )
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -361,36 +364,46 @@ class Store:
         return Tree(info=info, turns=tuple(_row_to_turn(r) for r in rows))
 
     def list_sessions(
-        self, *, limit: int = 50, offset: int = 0, scenario_id: str | None = None
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        scenario_id: str | None = None,
+        include_empty: bool = False,
     ) -> list[SessionInfo]:
-        """History, newest first, one page at a time."""
-        if scenario_id:
-            rows = (
-                self._conn()
-                .execute(
-                    "SELECT * FROM sessions WHERE scenario_id = ? ORDER BY updated_at DESC"
-                    " LIMIT ? OFFSET ?",
-                    (scenario_id, limit, offset),
-                )
-                .fetchall()
+        """History, newest first, one page at a time.
+
+        Args:
+            include_empty: also list sessions opened but never answered (hidden by default:
+                every "start" opens one, and they would crowd out real practice).
+        """
+        where, params = self._history_filter(scenario_id, include_empty)
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT * FROM sessions {where} ORDER BY updated_at DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
             )
-        else:
-            rows = (
-                self._conn()
-                .execute(
-                    "SELECT * FROM sessions ORDER BY updated_at DESC LIMIT ? OFFSET ?",
-                    (limit, offset),
-                )
-                .fetchall()
-            )
+            .fetchall()
+        )
         return [_row_to_info(r) for r in rows]
 
-    def count_sessions(self, scenario_id: str | None = None) -> int:
+    def count_sessions(self, scenario_id: str | None = None, include_empty: bool = False) -> int:
+        """How many sessions `list_sessions` pages through."""
+        where, params = self._history_filter(scenario_id, include_empty)
+        return int(
+            self._conn().execute(f"SELECT COUNT(*) FROM sessions {where}", params).fetchone()[0]
+        )
+
+    @staticmethod
+    def _history_filter(scenario_id: str | None, include_empty: bool) -> tuple[str, tuple]:
+        clauses, params = [], []
         if scenario_id:
-            q = ("SELECT COUNT(*) FROM sessions WHERE scenario_id = ?", (scenario_id,))
-        else:
-            q = ("SELECT COUNT(*) FROM sessions", ())
-        return int(self._conn().execute(*q).fetchone()[0])
+            clauses.append("scenario_id = ?")
+            params.append(scenario_id)
+        if not include_empty:
+            clauses.append("user_turns > 0")
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
     def rated_turns(self, *, limit: int = 2000) -> list[tuple[SessionInfo, Turn]]:
         """The most recent rated user turns with their sessions, oldest first (for progress)."""

@@ -251,9 +251,9 @@ def test_review_history_chart_feedback_and_export(db):
 def test_review_filters_and_pages_a_long_history(db):
     store = Store(db)
     eng = Engine(store, make_backend(None), load_library())
-    for i in range(260):
+    for i in range(261):
         info, _ = eng.start(SCENARIO)
-        if i % 10 == 0:
+        if i:  # one session was opened and never answered: history leaves it out
             eng.reply(info.id, GOOD)
     at = app()
     t0 = time.perf_counter()

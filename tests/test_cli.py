@@ -94,11 +94,21 @@ def test_replay_review_compare_and_export(capsys, tmp_path) -> None:
     [("   ", "empty"), ("x" * 20_000, "20,000 characters")],
 )
 def test_bad_replies_get_clear_messages_not_tracebacks(capsys, reply, words) -> None:
-    code = main(["practice", VENT, "--reply", reply])
+    code = main(["practice", VENT, "--reply", "That sounds awful.", "--reply", reply])
     out = capsys.readouterr()
     assert code == 2
-    assert words in out.out
+    assert "Reply 2:" in out.err and words in out.err and "Nothing was saved" in out.err
     assert "Traceback" not in out.out + out.err
+    assert main(["history", "--all"]) == 0  # no session was opened for a broken script
+    assert "No sessions yet" in capsys.readouterr().out
+
+
+def test_interactive_refusal_keeps_the_session_going(capsys, monkeypatch) -> None:
+    answers = iter(["x" * 20_000, STRONG[0], "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    assert main(["practice", VENT]) == 0
+    out = capsys.readouterr().out
+    assert "20,000 characters" in out and out.count("Rating ") == 1
 
 
 def test_unknown_things_are_clear_errors(capsys) -> None:

@@ -194,19 +194,27 @@ def test_safety_concern_withholds_the_rating(engine) -> None:
     res = engine.reply(info.id, "Honestly sometimes I want to kill myself too.")
     assert res.rating.status == "withheld"
     assert "988" in res.rating.tip and res.rating.overall is None
-    assert res.partner is not None
+    # the role-play pauses: no in-character answer, and the conversation can go on
+    assert res.partner.meta.get("pause") and "Practice paused" in res.partner.text
+    assert not res.ended
+    nxt = engine.reply(info.id, GOOD)
+    assert nxt.rating.status == "scored" and nxt.partner.text
 
 
 def test_history_is_newest_first_and_paged(engine) -> None:
-    ids = [engine.start(VENT)[0].id for _ in range(5)]
-    engine.reply(ids[0], GOOD)  # touching a session moves it to the top
+    ids = [engine.start(VENT)[0].id for _ in range(6)]
+    for sid in ids[1:]:
+        engine.reply(sid, FIX)
+    engine.reply(ids[1], GOOD)  # touching a session moves it to the top
     page1 = engine.store.list_sessions(limit=3)
     page2 = engine.store.list_sessions(limit=3, offset=3)
-    assert page1[0].id == ids[0]
+    assert page1[0].id == ids[1]
     assert len(page1) == 3 and len(page2) == 2
-    assert {s.id for s in page1 + page2} == set(ids)
-    assert page1[0].user_turns == 1 and page1[0].mean_score is not None
-    assert engine.store.resolve(ids[1][:6]) == ids[1]
+    assert {s.id for s in page1 + page2} == set(ids[1:])  # the unanswered one is left out
+    assert engine.store.count_sessions() == 5
+    assert engine.store.count_sessions(include_empty=True) == 6
+    assert page1[0].user_turns == 2 and page1[0].mean_score is not None
+    assert engine.store.resolve(ids[2][:6]) == ids[2]
 
 
 def test_replay_cannot_start_past_the_last_reply(engine, library) -> None:
