@@ -258,8 +258,10 @@ def _md_escape(text: str) -> str:
     # escaping (coach/app/text.py), which must also defuse Streamlit's own directives: an
     # exported file is read raw as often as rendered, so it escapes only what starts markup.
     # Line breaks are folded so a multi-line tip cannot break out of its "> " quote.
+    # Mid-line, only these can start markup: with [ ] escaped, "!" and "(" cannot form an
+    # image or a link; "#", "+", "-" matter only at a line start, which is always ours.
     out = " ".join(text.split()).replace("\\", "\\\\")
-    for ch in "`*_{}[]<>()#+-!|~":
+    for ch in "`*_[]<>|~":
         out = out.replace(ch, "\\" + ch)
     return out
 

@@ -173,11 +173,19 @@ def format_validation_error(source: str, err: ValidationError) -> str:
                 "ids are lowercase letters, digits and dashes; rename the file "
                 "(e.g. my-scenario.toml) or set id = \"my-scenario\" in it"
             )
+        elif e["type"] == "extra_forbidden" and len(e["loc"]) > 1 and (
+            e["loc"][-1] in Scenario.model_fields
+        ):
+            msg = (
+                f"'{e['loc'][-1]}' is a top-level field, but it sits under a [table]. In TOML "
+                "every key after a [table] line belongs to that table: move it above the "
+                "first [table]."
+            )
         elif e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; see scenarios/AUTHORING.md)"
         elif e["type"] == "missing":
             msg = "required field is missing"
-        lines.append(f"  - {field}: {msg}")
+        lines.append(f"  - {field}: {msg}" if e["loc"] else f"  - {msg}")
     return "\n".join(lines)
 
 

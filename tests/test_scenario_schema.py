@@ -44,7 +44,11 @@ BROKEN = [
         ["practice", "active listening"],
     ),
     (lambda s: s.replace("no_fixing = 3", "no_fixes = 3"), ["weights", "no_fixes"]),
-    (lambda s: s.replace("turn = 3", "turn = 9", 1), ["examples[5].turn", "9"]),
+    (lambda s: s.replace("turn = 3", "turn = 9", 1), ["  - examples[5].turn is 9"]),
+    (
+        lambda s: s.replace("start_openness = 0\n", "") + "\nstart_openness = 0\n",
+        ["start_openness", "top-level field", "move it above the first [table]"],
+    ),
     (lambda s: s.replace("warmth = 2,", "warmth = 7,", 1), ["examples[0]", "0, 1 or 2"]),
     (lambda s: s.replace("age = 34", 'age = "thirty"'), ["partner.age", "integer"]),
     (
