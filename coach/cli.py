@@ -131,7 +131,7 @@ class _Stream:
 def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | None = None) -> int:
     """Feed replies into a branch until they run out or the scenario ends."""
     tree = engine.store.load_tree(session_id)
-    sc = engine.scenario(tree.info.scenario_id)
+    sc = engine.scenario_of(tree)
     name = sc.partner.name
     source = iter(replies) if replies is not None else _interactive(name)
     first_replay = from_turn
@@ -181,7 +181,7 @@ def _finish(engine, session_id: str, branch: int) -> None:
     from coach.metrics import debrief
 
     tree = engine.store.load_tree(session_id)
-    sc = engine.scenario(tree.info.scenario_id)
+    sc = engine.scenario_of(tree)
     path = tree.path(branch)
     if any(t.role == "user" for t in path):
         for line in debrief_lines(sc, debrief(sc, path)):
@@ -193,6 +193,14 @@ def _finish(engine, session_id: str, branch: int) -> None:
 
 
 # ------------------------------------------------------------------ commands
+
+
+def _scenario_or_none(engine, tree):
+    """The session's scenario for display; None (still reviewable) when it is gone."""
+    try:
+        return engine.scenario_of(tree)
+    except CoachError:
+        return None
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
@@ -254,7 +262,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     engine = _engine(args)
     sid = engine.store.resolve(args.session)
     tree = engine.store.load_tree(sid)
-    sc = engine.scenario(tree.info.scenario_id)
+    sc = engine.scenario_of(tree)
     for t in tree.path(args.branch):
         for line in turn_lines(t, sc.partner.name):
             _out(line)
@@ -286,7 +294,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     engine = _engine(args)
     sid = engine.store.resolve(args.session)
     tree = engine.store.load_tree(sid)
-    sc = engine.scenario(tree.info.scenario_id)
+    sc = engine.scenario_of(tree)
     path = tree.path(args.branch)
     from coach.session import last_partner_before
 
@@ -310,7 +318,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     engine = _engine(args, with_model=False)
     tree = engine.tree(args.session)
-    sc = engine.library.get(tree.info.scenario_id)
+    sc = _scenario_or_none(engine, tree)
     name = sc.partner.name if sc else "Partner"
     if args.compare:
         a, b = args.compare
@@ -359,7 +367,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     engine = _engine(args, with_model=False)
     tree = engine.tree(args.session)
-    sc = engine.library.get(tree.info.scenario_id)
+    sc = _scenario_or_none(engine, tree)
     text = export_json(tree, sc) if args.format == "json" else export_markdown(tree, sc)
     if args.output:
         try:

@@ -79,6 +79,7 @@ class Engine:
         self.store = store
         self.backend = backend
         self.library = library
+        self._snapshots: dict[str, Scenario] = {}
 
     # ------------------------------------------------------------------ lookups
 
@@ -87,6 +88,16 @@ class Engine:
             return self.library[scenario_id]
         except KeyError:
             raise StoreError(f"no scenario '{scenario_id}'; `coach scenarios` lists them") from None
+
+    def scenario_of(self, tree: Tree) -> Scenario:
+        """The scenario a session was started with (its stored copy), else the library's."""
+        if tree.scenario_json:
+            cached = self._snapshots.get(tree.info.id)
+            if cached is None:
+                cached = Scenario.model_validate_json(tree.scenario_json)
+                self._snapshots[tree.info.id] = cached
+            return cached
+        return self.scenario(tree.info.scenario_id)
 
     def tree(self, session_ref: str) -> Tree:
         return self.store.load_tree(self.store.resolve(session_ref))
@@ -102,6 +113,7 @@ class Engine:
             backend=self.backend.label,
             opening=sc.opening,
             openness=sc.start_openness,
+            scenario_json=sc.model_dump_json(),
         )
 
     def reply(
@@ -114,7 +126,7 @@ class Engine:
             ModelError: a model failed; the reply is stored and `retry` can finish it.
         """
         tree = self.store.load_tree(session_id)
-        sc = self.scenario(tree.info.scenario_id)
+        sc = self.scenario_of(tree)
         text = validate_reply(text, sc.partner.name)
         path = tree.path(branch)
         state = state_of(path)
@@ -149,7 +161,7 @@ class Engine:
         `from_turn`.
         """
         tree = self.store.load_tree(session_id)
-        sc = self.scenario(tree.info.scenario_id)
+        sc = self.scenario_of(tree)
         text = validate_reply(text, sc.partner.name)
         try:
             fork = last_partner_before(tree.path(branch), from_turn)
@@ -176,7 +188,7 @@ class Engine:
         """Rate and answer a stored reply; store whatever succeeds."""
         tree = self.store.load_tree(user.session_id)
         by_id = tree.by_id
-        sc = self.scenario(tree.info.scenario_id)
+        sc = self.scenario_of(tree)
         path = path_to(by_id, user.id)
         history = tuple(Line(t.role, t.text) for t in path[:-1])
         prev_openness = next(

@@ -72,6 +72,7 @@ class Tree:
 
     info: SessionInfo
     turns: tuple[Turn, ...]
+    scenario_json: str | None = None  # the scenario as it was when the session started
 
     @property
     def by_id(self) -> dict[int, Turn]:

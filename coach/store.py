@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at   REAL NOT NULL,
     updated_at   REAL NOT NULL,
     next_branch  INTEGER NOT NULL DEFAULT 2,
+    -- the scenario as it was when the session started: a session stays readable and
+    -- replayable after its file is edited, moved, or was only ever in COACH_SCENARIOS
+    scenario_json TEXT,
     -- denormalized so the history page never scans turns
     user_turns   INTEGER NOT NULL DEFAULT 0,
     score_sum    REAL NOT NULL DEFAULT 0,
@@ -127,9 +130,16 @@ class Store:
         try:
             # executescript manages its own transaction
             self._conn().executescript(SCHEMA)
+            self._migrate()
         except sqlite3.Error as e:
             self.close()
             raise StoreError(self._explain(e)) from None
+
+    def _migrate(self) -> None:
+        """Bring a database made by an older coach up to this schema."""
+        cols = {r["name"] for r in self._conn().execute("PRAGMA table_info(sessions)")}
+        if "scenario_json" not in cols:
+            self._conn().execute("ALTER TABLE sessions ADD COLUMN scenario_json TEXT")
 
     def _explain(self, e: sqlite3.Error) -> str:
         if self.path.is_dir():
@@ -193,16 +203,23 @@ class Store:
     # ------------------------------------------------------------------ writes
 
     def create_session(
-        self, *, scenario_id: str, title: str, backend: str, opening: str, openness: int
+        self,
+        *,
+        scenario_id: str,
+        title: str,
+        backend: str,
+        opening: str,
+        openness: int,
+        scenario_json: str | None = None,
     ) -> tuple[SessionInfo, Turn]:
         """Create a session with the partner's opening line as its root turn."""
         now = time.time()
         sid = secrets.token_hex(4)
         with self._tx() as c:
             c.execute(
-                "INSERT INTO sessions (id, scenario_id, title, backend, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (sid, scenario_id, title, backend, now, now),
+                "INSERT INTO sessions (id, scenario_id, title, backend, created_at, updated_at,"
+                " scenario_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, scenario_id, title, backend, now, now, scenario_json),
             )
             cur = c.execute(
                 "INSERT INTO turns (session_id, parent_id, branch, role, idx, text, openness,"
@@ -361,7 +378,14 @@ class Store:
             .execute("SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,))
             .fetchall()
         )
-        return Tree(info=info, turns=tuple(_row_to_turn(r) for r in rows))
+        snap = self._conn().execute(
+            "SELECT scenario_json FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        return Tree(
+            info=info,
+            turns=tuple(_row_to_turn(r) for r in rows),
+            scenario_json=snap["scenario_json"] if snap else None,
+        )
 
     def list_sessions(
         self,

@@ -186,3 +186,21 @@ def test_resume_prints_the_finished_line_once(store, library, capsys) -> None:
     answer = library[VENT].beats[0].heard
     assert out.count(answer) == 1
     assert f"{library[VENT].partner.name}: {answer}" in out
+
+
+def test_a_session_keeps_its_scenario_after_the_file_is_gone(tmp_path, capsys) -> None:
+    """A scenario from a user's own folder: the session stays reviewable without it."""
+    from coach.scenario import default_scenario_dir
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    text = (default_scenario_dir() / f"{VENT}.toml").read_text()
+    (mine / "my-vent.toml").write_text(text.replace("Maya", "Tomasz"))
+    assert main(["--scenarios", str(mine), "practice", "my-vent", "--reply", STRONG[0]]) == 0
+    sid = re.search(r"^Session (\w+)$", capsys.readouterr().out, re.M).group(1)
+    (mine / "my-vent.toml").unlink()
+    assert main(["review", sid]) == 0
+    out = capsys.readouterr().out
+    assert "Tomasz:" in out and "Partner:" not in out
+    assert main(["resume", sid, "--reply", STRONG[1]]) == 0
+    assert "Tomasz:" in capsys.readouterr().out

@@ -82,7 +82,7 @@ def _stream_into(placeholder):
 def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int | None = None):
     """Send a reply (or a new-version reply, or a retry when `text` is None) and rerun."""
     eng = state.engine()
-    name = eng.scenario(eng.tree(session_id).info.scenario_id).partner.name
+    name = eng.scenario_of(eng.tree(session_id)).partner.name
     if text is not None:
         with st.chat_message("user", avatar=USER_AVATAR):
             st.markdown(escape_md(text))
@@ -115,7 +115,7 @@ def conversation_page(session_id: str) -> None:
     eng = state.engine()
     try:
         tree = eng.tree(session_id)
-        sc = eng.scenario(tree.info.scenario_id)
+        sc = eng.scenario_of(tree)
     except StoreError as e:
         st.warning(str(e))
         close_session()

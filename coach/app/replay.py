@@ -237,7 +237,7 @@ def render() -> None:
     eng = state.engine()
     try:
         tree = eng.tree(sid)
-        sc = eng.scenario(tree.info.scenario_id)
+        sc = eng.scenario_of(tree)
     except CoachError as e:
         st.error(str(e))
         return

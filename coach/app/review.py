@@ -114,7 +114,7 @@ def feedback(sid: str) -> None:
     eng = state.engine()
     try:
         tree = eng.tree(sid)
-        sc = eng.scenario(tree.info.scenario_id)
+        sc = eng.scenario_of(tree)
     except CoachError as e:
         st.error(str(e))
         return
