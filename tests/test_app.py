@@ -161,6 +161,25 @@ def test_model_failure_keeps_the_reply_and_retry_finishes_it(db):
     assert not at.chat_input[0].disabled
 
 
+def test_fallback_rating_says_so_and_shows_its_notes(db):
+    from coach.fake_chat import FakeChatModel
+    from coach.llm_judge import LLMJudge
+
+    judge = LLMJudge(FakeChatModel(default="<b>no JSON</b>"), "judge-x", "prompt",
+                     fallback=HeuristicJudge(), max_reasks=0)
+    at = app()
+    at.session_state["coach_backend"] = Backend(judge, ScriptedPartner(), "fallback test", False)
+    at.run()
+    send(start(at), GOOD)
+    captions = [c.value for c in at.caption]
+    assert any("Fallback rating by the built-in rules" in c for c in captions)
+    assert any("Rated by: heuristic rules-" in c.replace("\\", "") and "(fallback)" in c
+               for c in captions)
+    note = next(c for c in captions if "no usable answer" in c)
+    assert "judge\\-x" in note and "\\<b\\>" in note  # the model's text, escaped
+    assert not any("<b>" in c for c in captions)
+
+
 def test_safety_resources_replace_the_rating(db):
     at = send(start(app()), "He hits me when he drinks and I'm scared.")
     assert any(i.value == RESOURCES for i in at.info)

@@ -240,3 +240,42 @@ def test_llm_judge_through_the_fake_server(tmp_path: Path, monkeypatch: pytest.M
     assert first["prompt_version"]
     assert second["cache"]["misses"] == 0
     assert first["robustness"]["consistency"]["repeats"] == 2
+
+
+def _rating(level: int, *, fallback: bool = False, status: str = "scored"):
+    from coach.rubric import CRITERION_KEYS, CriterionScore, Rating
+
+    if status != "scored":
+        return Rating(status=status, reason="no usable answer", backend="llm")
+    scores = {k: CriterionScore(level=level) for k in CRITERION_KEYS}
+    return Rating(scores=scores, overall=50.0, fallback=fallback,
+                  backend="heuristic" if fallback else "llm")
+
+
+def test_cache_keeps_only_the_judges_own_ratings(tmp_path: Path) -> None:
+    from coach.evaluation.cache import RatingCache
+
+    cache = RatingCache(tmp_path / "c.sqlite")
+    cache.put("own", _rating(2))
+    cache.put("fallback", _rating(1, fallback=True))
+    cache.put("unscored", _rating(0, status="unscored"))
+    cache.close()
+    again = RatingCache(tmp_path / "c.sqlite")
+    assert again.get("own") is not None
+    assert again.get("fallback") is None and again.get("unscored") is None
+    again.close()
+
+
+def test_fallback_ratings_are_counted_apart_not_as_agreement() -> None:
+    from coach.evaluation.report import table_lines
+    from coach.evaluation.scoring import score_gold
+
+    items = [ds.Item(f"i{n}", [ds.Turn("r")], {"warmth": 2.0}) for n in range(4)]
+    ratings = [[_rating(2)], [_rating(2)], [_rating(0, fallback=True)],
+               [_rating(0, status="unscored")]]
+    out = score_gold(items, ratings, rounds=0)
+    assert (out["fallback"], out["unscored"], out["n_items"]) == (1, 1, 2)
+    # Only the model's own two ratings count, and both agree with the gold level.
+    assert out["warmth"]["n"] == 2 and out["warmth"]["accuracy"] == 1.0
+    lines = table_lines({"judge": "llm", "model": "m", "datasets": {"gold": out}})
+    assert any("2 items rated by the judge" in ln and "1 fallback" in ln for ln in lines)

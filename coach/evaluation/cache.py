@@ -61,8 +61,12 @@ class RatingCache:
         return Rating.model_validate_json(row[0])
 
     def put(self, key: str, rating: Rating) -> None:
-        """Store a rating (scored ones only: a failed call should be retried next run)."""
-        if self._db is None or rating.status != "scored":
+        """Store a rating the judge itself scored.
+
+        Unscored and fallback ratings are not kept: they record a failed model call, and
+        the next run should ask the model again rather than reuse a stand-in grade.
+        """
+        if self._db is None or rating.status != "scored" or rating.fallback:
             return
         with self._lock:
             self._db.execute(

@@ -65,6 +65,14 @@ def table_lines(report: dict) -> list[str]:
                 lines.append(
                     f"  {key:<28} {m['accuracy']:.3f}     {m['macro_f1']:.3f}  {m['n']:>4}"
                 )
+    for name, d in ds.items():
+        left_out = [f"{d[k]} {k}" for k in ("fallback", "unscored") if d.get(k)]
+        if left_out:
+            # Fallback ratings are the rules' grades, not the model's: shown, never counted.
+            lines.append(
+                f"{name}: {d.get('n_items', 0)} items rated by the judge; left out of the "
+                f"figures: {', '.join(left_out)}"
+            )
     rob = report.get("robustness")
     if rob:
         lines += ["", "Robustness suites              held / cases"]
