@@ -196,7 +196,9 @@ class LLMJudge:
         self.structured = structured
         self.fallback = fallback
         self.max_reasks = max_reasks
-        self.prompt_version = prompt_version("judge")
+        # The mode changes the prompt text and how the answer is constrained, so it is part
+        # of the version: ratings (and cached eval ratings) from another mode are not reused.
+        self.prompt_version = f"{prompt_version('judge')}+{structured}"
 
     def messages(self, ctx: JudgeContext) -> list[Message]:
         """The first request's messages for `ctx`."""

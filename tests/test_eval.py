@@ -279,3 +279,56 @@ def test_fallback_ratings_are_counted_apart_not_as_agreement() -> None:
     assert out["warmth"]["n"] == 2 and out["warmth"]["accuracy"] == 1.0
     lines = table_lines({"judge": "llm", "model": "m", "datasets": {"gold": out}})
     assert any("2 items rated by the judge" in ln and "1 fallback" in ln for ln in lines)
+
+
+def test_heuristic_version_tracks_the_rule_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from coach import heuristic
+    from coach.judge import JudgeContext
+
+    version = heuristic.rules_version()
+    assert version.startswith("rules-") and len(version) == len("rules-") + 8
+    rating = heuristic.HeuristicJudge().rate(JudgeContext(reply="ok"))
+    assert rating.model == rating.prompt_version == version
+    first = heuristic.RULES["warmth"][0]
+    for change in ({"level": 1 - first.level % 2}, {"why": "reworded"},
+                   {"negatable": not first.negatable}):
+        rules = {**heuristic.RULES,
+                 "warmth": (dataclasses.replace(first, **change), *heuristic.RULES["warmth"][1:])}
+        monkeypatch.setattr(heuristic, "RULES", rules)
+        heuristic.rules_version.cache_clear()
+        assert heuristic.rules_version() != version, change
+    monkeypatch.undo()
+    horsemen = {**heuristic.HORSEMEN_RULES, "contempt": ()}
+    monkeypatch.setattr(heuristic, "HORSEMEN_RULES", horsemen)
+    heuristic.rules_version.cache_clear()
+    assert heuristic.rules_version() != version
+    monkeypatch.undo()
+    heuristic.rules_version.cache_clear()
+    assert heuristic.rules_version() == version
+
+
+def test_cache_key_includes_the_server() -> None:
+    from coach.evaluation.cache import cache_key
+
+    a = cache_key("t", "llm", "m", "judge-1+json_object", "http://a/v1")
+    assert a != cache_key("t", "llm", "m", "judge-1+json_object", "http://b/v1")
+    assert a != cache_key("t", "llm", "m", "judge-1+prompt", "http://a/v1")
+
+
+def test_llm_eval_cache_is_keyed_by_structured_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coach.fake_openai import DEFAULT_MODEL, FakeOpenAIServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    with FakeOpenAIServer() as srv:
+        flags = ["--judge", "llm", "--base-url", srv.base_url, "--partner-model", DEFAULT_MODEL,
+                 "--dataset", "gold", "--limit", "2", "--no-robustness"]
+        first = _run(tmp_path, *flags, "--structured", "json_object")
+        again = _run(tmp_path, *flags, "--structured", "json_object")
+        other = _run(tmp_path, *flags, "--structured", "prompt")
+    assert first["cache"]["misses"] == 2 and again["cache"]["misses"] == 0
+    assert other["cache"]["misses"] == 2  # another mode is another judge: nothing reused
+    assert other["prompt_version"].endswith("+prompt")

@@ -51,7 +51,7 @@ def test_valid_answer_becomes_a_full_rating(fake_server, chat, scenario) -> None
     assert evidence and all(q in REPLY for q in evidence)
     assert rating.overall == overall_score(rating.scores, scenario.weights) < 100
     assert rating.backend == "llm" and rating.model == MODEL
-    assert rating.prompt_version == prompt_version("judge")
+    assert rating.prompt_version == prompt_version("judge") + "+json_object"
     assert rating.latency_ms > 0
     assert rating.usage["prompt_tokens"] > 100 and rating.usage["completion_tokens"] > 0
     assert rating.tip and rating.better_reply
@@ -255,3 +255,40 @@ def test_copied_placeholders_are_not_an_answer(scenario) -> None:  # noqa: F811
     rating = LLMJudge(fake, "m", "prompt", fallback=StubJudge()).rate(context(scenario, REPLY))
     assert len(fake.requests) == 2 and rating.status == "scored" and not rating.fallback
     assert "placeholder 'one line'" in fake.requests[1].messages[-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"anchors": ("none", "some", "all")},
+        {"example_strong": "A different strong example."},
+        {"example_weak": "A different weak example."},
+        {"epitome": "explorations"},
+    ],
+)
+def test_rubric_fingerprint_tracks_every_criterion_field(monkeypatch, change) -> None:
+    import dataclasses
+
+    from coach import rubric
+
+    before = rubric.rubric_fingerprint()
+    assert rubric.rubric_fingerprint() == before  # stable
+    changed = (dataclasses.replace(rubric.CRITERIA[0], **change), *rubric.CRITERIA[1:])
+    monkeypatch.setattr(rubric, "CRITERIA", changed)
+    assert rubric.rubric_fingerprint() != before
+
+
+def test_rubric_fingerprint_tracks_the_horsemen(monkeypatch) -> None:
+    from coach import rubric
+
+    before = rubric.rubric_fingerprint()
+    monkeypatch.setitem(rubric.HORSEMEN, "contempt", "a reworded description")
+    assert rubric.rubric_fingerprint() != before
+
+
+def test_prompt_version_includes_the_structured_mode() -> None:
+    fake = FakeChatModel(default="{}")
+    versions = {mode: LLMJudge(fake, "m", mode).prompt_version
+                for mode in ("json_schema", "json_object", "prompt")}
+    assert len(set(versions.values())) == 3
+    assert all(v.startswith(prompt_version("judge")) for v in versions.values())

@@ -1,7 +1,9 @@
-"""A small SQLite cache of ratings, keyed by (turn text + context, judge, model, prompt version).
+"""A small SQLite cache of ratings, keyed by (turn text + context, judge, model, prompt version,
+server).
 
 A rerun of the same judge on the same data reads every rating back instead of calling the
-judge again; changing the model or the prompt version changes the key, so nothing stale
+judge again; changing the model, the server or the prompt version (which includes
+the rubric, the rule table and the judge's structured mode) changes the key, so nothing stale
 is reused.
 """
 
@@ -15,10 +17,14 @@ from pathlib import Path
 from coach.rubric import Rating
 
 
-def cache_key(text: str, judge: str, model: str, prompt_version: str) -> str:
-    """The hex digest that names one rating in the cache."""
+def cache_key(text: str, judge: str, model: str, prompt_version: str, endpoint: str = "") -> str:
+    """The hex digest that names one rating in the cache.
+
+    `endpoint` is the server the model judge talks to: the same model name on another
+    server (another quantisation, another provider) may rate differently.
+    """
     h = hashlib.sha256()
-    for part in (text, judge, model, prompt_version):
+    for part in (text, judge, model, prompt_version, endpoint):
         h.update(part.encode("utf-8"))
         h.update(b"\x1f")  # unit separator: ("ab", "c") and ("a", "bc") differ
     return h.hexdigest()

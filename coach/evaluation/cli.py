@@ -98,11 +98,15 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
             "or pass --base-url/--judge-model"
         )
     from coach.backends import make_backend
+    from coach.config import safe_url
 
     judge = make_backend(config).judge
     model = str(getattr(config, "judge_model", None) or getattr(config, "model", "") or "")
     version = str(getattr(judge, "prompt_version", "") or f"rubric-{rubric_fingerprint()}")
-    return JudgeSpec("llm", judge, model, version)
+    structured = str(getattr(config, "structured", "") or "")
+    if structured and not version.endswith("+" + structured):
+        version += "+" + structured  # the mode must key the cache even if the judge omits it
+    return JudgeSpec("llm", judge, model, version, endpoint=safe_url(config.base_url))
 
 
 def load_items(name: str, path: str | None, args: argparse.Namespace) -> list[ds.Item]:
