@@ -368,6 +368,18 @@ def test_broken_environment_settings_fall_back_to_offline_with_a_warning(db, mon
     assert any("Offline mode" in i.value for i in at.info)
 
 
+def test_applying_settings_clears_the_environment_warning(db, monkeypatch):
+    monkeypatch.setenv("COACH_JUDGE_MODEL", "only-judge")
+    at = settings_page()
+    assert any("COACH_PARTNER_MODEL" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Use these settings").click().run()
+    assert not at.exception, at.exception
+    assert "coach_env_error" not in at.session_state
+    at.run()  # the next page view
+    assert not any("COACH_PARTNER_MODEL" in w.value for w in at.warning)
+    assert any("Offline mode" in i.value for i in at.info)
+
+
 # ------------------------------------------------------------------ two tabs
 
 
@@ -405,3 +417,46 @@ def test_concurrent_writers_lose_nothing(db):
     assert not errors
     for sid in ids:
         assert len(eng.tree(sid).path(1)) == 7
+
+
+# ------------------------------------------------------------------ settings: the env key
+
+
+ENV_KEY = "sk-env-secret"
+
+
+@pytest.mark.parametrize(
+    ("env_url", "typed_url", "gets_env_key"),
+    [
+        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1/", True),  # its own server
+        ("http://127.0.0.1:8080/v1", "https://evil.example/v1", False),
+        (None, "https://api.openai.com/v1", True),  # the key's default server
+        (None, "https://evil.example/v1", False),
+        (None, "https://api.openai.com.evil.example/v1", False),
+    ],
+)
+def test_settings_send_the_env_key_only_to_its_server(env_url, typed_url, gets_env_key):
+    from coach.app.settings import build_config
+    from coach.config import PLACEHOLDER_KEY
+
+    env = {"OPENAI_API_KEY": ENV_KEY, **({"OPENAI_BASE_URL": env_url} if env_url else {})}
+    config = build_config("remote", base_url=typed_url, partner_model="m", env=env)
+    assert config.api_key == (ENV_KEY if gets_env_key else PLACEHOLDER_KEY)
+
+
+def test_settings_openai_without_a_key_for_it_is_a_clear_error():
+    from coach.app.settings import build_config
+    from coach.errors import ConfigError
+
+    # The environment's key belongs to the local server, so OpenAI does not get it.
+    env = {"OPENAI_API_KEY": ENV_KEY, "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}
+    with pytest.raises(ConfigError, match="no API key"):
+        build_config("remote", base_url="https://api.openai.com/v1", partner_model="m", env=env)
+
+
+def test_settings_typed_key_wins_for_any_server():
+    from coach.app.settings import build_config
+
+    config = build_config("remote", base_url="https://other.example/v1", api_key="typed",
+                          partner_model="m", env={"OPENAI_API_KEY": ENV_KEY})
+    assert config.api_key == "typed"
