@@ -332,3 +332,65 @@ def test_llm_eval_cache_is_keyed_by_structured_mode(
     assert first["cache"]["misses"] == 2 and again["cache"]["misses"] == 0
     assert other["cache"]["misses"] == 2  # another mode is another judge: nothing reused
     assert other["prompt_version"].endswith("+prompt")
+
+
+def _epitome_with(folder: Path, text: bytes) -> Path:
+    write_epitome(folder)
+    (folder / ds.EPITOME_FILES["interpretations"]).write_bytes(text)
+    return folder / ds.EPITOME_FILES["interpretations"]
+
+
+HEADER = b"sp_id,rp_id,seeker_post,response_post,level,rationales\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b"sp_id,rp_id,seeker_post,response_post\ns1,r1,a,b\n", "missing column(s) level"),
+        (HEADER + b"s1,r1,a,b,1,\ns1,r2,a,b,high,\n", "line 3: level='high' is not a number"),
+        (HEADER + b"s1,r1,a,b,7,\n", "line 2: level='7' is not a number from 0 to 2"),
+        (HEADER + b"s1,r1,a,b\n", "line 2: the row has too few fields"),
+        (HEADER + b"s1,r1,caf\xe9,b,1,\n", "not UTF-8 text"),
+    ],
+)
+def test_malformed_epitome_file_names_the_file_and_line(
+    tmp_path: Path, body: bytes, needle: str
+) -> None:
+    from coach.errors import CoachError
+
+    bad = _epitome_with(tmp_path / "epi", body)
+    with pytest.raises(CoachError) as e:
+        ds.load_epitome(tmp_path / "epi")
+    assert str(bad) in str(e.value) and needle in str(e.value)
+
+
+def test_malformed_lend_an_ear_rating_names_the_file_and_line(tmp_path: Path) -> None:
+    from coach.errors import CoachError
+
+    folder = write_lend_an_ear(tmp_path / "lae")
+    path = folder / "expert2_ratings.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0] + ",n/a"  # the last rating of the second row
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CoachError, match=r"expert2_ratings\.csv, line 3: dismissing_emotions="):
+        ds.load_lend_an_ear(folder)
+    path.unlink()
+    (folder / "conversations.csv").write_text("conversation_id,text\nc1,hi\n", encoding="utf-8")
+    with pytest.raises(CoachError, match="conversations.csv: missing column"):
+        ds.load_lend_an_ear(folder)
+
+
+def test_malformed_dataset_through_the_cli_is_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    _epitome_with(tmp_path / "epi", HEADER + b"s1,r1,a,b,high,\n")
+    code = main(["eval", "-q", "--no-cache", "--no-robustness", "--dataset",
+                 f"epitome={tmp_path / 'epi'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "level='high'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("limit", ["-1", "0"])
+def test_non_positive_limit_is_rejected(limit: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(["eval", "-q", "--no-cache", "--no-robustness", "--limit", limit]) == 2
+    assert "--limit must be a positive number" in capsys.readouterr().err

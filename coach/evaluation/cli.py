@@ -119,6 +119,10 @@ def load_items(name: str, path: str | None, args: argparse.Namespace) -> list[ds
 
 def evaluate(args: argparse.Namespace) -> dict:
     """Run the whole evaluation described by `args` and return the report."""
+    if args.limit is not None and args.limit < 1:
+        raise CoachError(f"--limit must be a positive number of items (got {args.limit})")
+    if args.concurrency < 1:
+        raise CoachError(f"--concurrency must be at least 1 (got {args.concurrency})")
     spec = heuristic_spec() if args.judge == "heuristic" else llm_spec(args)
     cache = RatingCache(None if args.no_cache else (args.cache or default_cache_path()))
     kw = {"cache": cache, "concurrency": args.concurrency, "show_progress": not args.quiet}
