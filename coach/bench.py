@@ -279,7 +279,12 @@ def run(args: argparse.Namespace) -> int:
     for line in table_lines(r):
         print(line, flush=True)
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+        from coach.errors import CoachError
+
+        try:
+            args.report.parent.mkdir(parents=True, exist_ok=True)
+            args.report.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            raise CoachError(f"{args.report}: cannot write ({e.strerror or e})") from None
         print(f"report: {args.report}")
     return 0

@@ -394,3 +394,26 @@ def test_malformed_dataset_through_the_cli_is_a_message(
 def test_non_positive_limit_is_rejected(limit: str, capsys: pytest.CaptureFixture) -> None:
     assert main(["eval", "-q", "--no-cache", "--no-robustness", "--limit", limit]) == 2
     assert "--limit must be a positive number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--report", "--chart", "--cache"])
+def test_unwritable_outputs_are_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture, flag: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "sub" / "out"
+    code = main(["eval", "-q", "--no-robustness", "--dataset", "gold", "--limit", "1",
+                 "--cache", str(tmp_path / "c.sqlite"), flag, str(target)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert f"{target}: cannot write" in err
+
+
+def test_write_json_into_a_file_is_a_coach_error(tmp_path: Path) -> None:
+    from coach.errors import CoachError
+    from coach.evaluation.report import write_json
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(CoachError, match="cannot write"):
+        write_json({}, tmp_path / "f" / "r.json")

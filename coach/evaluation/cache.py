@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from coach.errors import CoachError
 from coach.rubric import Rating
 
 
@@ -46,12 +47,23 @@ class RatingCache:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS ratings (key TEXT PRIMARY KEY, rating TEXT NOT NULL)"
-            )
-            self._db.commit()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, check_same_thread=False)
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS ratings "
+                    "(key TEXT PRIMARY KEY, rating TEXT NOT NULL)"
+                )
+                self._db.commit()
+            except (OSError, sqlite3.Error) as e:
+                raise self._error(e) from None
+
+    def _error(self, e: Exception) -> CoachError:
+        why = getattr(e, "strerror", None) or str(e)
+        return CoachError(
+            f"{self.path}: cannot write the rating cache ({why}). Pass --cache with another "
+            "file, or --no-cache."
+        )
 
     def get(self, key: str) -> Rating | None:
         """The cached rating, or None (counted as a miss)."""
@@ -75,20 +87,26 @@ class RatingCache:
         if self._db is None or rating.status != "scored" or rating.fallback:
             return
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO ratings (key, rating) VALUES (?, ?)",
-                (key, rating.model_dump_json()),
-            )
-            self._pending += 1
-            if self._pending >= 200:  # batch commits: one per rating is slow on big sets
-                self._db.commit()
-                self._pending = 0
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO ratings (key, rating) VALUES (?, ?)",
+                    (key, rating.model_dump_json()),
+                )
+                self._pending += 1
+                if self._pending >= 200:  # batch commits: one per rating is slow on big sets
+                    self._db.commit()
+                    self._pending = 0
+            except sqlite3.Error as e:
+                raise self._error(e) from None
 
     def flush(self) -> None:
         """Commit pending ratings."""
         if self._db is not None:
             with self._lock:
-                self._db.commit()
+                try:
+                    self._db.commit()
+                except sqlite3.Error as e:
+                    raise self._error(e) from None
                 self._pending = 0
 
     def close(self) -> None:

@@ -167,6 +167,13 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """The `eval` command: table on stdout, JSON report and chart when asked."""
+    for target in (args.report, args.chart):
+        # Fail before a long run, not after it, when an output folder cannot be made.
+        if target is not None:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise CoachError(f"{target}: cannot write ({e.strerror or e})") from None
     report = evaluate(args)
     for line in table_lines(report):
         print(line)
