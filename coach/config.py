@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 from coach.errors import ConfigError
 
@@ -63,13 +63,31 @@ class ModelConfig:
         return is_openai_url(self.base_url)
 
     def describe(self) -> str:
-        """A one-line, key-free summary for the UI."""
+        """A one-line summary for the UI, free of keys and URL credentials."""
         models = (
             self.partner_model
             if self.partner_model == self.judge_model
             else f"partner {self.partner_model}, judge {self.judge_model}"
         )
-        return f"{models} at {self.base_url} ({self.structured})"
+        return f"{models} at {safe_url(self.base_url)} ({self.structured})"
+
+
+def safe_url(url: str) -> str:
+    """`url` without user:password@ and without a query or fragment.
+
+    A URL can carry credentials (https://user:key@host/v1, ...?api-key=...); what is shown,
+    stored as a session's label or exported must not.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # e.g. a port that is not a number: show nothing that could leak
+        return "(invalid URL)"
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def is_openai_url(url: str) -> bool:

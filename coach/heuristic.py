@@ -9,6 +9,9 @@ dismissing) start at 2 and drop to the worst rule that fired.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import re
 import time
 from collections.abc import Iterable
@@ -286,6 +289,33 @@ def _better_reply(ctx: JudgeContext, scores: dict[str, CriterionScore]) -> str:
     return " ".join(BETTER_MOVES[k] for k in BETTER_ORDER if k in gaps)
 
 
+@functools.cache
+def rules_version() -> str:
+    """"rules-" and a hash of the rule table, so a changed rule never reuses old ratings.
+
+    Hashes every rule's pattern (and regex flags), level, reason and flags, the horsemen
+    patterns, the negation settings, and the tips and fallback texts the ratings show.
+    """
+
+    def pat(p: re.Pattern[str]) -> list:
+        return [p.pattern, p.flags]
+
+    table = {
+        "rules": {
+            key: [[*pat(r.pattern), r.level, r.why, r.needs_question, r.negatable] for r in rules]
+            for key, rules in RULES.items()
+        },
+        "horsemen": {name: [pat(p) for p in ps] for name, ps in HORSEMEN_RULES.items()},
+        "negators": sorted(NEGATORS),
+        "negation_window": NEGATION_WINDOW,
+        "questions": [pat(GENERIC_QUESTION), pat(RHETORICAL_QUESTION)],
+        "tips": TIPS,
+        "generic_better": GENERIC_BETTER,
+    }
+    text = json.dumps(table, sort_keys=True, ensure_ascii=False)
+    return "rules-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 class HeuristicJudge:
     """The offline judge. Deterministic: the same reply always gets the same rating."""
 
@@ -304,8 +334,8 @@ class HeuristicJudge:
             better_reply=_better_reply(ctx, scores),
             overall=overall_score(scores, weights),
             backend="heuristic",
-            model="rules-v2",
-            prompt_version="rules-v2",
+            model=rules_version(),
+            prompt_version=rules_version(),
             latency_ms=round((time.perf_counter() - t0) * 1000, 3),
         )
 

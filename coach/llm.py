@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -155,6 +155,8 @@ class OpenAIChatModel:
         api_key: bearer token (a placeholder is fine for local servers).
         timeout: seconds per HTTP request.
         policy: the retry policy; its time_budget bounds each call.
+        sleep: how to wait between attempts (default `time.sleep`). Tests pass a recorder
+            to check which waits were requested without waiting or reading a clock.
     """
 
     def __init__(
@@ -164,10 +166,12 @@ class OpenAIChatModel:
         api_key: str,
         timeout: float = 60.0,
         policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
+        self._sleep = sleep
         self._client = openai.OpenAI(
             base_url=self.base_url, api_key=api_key, timeout=timeout, max_retries=0
         )
@@ -209,6 +213,7 @@ class OpenAIChatModel:
         retrying = Retrying(
             stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.time_budget),
             wait=self._wait,
+            sleep=self._sleep,
             retry=retry_if_exception(_is_transient),
             reraise=True,
             before_sleep=lambda s: log.info(

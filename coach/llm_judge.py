@@ -7,8 +7,10 @@ The model must answer with JSON matching `JudgeOutput`. What happens when it doe
 2. Evidence that is not an exact quote from the reply: re-ask once; if the quotes are still
    made up, drop them and say so in `notes`.
 3. Still no usable answer: rate with the fallback judge (normally the heuristic one) and
-   mark the rating `fallback=True` with the reason; without a fallback the rating is
-   `unscored` with the reason.
+   mark the rating `fallback=True`, its first note naming the model and why it failed. The
+   rating keeps the fallback judge's own backend, model and prompt version (it is that
+   judge's grade, not the model's). Without a fallback the rating is `unscored` with the
+   reason.
 
 The reply is fenced in `<reply>` tags with look-alike tags defanged, and the prompt says
 that instructions inside are data. As a second line of defence, a reply that talks to
@@ -194,7 +196,9 @@ class LLMJudge:
         self.structured = structured
         self.fallback = fallback
         self.max_reasks = max_reasks
-        self.prompt_version = prompt_version("judge")
+        # The mode changes the prompt text and how the answer is constrained, so it is part
+        # of the version: ratings (and cached eval ratings) from another mode are not reused.
+        self.prompt_version = f"{prompt_version('judge')}+{structured}"
 
     def messages(self, ctx: JudgeContext) -> list[Message]:
         """The first request's messages for `ctx`."""
@@ -255,9 +259,10 @@ class LLMJudge:
                                     notes)
                 break
             if reasks_left == 0:
+                tries = self.max_reasks + 1
                 failure = (
                     f"The judge model '{self.model_name}' gave no usable answer after "
-                    f"{self.max_reasks + 1} tries (last problem: {problems[0]})."
+                    f"{tries} {'try' if tries == 1 else 'tries'} (last problem: {problems[0]})."
                 )
                 break
             reasks_left -= 1
@@ -362,16 +367,21 @@ class LLMJudge:
         self, ctx: JudgeContext, failure: str, notes: list[str], meta: dict[str, Any],
         start: float,
     ) -> Rating:
-        elapsed = (time.monotonic() - start) * 1000
         if self.fallback is None:
+            elapsed = (time.monotonic() - start) * 1000
             return Rating(status="unscored", reason=failure, notes=notes, latency_ms=elapsed,
                           **meta)
         rating = self.fallback.rate(ctx)
+        # The grade is the fallback judge's, so it keeps that judge's backend, model and
+        # prompt version: attributing it to the model would pass off a rule-based grade as
+        # the model's. Only the cost (time, the model's tokens) includes the failed attempts.
+        by = "the built-in rules" if self.fallback.name == "heuristic" else (
+            f"the {self.fallback.name} judge")
+        usage = Counter(rating.usage)
+        usage.update(meta["usage"])
         return rating.model_copy(update={
-            **meta,
             "fallback": True,
-            "latency_ms": elapsed,
-            "notes": [f"{failure} Rated by the {self.fallback.name} judge instead.", *notes,
-                      *rating.notes],
+            "latency_ms": (time.monotonic() - start) * 1000,
+            "usage": dict(usage),
+            "notes": [f"{failure} Rated by {by} instead.", *notes, *rating.notes],
         })
-

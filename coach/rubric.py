@@ -10,7 +10,9 @@ Everything here is pure: values and functions over them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -245,8 +247,15 @@ def overall_score(scores: Mapping[str, CriterionScore], weights: Mapping[str, fl
 
 
 def rubric_fingerprint() -> str:
-    """A stable hash of the rubric text, part of every prompt version."""
-    h = hashlib.sha256()
-    for c in CRITERIA:
-        h.update("|".join((c.key, c.name, c.group, c.strong, *c.anchors)).encode())
-    return h.hexdigest()[:12]
+    """A stable hash of the whole rubric, part of every prompt version.
+
+    Every field of every criterion (anchors, examples, dataset mappings...) and the
+    horsemen's descriptions are hashed: the judge prompt shows them, so changing any of
+    them must change the version that ratings and the eval cache are keyed by.
+    """
+    payload = {
+        "criteria": [dataclasses.asdict(c) for c in CRITERIA],
+        "horsemen": HORSEMEN,
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -161,6 +160,25 @@ def test_model_failure_keeps_the_reply_and_retry_finishes_it(db):
     assert not at.chat_input[0].disabled
 
 
+def test_fallback_rating_says_so_and_shows_its_notes(db):
+    from coach.fake_chat import FakeChatModel
+    from coach.llm_judge import LLMJudge
+
+    judge = LLMJudge(FakeChatModel(default="<b>no JSON</b>"), "judge-x", "prompt",
+                     fallback=HeuristicJudge(), max_reasks=0)
+    at = app()
+    at.session_state["coach_backend"] = Backend(judge, ScriptedPartner(), "fallback test", False)
+    at.run()
+    send(start(at), GOOD)
+    captions = [c.value for c in at.caption]
+    assert any("Fallback rating by the built-in rules" in c for c in captions)
+    assert any("Rated by: heuristic rules-" in c.replace("\\", "") and "(fallback)" in c
+               for c in captions)
+    note = next(c for c in captions if "no usable answer" in c)
+    assert "judge\\-x" in note and "\\<b\\>" in note  # the model's text, escaped
+    assert not any("<b>" in c for c in captions)
+
+
 def test_safety_resources_replace_the_rating(db):
     at = send(start(app()), "He hits me when he drinks and I'm scared.")
     assert any(i.value == RESOURCES for i in at.info)
@@ -256,11 +274,8 @@ def test_review_filters_and_pages_a_long_history(db):
         if i:  # one session was opened and never answered: history leaves it out
             eng.reply(info.id, GOOD)
     at = app()
-    t0 = time.perf_counter()
     at.switch_page("review.py").run()
-    elapsed = time.perf_counter() - t0
     assert not at.exception, at.exception
-    assert elapsed < 5, f"review page took {elapsed:.1f}s with 260 sessions"
     table = at.dataframe[0].value
     assert len(table) == 20
     assert any("260 conversations" in c.value for c in at.caption)
@@ -353,6 +368,18 @@ def test_broken_environment_settings_fall_back_to_offline_with_a_warning(db, mon
     assert any("Offline mode" in i.value for i in at.info)
 
 
+def test_applying_settings_clears_the_environment_warning(db, monkeypatch):
+    monkeypatch.setenv("COACH_JUDGE_MODEL", "only-judge")
+    at = settings_page()
+    assert any("COACH_PARTNER_MODEL" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Use these settings").click().run()
+    assert not at.exception, at.exception
+    assert "coach_env_error" not in at.session_state
+    at.run()  # the next page view
+    assert not any("COACH_PARTNER_MODEL" in w.value for w in at.warning)
+    assert any("Offline mode" in i.value for i in at.info)
+
+
 # ------------------------------------------------------------------ two tabs
 
 
@@ -390,3 +417,46 @@ def test_concurrent_writers_lose_nothing(db):
     assert not errors
     for sid in ids:
         assert len(eng.tree(sid).path(1)) == 7
+
+
+# ------------------------------------------------------------------ settings: the env key
+
+
+ENV_KEY = "sk-env-secret"
+
+
+@pytest.mark.parametrize(
+    ("env_url", "typed_url", "gets_env_key"),
+    [
+        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1/", True),  # its own server
+        ("http://127.0.0.1:8080/v1", "https://evil.example/v1", False),
+        (None, "https://api.openai.com/v1", True),  # the key's default server
+        (None, "https://evil.example/v1", False),
+        (None, "https://api.openai.com.evil.example/v1", False),
+    ],
+)
+def test_settings_send_the_env_key_only_to_its_server(env_url, typed_url, gets_env_key):
+    from coach.app.settings import build_config
+    from coach.config import PLACEHOLDER_KEY
+
+    env = {"OPENAI_API_KEY": ENV_KEY, **({"OPENAI_BASE_URL": env_url} if env_url else {})}
+    config = build_config("remote", base_url=typed_url, partner_model="m", env=env)
+    assert config.api_key == (ENV_KEY if gets_env_key else PLACEHOLDER_KEY)
+
+
+def test_settings_openai_without_a_key_for_it_is_a_clear_error():
+    from coach.app.settings import build_config
+    from coach.errors import ConfigError
+
+    # The environment's key belongs to the local server, so OpenAI does not get it.
+    env = {"OPENAI_API_KEY": ENV_KEY, "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}
+    with pytest.raises(ConfigError, match="no API key"):
+        build_config("remote", base_url="https://api.openai.com/v1", partner_model="m", env=env)
+
+
+def test_settings_typed_key_wins_for_any_server():
+    from coach.app.settings import build_config
+
+    config = build_config("remote", base_url="https://other.example/v1", api_key="typed",
+                          partner_model="m", env={"OPENAI_API_KEY": ENV_KEY})
+    assert config.api_key == "typed"

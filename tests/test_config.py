@@ -86,3 +86,15 @@ def test_key_is_hidden(caplog: pytest.LogCaptureFixture) -> None:
     for text in (repr(cfg), str(cfg), cfg.describe(), caplog.text):
         assert SECRET not in text
     assert "partner_model='m'" in repr(cfg)
+
+
+def test_describe_strips_url_credentials_and_query() -> None:
+    cfg = resolve_config(
+        base_url="https://alice:pa55word@llm.example.com:8443/v1?api-key=QUERYSECRET#frag",
+        env={"COACH_PARTNER_MODEL": "m"},
+    )
+    assert cfg is not None
+    label = cfg.describe()
+    assert "llm.example.com:8443/v1" in label
+    for leak in ("alice", "pa55word", "QUERYSECRET", "api-key", "frag", "@", "?"):
+        assert leak not in label

@@ -240,3 +240,180 @@ def test_llm_judge_through_the_fake_server(tmp_path: Path, monkeypatch: pytest.M
     assert first["prompt_version"]
     assert second["cache"]["misses"] == 0
     assert first["robustness"]["consistency"]["repeats"] == 2
+
+
+def _rating(level: int, *, fallback: bool = False, status: str = "scored"):
+    from coach.rubric import CRITERION_KEYS, CriterionScore, Rating
+
+    if status != "scored":
+        return Rating(status=status, reason="no usable answer", backend="llm")
+    scores = {k: CriterionScore(level=level) for k in CRITERION_KEYS}
+    return Rating(scores=scores, overall=50.0, fallback=fallback,
+                  backend="heuristic" if fallback else "llm")
+
+
+def test_cache_keeps_only_the_judges_own_ratings(tmp_path: Path) -> None:
+    from coach.evaluation.cache import RatingCache
+
+    cache = RatingCache(tmp_path / "c.sqlite")
+    cache.put("own", _rating(2))
+    cache.put("fallback", _rating(1, fallback=True))
+    cache.put("unscored", _rating(0, status="unscored"))
+    cache.close()
+    again = RatingCache(tmp_path / "c.sqlite")
+    assert again.get("own") is not None
+    assert again.get("fallback") is None and again.get("unscored") is None
+    again.close()
+
+
+def test_fallback_ratings_are_counted_apart_not_as_agreement() -> None:
+    from coach.evaluation.report import table_lines
+    from coach.evaluation.scoring import score_gold
+
+    items = [ds.Item(f"i{n}", [ds.Turn("r")], {"warmth": 2.0}) for n in range(4)]
+    ratings = [[_rating(2)], [_rating(2)], [_rating(0, fallback=True)],
+               [_rating(0, status="unscored")]]
+    out = score_gold(items, ratings, rounds=0)
+    assert (out["fallback"], out["unscored"], out["n_items"]) == (1, 1, 2)
+    # Only the model's own two ratings count, and both agree with the gold level.
+    assert out["warmth"]["n"] == 2 and out["warmth"]["accuracy"] == 1.0
+    lines = table_lines({"judge": "llm", "model": "m", "datasets": {"gold": out}})
+    assert any("2 items rated by the judge" in ln and "1 fallback" in ln for ln in lines)
+
+
+def test_heuristic_version_tracks_the_rule_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from coach import heuristic
+    from coach.judge import JudgeContext
+
+    version = heuristic.rules_version()
+    assert version.startswith("rules-") and len(version) == len("rules-") + 8
+    rating = heuristic.HeuristicJudge().rate(JudgeContext(reply="ok"))
+    assert rating.model == rating.prompt_version == version
+    first = heuristic.RULES["warmth"][0]
+    for change in ({"level": 1 - first.level % 2}, {"why": "reworded"},
+                   {"negatable": not first.negatable}):
+        rules = {**heuristic.RULES,
+                 "warmth": (dataclasses.replace(first, **change), *heuristic.RULES["warmth"][1:])}
+        monkeypatch.setattr(heuristic, "RULES", rules)
+        heuristic.rules_version.cache_clear()
+        assert heuristic.rules_version() != version, change
+    monkeypatch.undo()
+    horsemen = {**heuristic.HORSEMEN_RULES, "contempt": ()}
+    monkeypatch.setattr(heuristic, "HORSEMEN_RULES", horsemen)
+    heuristic.rules_version.cache_clear()
+    assert heuristic.rules_version() != version
+    monkeypatch.undo()
+    heuristic.rules_version.cache_clear()
+    assert heuristic.rules_version() == version
+
+
+def test_cache_key_includes_the_server() -> None:
+    from coach.evaluation.cache import cache_key
+
+    a = cache_key("t", "llm", "m", "judge-1+json_object", "http://a/v1")
+    assert a != cache_key("t", "llm", "m", "judge-1+json_object", "http://b/v1")
+    assert a != cache_key("t", "llm", "m", "judge-1+prompt", "http://a/v1")
+
+
+def test_llm_eval_cache_is_keyed_by_structured_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coach.fake_openai import DEFAULT_MODEL, FakeOpenAIServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    with FakeOpenAIServer() as srv:
+        flags = ["--judge", "llm", "--base-url", srv.base_url, "--partner-model", DEFAULT_MODEL,
+                 "--dataset", "gold", "--limit", "2", "--no-robustness"]
+        first = _run(tmp_path, *flags, "--structured", "json_object")
+        again = _run(tmp_path, *flags, "--structured", "json_object")
+        other = _run(tmp_path, *flags, "--structured", "prompt")
+    assert first["cache"]["misses"] == 2 and again["cache"]["misses"] == 0
+    assert other["cache"]["misses"] == 2  # another mode is another judge: nothing reused
+    assert other["prompt_version"].endswith("+prompt")
+
+
+def _epitome_with(folder: Path, text: bytes) -> Path:
+    write_epitome(folder)
+    (folder / ds.EPITOME_FILES["interpretations"]).write_bytes(text)
+    return folder / ds.EPITOME_FILES["interpretations"]
+
+
+HEADER = b"sp_id,rp_id,seeker_post,response_post,level,rationales\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b"sp_id,rp_id,seeker_post,response_post\ns1,r1,a,b\n", "missing column(s) level"),
+        (HEADER + b"s1,r1,a,b,1,\ns1,r2,a,b,high,\n", "line 3: level='high' is not a number"),
+        (HEADER + b"s1,r1,a,b,7,\n", "line 2: level='7' is not a number from 0 to 2"),
+        (HEADER + b"s1,r1,a,b\n", "line 2: the row has too few fields"),
+        (HEADER + b"s1,r1,caf\xe9,b,1,\n", "not UTF-8 text"),
+    ],
+)
+def test_malformed_epitome_file_names_the_file_and_line(
+    tmp_path: Path, body: bytes, needle: str
+) -> None:
+    from coach.errors import CoachError
+
+    bad = _epitome_with(tmp_path / "epi", body)
+    with pytest.raises(CoachError) as e:
+        ds.load_epitome(tmp_path / "epi")
+    assert str(bad) in str(e.value) and needle in str(e.value)
+
+
+def test_malformed_lend_an_ear_rating_names_the_file_and_line(tmp_path: Path) -> None:
+    from coach.errors import CoachError
+
+    folder = write_lend_an_ear(tmp_path / "lae")
+    path = folder / "expert2_ratings.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0] + ",n/a"  # the last rating of the second row
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CoachError, match=r"expert2_ratings\.csv, line 3: dismissing_emotions="):
+        ds.load_lend_an_ear(folder)
+    path.unlink()
+    (folder / "conversations.csv").write_text("conversation_id,text\nc1,hi\n", encoding="utf-8")
+    with pytest.raises(CoachError, match="conversations.csv: missing column"):
+        ds.load_lend_an_ear(folder)
+
+
+def test_malformed_dataset_through_the_cli_is_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    _epitome_with(tmp_path / "epi", HEADER + b"s1,r1,a,b,high,\n")
+    code = main(["eval", "-q", "--no-cache", "--no-robustness", "--dataset",
+                 f"epitome={tmp_path / 'epi'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "level='high'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("limit", ["-1", "0"])
+def test_non_positive_limit_is_rejected(limit: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(["eval", "-q", "--no-cache", "--no-robustness", "--limit", limit]) == 2
+    assert "--limit must be a positive number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--report", "--chart", "--cache"])
+def test_unwritable_outputs_are_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture, flag: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "sub" / "out"
+    code = main(["eval", "-q", "--no-robustness", "--dataset", "gold", "--limit", "1",
+                 "--cache", str(tmp_path / "c.sqlite"), flag, str(target)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert f"{target}: cannot write" in err
+
+
+def test_write_json_into_a_file_is_a_coach_error(tmp_path: Path) -> None:
+    from coach.errors import CoachError
+    from coach.evaluation.report import write_json
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(CoachError, match="cannot write"):
+        write_json({}, tmp_path / "f" / "r.json")

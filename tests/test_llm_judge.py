@@ -24,6 +24,15 @@ from tests.llm_fixtures import (  # noqa: F401
     scenario,
 )
 
+
+class NamedStub(StubJudge):
+    """A stub fallback with its own model and prompt version, to check attribution."""
+
+    def rate(self, ctx: JudgeContext):
+        return super().rate(ctx).model_copy(
+            update={"model": "stub-rules", "prompt_version": "stub-v1"})
+
+
 REPLY = "Oh love, that's humiliating. In front of everyone. What was it like sitting there?"
 
 
@@ -42,7 +51,7 @@ def test_valid_answer_becomes_a_full_rating(fake_server, chat, scenario) -> None
     assert evidence and all(q in REPLY for q in evidence)
     assert rating.overall == overall_score(rating.scores, scenario.weights) < 100
     assert rating.backend == "llm" and rating.model == MODEL
-    assert rating.prompt_version == prompt_version("judge")
+    assert rating.prompt_version == prompt_version("judge") + "+json_object"
     assert rating.latency_ms > 0
     assert rating.usage["prompt_tokens"] > 100 and rating.usage["completion_tokens"] > 0
     assert rating.tip and rating.better_reply
@@ -51,7 +60,7 @@ def test_valid_answer_becomes_a_full_rating(fake_server, chat, scenario) -> None
 
 def test_malformed_json_is_reasked_then_falls_back(fake_server, chat, scenario) -> None:  # noqa: F811
     fake_server.enqueue(*[Reply('{"scores": {"warmth": {"level": 2,')] * 3)
-    stub = StubJudge(level=1)
+    stub = NamedStub(level=1)
     rating = LLMJudge(chat, MODEL, "json_object", fallback=stub, max_reasks=2).rate(
         context(scenario, REPLY))
     assert len(fake_server.chat_requests) == 3  # first try + 2 re-asks
@@ -59,13 +68,31 @@ def test_malformed_json_is_reasked_then_falls_back(fake_server, chat, scenario) 
     assert rating.fallback is True and rating.status == "scored"
     assert all(s.level == 1 for s in rating.scores.values())  # the fallback's levels
     assert "no usable answer after 3 tries" in rating.notes[0]
+    assert f"The judge model '{MODEL}' gave no usable answer" in rating.notes[0]
     assert "Rated by the stub judge instead" in rating.notes[0]
-    assert rating.backend == "llm" and rating.model == MODEL
-    assert rating.usage["completion_tokens"] > 0
+    # The grade is the fallback's, so it is attributed to the fallback, not to the model.
+    assert rating.backend == "stub" and rating.model == "stub-rules"
+    assert rating.prompt_version == "stub-v1" != prompt_version("judge")
+    assert rating.usage["completion_tokens"] > 0  # the model's failed attempts still cost
     # The re-ask showed the model its answer and what was wrong with it.
     last = fake_server.chat_requests[-1].messages
     assert [m["role"] for m in last[-4:]] == ["assistant", "user", "assistant", "user"]
     assert "not valid JSON" in last[-1]["content"]
+
+
+def test_heuristic_fallback_is_attributed_to_the_rules(scenario) -> None:  # noqa: F811
+    from coach.heuristic import HeuristicJudge
+
+    fake = FakeChatModel(default="no JSON here")
+    rating = LLMJudge(fake, "m", "prompt", fallback=HeuristicJudge(), max_reasks=0).rate(
+        context(scenario, REPLY))
+    rules = HeuristicJudge().rate(context(scenario, REPLY))
+    assert rating.fallback is True and rating.status == "scored"
+    assert (rating.backend, rating.model, rating.prompt_version) == (
+        "heuristic", rules.model, rules.prompt_version)
+    assert rating.scores == rules.scores
+    assert rating.notes[0].startswith("The judge model 'm' gave no usable answer after 1 try")
+    assert rating.notes[0].endswith("Rated by the built-in rules instead.")
 
 
 def test_no_fallback_means_unscored_never_a_guess(scenario) -> None:  # noqa: F811
@@ -228,3 +255,40 @@ def test_copied_placeholders_are_not_an_answer(scenario) -> None:  # noqa: F811
     rating = LLMJudge(fake, "m", "prompt", fallback=StubJudge()).rate(context(scenario, REPLY))
     assert len(fake.requests) == 2 and rating.status == "scored" and not rating.fallback
     assert "placeholder 'one line'" in fake.requests[1].messages[-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"anchors": ("none", "some", "all")},
+        {"example_strong": "A different strong example."},
+        {"example_weak": "A different weak example."},
+        {"epitome": "explorations"},
+    ],
+)
+def test_rubric_fingerprint_tracks_every_criterion_field(monkeypatch, change) -> None:
+    import dataclasses
+
+    from coach import rubric
+
+    before = rubric.rubric_fingerprint()
+    assert rubric.rubric_fingerprint() == before  # stable
+    changed = (dataclasses.replace(rubric.CRITERIA[0], **change), *rubric.CRITERIA[1:])
+    monkeypatch.setattr(rubric, "CRITERIA", changed)
+    assert rubric.rubric_fingerprint() != before
+
+
+def test_rubric_fingerprint_tracks_the_horsemen(monkeypatch) -> None:
+    from coach import rubric
+
+    before = rubric.rubric_fingerprint()
+    monkeypatch.setitem(rubric.HORSEMEN, "contempt", "a reworded description")
+    assert rubric.rubric_fingerprint() != before
+
+
+def test_prompt_version_includes_the_structured_mode() -> None:
+    fake = FakeChatModel(default="{}")
+    versions = {mode: LLMJudge(fake, "m", mode).prompt_version
+                for mode in ("json_schema", "json_object", "prompt")}
+    assert len(set(versions.values())) == 3
+    assert all(v.startswith(prompt_version("judge")) for v in versions.values())

@@ -5,13 +5,15 @@ The API key is kept in this tab's session only: never written to disk, a URL or 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from urllib.parse import urlparse
 
 import streamlit as st
 
 from coach.app import state
 from coach.backends import check_connection, make_backend
-from coach.config import resolve_config
+from coach.config import is_openai_url, resolve_config
 from coach.errors import CoachError, ConfigError, ModelError
 
 KINDS = {
@@ -24,6 +26,21 @@ AUTO = "auto"
 STRUCTURED = [AUTO, "json_schema", "json_object", "prompt"]
 
 
+def env_for(base_url: str, env: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """The environment to resolve a form's settings with.
+
+    OPENAI_API_KEY is kept only for the server it was set for: the URL in OPENAI_BASE_URL,
+    or, when that is unset, OpenAI's own API. A key must never be sent to whatever URL
+    is typed into the form.
+    """
+    env = os.environ if env is None else env
+    url = base_url.strip().rstrip("/")
+    env_url = env.get("OPENAI_BASE_URL", "").strip().rstrip("/")
+    if (url == env_url) if env_url else is_openai_url(url):
+        return env
+    return {k: v for k, v in env.items() if k != "OPENAI_API_KEY"}
+
+
 def build_config(
     kind: str,
     *,
@@ -32,8 +49,12 @@ def build_config(
     partner_model: str = "",
     judge_model: str = "",
     structured: str | None = None,
+    env: Mapping[str, str] | None = None,
 ):
     """The model config for the form values, or None for offline.
+
+    Without a typed API key, the environment's key is used only for its own server
+    (see `env_for`); other servers get a placeholder key.
 
     Raises:
         ConfigError: with a message that says which field to fix.
@@ -54,6 +75,7 @@ def build_config(
         partner_model=partner_model.strip(),
         judge_model=judge_model.strip() or None,
         structured=None if structured in (None, AUTO) else structured,
+        env=env_for(base_url, env),
     )
 
 
@@ -162,6 +184,8 @@ def render() -> None:
             st.session_state[state.SETTINGS] = {**saved, **values}
             st.session_state[state.BACKEND] = None if config is None else make_backend(config)
             st.session_state.pop("_coach_engine", None)
+            # The environment's broken settings no longer apply to this tab: drop the banner.
+            st.session_state.pop(state.ENV_ERROR, None)
             st.success(
                 f"Now using: {'offline (built in)' if config is None else state.backend().label}"
             )

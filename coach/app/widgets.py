@@ -34,7 +34,7 @@ def partner_line(name: str, turn: Turn) -> None:
 
 
 def rating_card(rating: Rating) -> None:
-    """The rating beside a reply: score, eight levels, tip, better reply."""
+    """The rating beside a reply: score, eight levels, tip, notes, and who rated it."""
     if rating.status == "withheld":
         st.info(rating.tip, icon=":material/support:")
         return
@@ -43,6 +43,13 @@ def rating_card(rating: Rating) -> None:
         return
     score = rating.overall or 0
     st.markdown(f"**{score:.0f}/100** · {score_word(rating.overall)}")
+    if rating.fallback:
+        # Say so up front: this grade is not the rating model's, whatever the user chose.
+        by = "the built-in rules" if rating.backend == "heuristic" else escape_md(rating.backend)
+        st.caption(
+            f":material/info: Fallback rating by {by}: the rating model's answer could not "
+            "be used."
+        )
     st.markdown(level_badges(rating))
     if rating.flags:
         st.markdown(":red[Watch out:] " + ", ".join(rating.flags))
@@ -52,7 +59,12 @@ def rating_card(rating: Rating) -> None:
         for name, level, quotes in evidence_rows(rating):
             q = "; ".join(f"“{escape_md(x)}”" for x in quotes) if quotes else "nothing in the reply"
             st.markdown(f"**{name}** {level}/2 — {q}")
-        st.caption(f"Rated by: {escape_md(rating.backend)} {escape_md(rating.model)}")
+        for note in rating.notes:
+            st.caption(escape_md(note))
+        st.caption(
+            f"Rated by: {escape_md(rating.backend)} {escape_md(rating.model)}"
+            + (" (fallback)" if rating.fallback else "")
+        )
 
 
 def user_reply(

@@ -1,7 +1,9 @@
-"""A small SQLite cache of ratings, keyed by (turn text + context, judge, model, prompt version).
+"""A small SQLite cache of ratings, keyed by (turn text + context, judge, model, prompt version,
+server).
 
 A rerun of the same judge on the same data reads every rating back instead of calling the
-judge again; changing the model or the prompt version changes the key, so nothing stale
+judge again; changing the model, the server or the prompt version (which includes
+the rubric, the rule table and the judge's structured mode) changes the key, so nothing stale
 is reused.
 """
 
@@ -12,13 +14,18 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from coach.errors import CoachError
 from coach.rubric import Rating
 
 
-def cache_key(text: str, judge: str, model: str, prompt_version: str) -> str:
-    """The hex digest that names one rating in the cache."""
+def cache_key(text: str, judge: str, model: str, prompt_version: str, endpoint: str = "") -> str:
+    """The hex digest that names one rating in the cache.
+
+    `endpoint` is the server the model judge talks to: the same model name on another
+    server (another quantisation, another provider) may rate differently.
+    """
     h = hashlib.sha256()
-    for part in (text, judge, model, prompt_version):
+    for part in (text, judge, model, prompt_version, endpoint):
         h.update(part.encode("utf-8"))
         h.update(b"\x1f")  # unit separator: ("ab", "c") and ("a", "bc") differ
     return h.hexdigest()
@@ -40,12 +47,23 @@ class RatingCache:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS ratings (key TEXT PRIMARY KEY, rating TEXT NOT NULL)"
-            )
-            self._db.commit()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, check_same_thread=False)
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS ratings "
+                    "(key TEXT PRIMARY KEY, rating TEXT NOT NULL)"
+                )
+                self._db.commit()
+            except (OSError, sqlite3.Error) as e:
+                raise self._error(e) from None
+
+    def _error(self, e: Exception) -> CoachError:
+        why = getattr(e, "strerror", None) or str(e)
+        return CoachError(
+            f"{self.path}: cannot write the rating cache ({why}). Pass --cache with another "
+            "file, or --no-cache."
+        )
 
     def get(self, key: str) -> Rating | None:
         """The cached rating, or None (counted as a miss)."""
@@ -61,24 +79,34 @@ class RatingCache:
         return Rating.model_validate_json(row[0])
 
     def put(self, key: str, rating: Rating) -> None:
-        """Store a rating (scored ones only: a failed call should be retried next run)."""
-        if self._db is None or rating.status != "scored":
+        """Store a rating the judge itself scored.
+
+        Unscored and fallback ratings are not kept: they record a failed model call, and
+        the next run should ask the model again rather than reuse a stand-in grade.
+        """
+        if self._db is None or rating.status != "scored" or rating.fallback:
             return
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO ratings (key, rating) VALUES (?, ?)",
-                (key, rating.model_dump_json()),
-            )
-            self._pending += 1
-            if self._pending >= 200:  # batch commits: one per rating is slow on big sets
-                self._db.commit()
-                self._pending = 0
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO ratings (key, rating) VALUES (?, ?)",
+                    (key, rating.model_dump_json()),
+                )
+                self._pending += 1
+                if self._pending >= 200:  # batch commits: one per rating is slow on big sets
+                    self._db.commit()
+                    self._pending = 0
+            except sqlite3.Error as e:
+                raise self._error(e) from None
 
     def flush(self) -> None:
         """Commit pending ratings."""
         if self._db is not None:
             with self._lock:
-                self._db.commit()
+                try:
+                    self._db.commit()
+                except sqlite3.Error as e:
+                    raise self._error(e) from None
                 self._pending = 0
 
     def close(self) -> None:

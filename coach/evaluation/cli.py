@@ -98,11 +98,15 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
             "or pass --base-url/--judge-model"
         )
     from coach.backends import make_backend
+    from coach.config import safe_url
 
     judge = make_backend(config).judge
     model = str(getattr(config, "judge_model", None) or getattr(config, "model", "") or "")
     version = str(getattr(judge, "prompt_version", "") or f"rubric-{rubric_fingerprint()}")
-    return JudgeSpec("llm", judge, model, version)
+    structured = str(getattr(config, "structured", "") or "")
+    if structured and not version.endswith("+" + structured):
+        version += "+" + structured  # the mode must key the cache even if the judge omits it
+    return JudgeSpec("llm", judge, model, version, endpoint=safe_url(config.base_url))
 
 
 def load_items(name: str, path: str | None, args: argparse.Namespace) -> list[ds.Item]:
@@ -115,6 +119,10 @@ def load_items(name: str, path: str | None, args: argparse.Namespace) -> list[ds
 
 def evaluate(args: argparse.Namespace) -> dict:
     """Run the whole evaluation described by `args` and return the report."""
+    if args.limit is not None and args.limit < 1:
+        raise CoachError(f"--limit must be a positive number of items (got {args.limit})")
+    if args.concurrency < 1:
+        raise CoachError(f"--concurrency must be at least 1 (got {args.concurrency})")
     spec = heuristic_spec() if args.judge == "heuristic" else llm_spec(args)
     cache = RatingCache(None if args.no_cache else (args.cache or default_cache_path()))
     kw = {"cache": cache, "concurrency": args.concurrency, "show_progress": not args.quiet}
@@ -159,6 +167,13 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """The `eval` command: table on stdout, JSON report and chart when asked."""
+    for target in (args.report, args.chart):
+        # Fail before a long run, not after it, when an output folder cannot be made.
+        if target is not None:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise CoachError(f"{target}: cannot write ({e.strerror or e})") from None
     report = evaluate(args)
     for line in table_lines(report):
         print(line)

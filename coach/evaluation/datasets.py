@@ -6,18 +6,22 @@
 
 External data is never copied into the repo: it is read from a path given on the command
 line or in `COACH_EPITOME_DIR` / `COACH_LEND_AN_EAR_DIR`. A missing path is a `DatasetMissing`
-with a message saying how to provide it, so callers can skip it cleanly.
+with a message saying how to provide it, so callers can skip it cleanly; a file that is there
+but malformed (a missing column, a level that is not a number, bad encoding) is a
+`CoachError` naming the file and line.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coach.errors import CoachError
 from coach.judge import Line
 from coach.rubric import CRITERIA
 
@@ -102,9 +106,48 @@ def resolve_path(name: str, given: str | Path | None) -> Path:
     return path
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+def _read_csv(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a CSV file with their line numbers, checked for the needed columns.
+
+    Raises:
+        CoachError: the file cannot be read or decoded, lacks a column, or has a short row;
+            the message names the file (and the line).
+    """
+    rows = []
+    try:
+        # utf-8-sig: a byte-order mark (spreadsheet exports) must not rename the first column.
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in columns if c not in (reader.fieldnames or ())]
+            if missing:
+                raise CoachError(
+                    f"{path}: missing column(s) {', '.join(missing)} "
+                    f"(found: {', '.join(reader.fieldnames or ()) or 'no header'})"
+                )
+            for row in reader:
+                if any(row.get(c) is None for c in columns):
+                    raise CoachError(f"{path}, line {reader.line_num}: the row has too few fields")
+                rows.append((reader.line_num, row))
+    except UnicodeDecodeError as e:
+        raise CoachError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except csv.Error as e:
+        raise CoachError(f"{path}: not a readable CSV file ({e})") from None
+    except OSError as e:
+        raise CoachError(f"{path}: cannot read ({e.strerror or e})") from None
+    return rows
+
+
+def _number(path: Path, line: int, column: str, raw: str, lo: float, hi: float) -> float:
+    """`raw` as a number in [lo, hi]; CoachError naming the file, line and column if not."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not lo <= value <= hi:  # also false for NaN
+        raise CoachError(
+            f"{path}, line {line}: {column}={raw!r} is not a number from {lo:g} to {hi:g}"
+        )
+    return value
 
 
 def load_epitome(directory: Path) -> list[Item]:
@@ -112,6 +155,7 @@ def load_epitome(directory: Path) -> list[Item]:
 
     Raises:
         DatasetMissing: none of the three files is in `directory`.
+        CoachError: a file is malformed; the message names the file and line.
     """
     items: dict[str, Item] = {}
     found = False
@@ -121,7 +165,8 @@ def load_epitome(directory: Path) -> list[Item]:
             continue
         found = True
         seen: dict[str, int] = {}
-        for row in _read_csv(path):
+        cols = ("sp_id", "rp_id", "seeker_post", "response_post", "level")
+        for line, row in _read_csv(path, cols):
             # A pair can be listed twice; the n-th listing in each file is one item.
             pair = f"{row['sp_id']}/{row['rp_id']}"
             seen[pair] = seen.get(pair, 0) + 1
@@ -130,7 +175,10 @@ def load_epitome(directory: Path) -> list[Item]:
             if item is None:
                 turn = Turn(row["response_post"], (Line("partner", row["seeker_post"]),))
                 item = items[key] = Item(key, [turn], {}, group=row["sp_id"])
-            item.gold[mech] = int(row["level"])
+            level = _number(path, line, "level", row["level"], 0, 2)
+            if level != int(level):
+                raise CoachError(f"{path}, line {line}: level={row['level']!r} is not 0, 1 or 2")
+            item.gold[mech] = int(level)
     if not found:
         raise DatasetMissing(f"epitome: none of {', '.join(EPITOME_FILES.values())} in {directory}")
     return list(items.values())
@@ -160,6 +208,7 @@ def load_lend_an_ear(directory: Path) -> list[Item]:
 
     Raises:
         DatasetMissing: conversations.csv or every expert*_ratings.csv file is absent.
+        CoachError: a file is malformed; the message names the file and line.
     """
     conv_path = directory / "conversations.csv"
     experts = sorted(directory.glob("expert*_ratings.csv"))
@@ -167,12 +216,14 @@ def load_lend_an_ear(directory: Path) -> list[Item]:
         raise DatasetMissing(
             f"lend-an-ear: need conversations.csv and expert*_ratings.csv in {directory}"
         )
-    ratings: dict[str, list[dict[str, str]]] = {}
+    ratings: dict[str, list[dict[str, float]]] = {}
     for path in experts:
-        for row in _read_csv(path):
-            ratings.setdefault(row["conversation_id"], []).append(row)
+        for line, row in _read_csv(path, ("conversation_id", *LAE_DIMENSIONS)):
+            ratings.setdefault(row["conversation_id"], []).append(
+                {dim: _number(path, line, dim, row[dim], 1, 5) for dim in LAE_DIMENSIONS}
+            )
     items = []
-    for row in _read_csv(conv_path):
+    for _, row in _read_csv(conv_path, ("conversation_id", "full_conversation")):
         cid = row["conversation_id"]
         if cid not in ratings:
             continue
@@ -187,7 +238,7 @@ def load_lend_an_ear(directory: Path) -> list[Item]:
         if not turns:
             continue
         gold = {
-            dim: sum(float(r[dim]) for r in ratings[cid]) / len(ratings[cid])
+            dim: sum(r[dim] for r in ratings[cid]) / len(ratings[cid])
             for dim in LAE_DIMENSIONS
         }
         items.append(Item(cid, turns, gold, group=cid, meta={"experts": str(len(ratings[cid]))}))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from coach.errors import CoachError
+
 # Published figures (see the data README). EPITOME: the authors' fine-tuned RoBERTa, macro-F1.
 EPITOME_REFERENCE = {
     "emotional_reactions": 0.764,
@@ -65,6 +67,14 @@ def table_lines(report: dict) -> list[str]:
                 lines.append(
                     f"  {key:<28} {m['accuracy']:.3f}     {m['macro_f1']:.3f}  {m['n']:>4}"
                 )
+    for name, d in ds.items():
+        left_out = [f"{d[k]} {k}" for k in ("fallback", "unscored") if d.get(k)]
+        if left_out:
+            # Fallback ratings are the rules' grades, not the model's: shown, never counted.
+            lines.append(
+                f"{name}: {d.get('n_items', 0)} items rated by the judge; left out of the "
+                f"figures: {', '.join(left_out)}"
+            )
     rob = report.get("robustness")
     if rob:
         lines += ["", "Robustness suites              held / cases"]
@@ -76,14 +86,29 @@ def table_lines(report: dict) -> list[str]:
     return lines
 
 
+def _cannot_write(path: Path, e: OSError) -> CoachError:
+    return CoachError(f"{path}: cannot write ({e.strerror or e})")
+
+
 def write_json(report: dict, path: Path) -> None:
-    """Write the report, creating the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    """Write the report, creating the folder.
+
+    Raises:
+        CoachError: the file or its folder cannot be written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise _cannot_write(path, e) from None
 
 
 def write_chart(report: dict, path: Path) -> str | None:
-    """Draw per-dimension agreement beside the references; returns why it was skipped, if so."""
+    """Draw per-dimension agreement beside the references; returns why it was skipped, if so.
+
+    Raises:
+        CoachError: the file or its folder cannot be written.
+    """
     try:
         import matplotlib
 
@@ -151,7 +176,11 @@ def write_chart(report: dict, path: Path) -> str | None:
         ax.axhline(0, color="k", lw=0.5)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    except OSError as e:
+        raise _cannot_write(path, e) from None
+    finally:
+        plt.close(fig)
     return None

@@ -21,12 +21,22 @@ from coach.rubric import Rating
 
 @dataclass
 class JudgeSpec:
-    """A judge and the identity that keys its cached ratings."""
+    """A judge and the identity that keys its cached ratings.
+
+    Attributes:
+        name: "heuristic" or "llm".
+        judge: the judge itself.
+        model: the model (or rule set) name.
+        prompt_version: the judge's version (for the model judge it includes the
+            structured mode).
+        endpoint: the model server's URL, without credentials ("" for the heuristic).
+    """
 
     name: str
     judge: Judge
     model: str
     prompt_version: str
+    endpoint: str = ""
 
 
 def heuristic_spec() -> JudgeSpec:
@@ -82,7 +92,9 @@ async def _run(
     out: list[Rating | None] = [None] * len(turns)
 
     async def one(i: int, turn: Turn) -> None:
-        key = cache_key(turn.key_text(), spec.name, spec.model, spec.prompt_version)
+        key = cache_key(
+            turn.key_text(), spec.name, spec.model, spec.prompt_version, spec.endpoint
+        )
         rating = cache.get(key)
         if rating is None:
             async with sem:

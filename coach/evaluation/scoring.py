@@ -73,12 +73,24 @@ def label_metrics(
     return out
 
 
-def _scored(items: Sequence[Item], ratings: Ratings) -> list[tuple[Item, Sequence[Rating]]]:
-    return [
-        (it, rs)
-        for it, rs in zip(items, ratings, strict=True)
-        if rs and all(r.status == "scored" for r in rs)
-    ]
+def _scored(
+    items: Sequence[Item], ratings: Ratings
+) -> tuple[list[tuple[Item, Sequence[Rating]]], dict]:
+    """The items whose every turn the judge itself scored, and what was left out.
+
+    A fallback rating is another judge's grade (the model's answer was unusable), so it
+    must not count as the model's agreement with people: such items are left out and
+    counted separately under "fallback", beside "unscored" and the "n_items" kept.
+    """
+    pairs, unscored, fallback = [], 0, 0
+    for it, rs in zip(items, ratings, strict=True):
+        if not rs or any(r.status != "scored" for r in rs):
+            unscored += 1
+        elif any(r.fallback for r in rs):
+            fallback += 1
+        else:
+            pairs.append((it, rs))
+    return pairs, {"unscored": unscored, "fallback": fallback, "n_items": len(pairs)}
 
 
 def score_epitome(
@@ -87,8 +99,8 @@ def score_epitome(
     """Per mechanism: macro-F1, accuracy, n, confusion, halves A/B by seeker post."""
     from coach.heuristic import shared_experience
 
-    pairs = _scored(items, ratings)
-    out: dict = {"unscored": len(items) - len(pairs)}
+    pairs, counts = _scored(items, ratings)
+    out: dict = dict(counts)
     for mech, crit in EPITOME_CRITERION.items():
         rows = [(it, rs[0]) for it, rs in pairs if mech in it.gold]
         gold = [int(it.gold[mech]) for it, _ in rows]
@@ -124,8 +136,8 @@ def conversation_score(levels: Sequence[int], inverse: bool, how: str = "mean") 
 
 def score_lend_an_ear(items: Sequence[Item], ratings: Ratings, *, rounds: int = 1000) -> dict:
     """Per dimension: quadratic-weighted kappa and Spearman against the experts' mean."""
-    pairs = _scored(items, ratings)
-    out: dict = {"unscored": len(items) - len(pairs), "conversations": []}
+    pairs, counts = _scored(items, ratings)
+    out: dict = {**counts, "conversations": []}
     preds: dict[str, list[float]] = {d: [] for d in LAE_DIMENSIONS}
     peaks: dict[str, list[float]] = {d: [] for d in LAE_DIMENSIONS}
     golds: dict[str, list[float]] = {d: [] for d in LAE_DIMENSIONS}
@@ -162,8 +174,8 @@ def score_lend_an_ear(items: Sequence[Item], ratings: Ratings, *, rounds: int = 
 
 def score_gold(items: Sequence[Item], ratings: Ratings, *, rounds: int = 1000) -> dict:
     """Per criterion present in the examples: accuracy, macro-F1, n; plus all labels pooled."""
-    pairs = _scored(items, ratings)
-    out: dict = {"unscored": len(items) - len(pairs)}
+    pairs, counts = _scored(items, ratings)
+    out: dict = dict(counts)
     all_g: list[int] = []
     all_p: list[int] = []
     for key in CRITERION_KEYS:
