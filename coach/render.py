@@ -37,7 +37,9 @@ def rating_lines(rating: Rating, *, indent: str = "  ") -> list[str]:
     src = rating.backend + (
         f" {rating.model}" if rating.model and rating.backend != "heuristic" else ""
     )
-    out = [f"{head}  ({src}{', heuristic fallback' if rating.fallback else ''})"]
+    if rating.fallback:
+        src = "built-in rules: the model's answer was unusable"
+    out = [f"{head}  ({src})"]
     for c in CRITERIA:
         s = rating.scores.get(c.key)
         if s is None:
