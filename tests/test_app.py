@@ -106,6 +106,12 @@ def test_try_this_instead_branches_from_that_turn(db):
     turn2 = [t for t in eng.tree(sid).path(1) if t.role == "user" and t.idx == 2][0]
     at.button(key=f"try-p-{turn2.id}").click().run()
     assert not at.exception, at.exception
+    # the suggestion opens for editing first; nothing is sent yet
+    draft = at.text_area(key="draft-2")
+    assert draft.value == turn2.rating.better_reply
+    assert eng.tree(sid).branch_numbers() == [1]
+    at.button(key="draft_send").click().run()
+    assert not at.exception, at.exception
     tree = eng.tree(sid)
     assert tree.branch_numbers() == [1, 2]
     assert tree.fork_of(2) == (1, 2)
@@ -113,6 +119,33 @@ def test_try_this_instead_branches_from_that_turn(db):
     new = [t for t in tree.path(2) if t.role == "user"][-1]
     assert new.text == turn2.rating.better_reply and new.idx == 2
     assert "Version 2" in "\n".join(c.value for c in at.caption)
+
+
+def test_try_this_instead_can_be_edited_or_cancelled(db):
+    at = send(send(start(app()), GOOD), "You should talk to HR tomorrow.")
+    sid = at.session_state["practice_session"]
+    eng = engine(db)
+    turn2 = [t for t in eng.tree(sid).path(1) if t.role == "user" and t.idx == 2][0]
+    at.button(key=f"try-p-{turn2.id}").click().run()
+    at.button(key="draft_cancel").click().run()
+    assert not at.text_area and eng.tree(sid).branch_numbers() == [1]
+    at.button(key=f"try-p-{turn2.id}").click().run()
+    at.text_area(key="draft-2").set_value("That sounds so hard. What would help tonight?").run()
+    at.button(key="draft_send").click().run()
+    new = [t for t in eng.tree(sid).path(2) if t.role == "user"][-1]
+    assert new.text == "That sounds so hard. What would help tonight?" and new.idx == 2
+
+
+def test_a_reload_comes_back_to_the_open_conversation(db):
+    at = send(start(app()), GOOD)
+    sid = at.session_state["practice_session"]
+    assert at.query_params["session"] in (sid, [sid])
+    again = AppTest.from_file(MAIN, default_timeout=30)  # a new browser session, same URL
+    again.query_params["session"] = sid
+    again.run()
+    assert not again.exception, again.exception
+    assert again.session_state["practice_session"] == sid
+    assert "You (reply 1)" in markdown(again)
 
 
 def test_finishing_shows_the_debrief(db):
@@ -172,8 +205,8 @@ def test_fallback_rating_says_so_and_shows_its_notes(db):
     send(start(at), GOOD)
     captions = [c.value for c in at.caption]
     assert any("Fallback rating by the built-in rules" in c for c in captions)
-    assert any("Rated by: heuristic rules-" in c.replace("\\", "") and "(fallback)" in c
-               for c in captions)
+    assert any("Rated by the built-in rules (rules-" in c.replace("\\", "")
+               and "as a fallback" in c for c in captions)
     note = next(c for c in captions if "no usable answer" in c)
     assert "judge\\-x" in note and "\\<b\\>" in note  # the model's text, escaped
     assert not any("<b>" in c for c in captions)
@@ -188,8 +221,10 @@ def test_safety_resources_replace_the_rating(db):
 
 def test_too_long_reply_is_explained(db):
     at = start(app())
-    at.session_state["_pending"] = ("x " * 3000, 1, 1)  # bypasses the input's own limit
+    at.session_state["practice_draft"] = ("x " * 3000, 1, 1)  # past the chat box's own limit
     at.run()
+    at.button(key="draft_send").click().run()
+    assert not at.exception, at.exception
     assert any("limit is" in w.value for w in at.warning)
 
 

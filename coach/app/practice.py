@@ -14,6 +14,7 @@ from coach.scenario import PRACTICES, Scenario
 from coach.session import Turn, state_of
 
 SESSION, BRANCH, ERROR, NOTICE = "practice_session", "practice_branch", "practice_error", "notice"
+DRAFT = "practice_draft"  # (text, turn, branch) of a "try this instead" being edited
 
 
 def open_session(session_id: str, branch: int = 1) -> None:
@@ -21,11 +22,30 @@ def open_session(session_id: str, branch: int = 1) -> None:
     st.session_state[SESSION] = session_id
     st.session_state[BRANCH] = branch
     st.session_state.pop(ERROR, None)
+    # In the URL too, so a reload of the page comes back to the same conversation.
+    st.query_params["session"] = session_id
+    st.query_params["version"] = str(branch)
 
 
 def close_session() -> None:
-    for k in (SESSION, BRANCH, ERROR):
+    for k in (SESSION, BRANCH, ERROR, DRAFT):
         st.session_state.pop(k, None)
+    st.query_params.pop("session", None)
+    st.query_params.pop("version", None)
+
+
+def _from_url() -> None:
+    """After a reload, reopen the conversation the URL names (if it still exists)."""
+    sid = st.query_params.get("session")
+    if sid and SESSION not in st.session_state:
+        try:
+            state.store().session(sid)
+        except StoreError:
+            st.query_params.pop("session", None)
+            return
+        version = st.query_params.get("version", "1")
+        st.session_state[SESSION] = sid
+        st.session_state[BRANCH] = int(version) if version.isdigit() else 1
 
 
 # ------------------------------------------------------------------ choosing a scenario
@@ -108,6 +128,7 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
         else:
             st.session_state.pop(ERROR, None)
             st.session_state[BRANCH] = res.user.branch
+            st.query_params["version"] = str(res.user.branch)
     st.rerun()
 
 
@@ -145,7 +166,7 @@ def conversation_page(session_id: str) -> None:
         )
 
     def try_instead(t: Turn) -> None:
-        st.session_state["_pending"] = (t.rating.better_reply, t.idx, branch)
+        st.session_state[DRAFT] = (t.rating.better_reply, t.idx, branch)
 
     conversation(sc, path, on_try=try_instead, key="p")
 
@@ -153,10 +174,27 @@ def conversation_page(session_id: str) -> None:
     if notice:
         st.warning(notice)
 
-    pending = st.session_state.pop("_pending", None)
-    if pending:
-        text, from_turn, from_branch = pending
-        run_turn(session_id, from_branch, text, from_turn=from_turn)
+    draft = st.session_state.get(DRAFT)
+    if draft:
+        text, from_turn, from_branch = draft
+        with st.container(border=True):
+            st.markdown(
+                f"**Try reply {from_turn} another way.** Edit it into your own words; "
+                "the original conversation stays as it is."
+            )
+            # no max_chars here: a too-long reply gets the engine's clear message instead
+            edited = st.text_area(
+                "Your new reply", value=text, key=f"draft-{from_turn}", height=100
+            )
+            c1, c2, _ = st.columns([1, 1, 3])
+            if c1.button(
+                "Send this reply", type="primary", icon=":material/send:", key="draft_send"
+            ):
+                st.session_state.pop(DRAFT, None)
+                run_turn(session_id, from_branch, edited, from_turn=from_turn)
+            if c2.button("Cancel", key="draft_cancel"):
+                st.session_state.pop(DRAFT, None)
+                st.rerun()
 
     now = state_of(path)
     if now == "needs_retry":
@@ -167,7 +205,10 @@ def conversation_page(session_id: str) -> None:
             or ("The last reply has not been answered yet.")
         )
         st.error(f"{escape_md(msg)}", icon=":material/error:")
-        st.caption("Your reply is saved. Retry when the model is reachable again.")
+        st.caption(
+            "Your reply is saved. Retry when the model is reachable again, or change the "
+            "model under Settings (or switch to Offline) and retry."
+        )
         if st.button("Retry", type="primary", icon=":material/refresh:"):
             run_turn(session_id, branch, None)
     elif now == "ended":
@@ -183,10 +224,13 @@ def conversation_page(session_id: str) -> None:
             st.session_state["replay_session"] = session_id
             st.switch_page("replay.py")
 
+    placeholder = {
+        "awaiting_reply": f"Your reply to {sc.partner.name}",
+        "needs_retry": "Retry the last reply first (above)",
+        "ended": "This conversation has ended",
+    }[now]
     prompt = st.chat_input(
-        f"Your reply to {sc.partner.name}"
-        if now == "awaiting_reply"
-        else "This conversation has ended",
+        placeholder,
         disabled=now != "awaiting_reply",
         max_chars=MAX_REPLY_CHARS,
         key="reply_box",
@@ -198,6 +242,7 @@ def conversation_page(session_id: str) -> None:
 def render() -> None:
     if not state.ready():
         return
+    _from_url()
     sid = st.session_state.get(SESSION)
     if sid is None:
         choose_scenario()

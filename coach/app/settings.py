@@ -23,6 +23,7 @@ KINDS = {
 }
 LOCAL_URL = "http://127.0.0.1:8080/v1"
 AUTO = "auto"
+FLASH = "settings_flash"  # a confirmation shown once, after the rerun that applies settings
 STRUCTURED = [AUTO, "json_schema", "json_object", "prompt"]
 
 
@@ -119,6 +120,9 @@ def render() -> None:
     saved = _saved()
     b = state.backend()
     st.markdown(f"**Now using:** {'offline (built in)' if b is None else b.label}")
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
     kinds = list(KINDS)
     kind = st.radio(
         "Who plays your partner and rates your replies",
@@ -186,9 +190,11 @@ def render() -> None:
             st.session_state.pop("_coach_engine", None)
             # The environment's broken settings no longer apply to this tab: drop the banner.
             st.session_state.pop(state.ENV_ERROR, None)
-            st.success(
+            # Rerun so the banner and "Now using" above show the new backend, not the old.
+            st.session_state[FLASH] = (
                 f"Now using: {'offline (built in)' if config is None else state.backend().label}"
             )
+            st.rerun()
     except (ConfigError, ModelError) as e:
         st.error(str(e), icon=":material/error:")
     except CoachError as e:

@@ -27,6 +27,9 @@ def practice_note() -> None:
 
 
 def partner_line(name: str, turn: Turn) -> None:
+    if turn.meta.get("pause"):  # the role-play paused after a safety concern
+        st.info(escape_md(turn.text), icon=":material/pause_circle:")
+        return
     with st.chat_message("assistant", avatar=PARTNER_AVATAR):
         st.markdown(f"**{escape_md(name)}:** {escape_md(turn.text)}")
         if turn.ending:
@@ -61,10 +64,12 @@ def rating_card(rating: Rating) -> None:
             st.markdown(f"**{name}** {level}/2 — {q}")
         for note in rating.notes:
             st.caption(escape_md(note))
-        st.caption(
-            f"Rated by: {escape_md(rating.backend)} {escape_md(rating.model)}"
-            + (" (fallback)" if rating.fallback else "")
+        who = (
+            f"the built-in rules ({escape_md(rating.model)})"
+            if rating.backend == "heuristic"
+            else f"the model {escape_md(rating.model)}"
         )
+        st.caption(f"Rated by {who}" + (", as a fallback" if rating.fallback else "") + ".")
 
 
 def user_reply(
@@ -97,7 +102,8 @@ def user_reply(
             if turn.rating is not None:
                 rating_card(turn.rating)
             elif turn.status == "failed":
-                st.error(f"Not rated yet: {escape_md(turn.error)}")
+                # the full message is shown once, with the Retry button below
+                st.caption(":material/error: Not rated yet: the model did not answer.")
             else:
                 st.caption("Not rated yet.")
 

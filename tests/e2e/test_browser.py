@@ -61,6 +61,7 @@ def test_practice_branch_compare_review(app_url, page):
 
     # branch from reply 2 with the better reply
     page.get_by_role("button", name="Try this instead").nth(1).click()
+    page.get_by_role("button", name="Send this reply").click()
     page.get_by_text("You are in Version 2").wait_for()
     shot(page, "3-practice-branched")
 
