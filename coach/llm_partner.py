@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from coach.errors import ModelError
 from coach.llm import ChatModel, Message
-from coach.partner import PartnerContext
+from coach.partner import PartnerContext, scripted_line
 from coach.prompts import prompt_version, render
 from coach.reading import Reading
 
@@ -120,10 +120,7 @@ class LLMPartner:
         # some chat templates (Mistral, Gemma) reject an assistant turn first.
         if history and history[0].role == "partner":
             opening = history.pop(0).text
-        if ctx.ending is not None:
-            hint = getattr(sc.endings, ctx.ending)
-        else:
-            hint = sc.beats[min(max(ctx.turn, 1), len(sc.beats)) - 1].line(ctx.reading)
+        hint = scripted_line(ctx)
         system = render(
             "partner",
             sc=sc,

@@ -54,6 +54,17 @@ def ending_for(scenario: Scenario, openness: int) -> Ending:
     return "felt_heard" if openness >= scenario.felt_heard_at else "not_heard"
 
 
+def scripted_line(ctx: PartnerContext) -> str:
+    """The scenario's own line for this moment: the ending, or the beat's line for the reading.
+
+    The scripted partner says it; the model partner is shown it as the gist to follow.
+    """
+    sc = ctx.scenario
+    if ctx.ending is not None:
+        return getattr(sc.endings, ctx.ending)
+    return sc.beats[min(max(ctx.turn, 1), len(sc.beats)) - 1].line(ctx.reading)
+
+
 class ScriptedPartner:
     """The offline partner: each beat has a line per reading; the last reply gets an ending.
 
@@ -63,9 +74,4 @@ class ScriptedPartner:
     name = "scripted"
 
     def respond(self, ctx: PartnerContext) -> Iterator[str]:
-        sc = ctx.scenario
-        if ctx.ending is not None:
-            yield getattr(sc.endings, ctx.ending)
-            return
-        beat = sc.beats[min(ctx.turn, len(sc.beats)) - 1]
-        yield beat.line(ctx.reading)
+        yield scripted_line(ctx)

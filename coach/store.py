@@ -371,20 +371,24 @@ class Store:
         return _row_to_info(row)
 
     def load_tree(self, session_id: str) -> Tree:
-        """The session and all its turns."""
-        info = self.session(session_id)
-        rows = (
-            self._conn()
-            .execute("SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,))
-            .fetchall()
-        )
-        snap = self._conn().execute(
-            "SELECT scenario_json FROM sessions WHERE id = ?", (session_id,)
-        ).fetchone()
+        """The session and all its turns, read as one consistent snapshot."""
+        c = self._conn()
+        # One read transaction: a turn written by another tab between the two queries
+        # cannot make the header and the turns disagree.
+        c.execute("BEGIN")
+        try:
+            row = c.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            rows = c.execute(
+                "SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,)
+            ).fetchall()
+        finally:
+            c.execute("COMMIT")
+        if row is None:
+            raise StoreError(f"no session '{session_id}'; `coach history` lists them")
         return Tree(
-            info=info,
+            info=_row_to_info(row),
             turns=tuple(_row_to_turn(r) for r in rows),
-            scenario_json=snap["scenario_json"] if snap else None,
+            scenario_json=row["scenario_json"],
         )
 
     def list_sessions(
@@ -431,20 +435,21 @@ class Store:
 
     def rated_turns(self, *, limit: int = 2000) -> list[tuple[SessionInfo, Turn]]:
         """The most recent rated user turns with their sessions, oldest first (for progress)."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT t.*, s.id AS s_id FROM turns t JOIN sessions s ON s.id = t.session_id"
-                " WHERE t.role = 'user' AND t.rating IS NOT NULL ORDER BY t.id DESC LIMIT ?",
-                (limit,),
-            )
-            .fetchall()
+        c = self._conn()
+        rows = c.execute(
+            "SELECT * FROM turns WHERE role = 'user' AND rating IS NOT NULL"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        ids = sorted({r["session_id"] for r in rows})
+        infos = (
+            {
+                r["id"]: _row_to_info(r)
+                for r in c.execute(
+                    f"SELECT * FROM sessions WHERE id IN ({','.join('?' * len(ids))})", ids
+                )
+            }
+            if ids
+            else {}
         )
-        infos: dict[str, SessionInfo] = {}
-        out = []
-        for r in reversed(rows):
-            sid = r["s_id"]
-            if sid not in infos:
-                infos[sid] = self.session(sid)
-            out.append((infos[sid], _row_to_turn(r)))
-        return out
+        return [(infos[r["session_id"]], _row_to_turn(r)) for r in reversed(rows)]

@@ -280,3 +280,33 @@ def test_a_judge_bug_keeps_the_partners_line_and_the_reply(store, library) -> No
     res = eng.retry(info.id)  # only the rating was missing: the same line stays
     assert res.partner.id == partner.id and res.rating.status == "scored"
     assert res.user.status == "ok"
+
+
+def test_judge_and_partner_run_at_the_same_time(store, library) -> None:
+    """Each waits for the other to have started: run one after the other, both time out."""
+    import threading
+
+    judge_started, partner_started = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    class WaitingJudge:
+        name = "waiting"
+
+        def rate(self, ctx):
+            judge_started.set()
+            seen["judge saw the partner running"] = partner_started.wait(timeout=10)
+            return HeuristicJudge().rate(ctx)
+
+    class WaitingPartner:
+        name = "waiting"
+
+        def respond(self, ctx):
+            partner_started.set()
+            seen["partner saw the judge running"] = judge_started.wait(timeout=10)
+            yield "I hear you."
+
+    eng = Engine(store, Backend(WaitingJudge(), WaitingPartner(), "test", False), library)
+    info, _ = eng.start(VENT)
+    res = eng.reply(info.id, GOOD)
+    assert seen == {"judge saw the partner running": True, "partner saw the judge running": True}
+    assert res.partner.text == "I hear you." and res.rating.status == "scored"
