@@ -126,7 +126,6 @@ class LLMPartner:
             sc=sc,
             opening=opening,
             openness=ctx.openness,
-            reading=ctx.reading.value,
             how_taken=HOW_TAKEN[ctx.reading][:1].upper() + HOW_TAKEN[ctx.reading][1:],
             hint=hint,
             ending=ctx.ending,

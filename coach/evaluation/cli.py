@@ -89,7 +89,6 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
         CoachError: no model is configured, or the model backends are not installed.
     """
     from coach.cli import _model_config
-    from coach.rubric import rubric_fingerprint
 
     config = _model_config(args)
     if config is None:
@@ -101,12 +100,9 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
     from coach.config import safe_url
 
     judge = make_backend(config).judge
-    model = str(getattr(config, "judge_model", None) or getattr(config, "model", "") or "")
-    version = str(getattr(judge, "prompt_version", "") or f"rubric-{rubric_fingerprint()}")
-    structured = str(getattr(config, "structured", "") or "")
-    if structured and not version.endswith("+" + structured):
-        version += "+" + structured  # the mode must key the cache even if the judge omits it
-    return JudgeSpec("llm", judge, model, version, endpoint=safe_url(config.base_url))
+    return JudgeSpec(
+        "llm", judge, config.judge_model, judge.prompt_version, endpoint=safe_url(config.base_url)
+    )
 
 
 def load_items(name: str, path: str | None, args: argparse.Namespace) -> list[ds.Item]:

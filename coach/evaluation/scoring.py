@@ -16,7 +16,7 @@ a "peak" variant (strongest turn, or worst turn for inverse criteria) beside the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from coach.evaluation.datasets import (
     EPITOME_CRITERION,
@@ -192,10 +192,3 @@ def score_gold(items: Sequence[Item], ratings: Ratings, *, rounds: int = 1000) -
         sum(abs(a - b) <= 1 for a, b in zip(all_g, all_p, strict=True)) / max(len(all_g), 1)
     )
     return out
-
-
-SCORERS: dict[str, Callable[..., dict]] = {
-    "epitome": score_epitome,
-    "lend-an-ear": score_lend_an_ear,
-    "gold": score_gold,
-}
