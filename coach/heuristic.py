@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -71,43 +72,89 @@ def _negated(lowered: str, start: int, sentence_start: int) -> bool:
 
 
 def _precheck(rules: Iterable[Rule]) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
-    """One alternation of a criterion's unanchored rules, and its anchored rules."""
-    loose = [r.pattern.pattern for r in rules if r.loose is not None]
+    """One alternation of a criterion's unanchored rules, and the rules still to try when
+    it finds nothing (the anchored ones, which it does not cover)."""
+    loose = [r.loose.pattern for r in rules if r.loose is not None]
     anchored = tuple(r for r in rules if r.loose is None)
     return (re.compile("|".join(f"(?:{p})" for p in loose)) if loose else None), anchored
 
 
 # One search for "could any rule of this criterion fire?" is several times cheaper than one
 # per rule, and most criteria have nothing to find in most replies.
-_PRECHECK = {key: _precheck(rules) for key, rules in RULES.items()}
+# Except for warmth: its 22 rules (lookbehinds, optional words) make one alternation slower
+# than searching them one by one (measured: 31 us against 27 us per reply), so it has none.
+_PRECHECK = {
+    key: _precheck(rules) if key != "warmth" else (None, tuple(rules))
+    for key, rules in RULES.items()
+}
+_ANY_HORSEMAN = re.compile(
+    "|".join(f"(?:{p.pattern})" for ps in HORSEMEN_RULES.values() for p in ps)
+)
 
 
 def _scan(
-    rules: Iterable[Rule], reply: str, spans: list[Span], key: str | None = None
+    rules: Iterable[Rule],
+    reply: str,
+    spans: list[Span],
+    key: str | None = None,
+    lowered: str | None = None,
 ) -> list[tuple[Rule, Span]]:
-    lowered = reply.lower()
+    """Each (rule, sentence) where the rule fires, not negated, in one of `spans`.
+
+    A rule fires at most once per sentence: at its first match there (a negated first match
+    does not count).
+    """
+    lowered = reply.lower() if lowered is None else lowered
     if key is not None:
-        combined, anchored = _PRECHECK[key]
+        combined, if_none = _PRECHECK[key]
         if combined is None or combined.search(lowered) is None:
-            rules = anchored
-    segs = [lowered[sp.start : sp.end] for sp in spans]
+            rules = if_none
     has_question = "?" in lowered
+    starts = [sp.start for sp in spans]
     hits = []
     for rule in rules:
         if rule.needs_question and not has_question:
             continue
-        if rule.loose is not None and rule.loose.search(lowered) is None:
+        if rule.loose is None:
+            hits += _scan_anchored(rule, lowered, spans)
             continue
-        for sp, seg in zip(spans, segs, strict=True):
-            if rule.needs_question and not seg.rstrip().endswith("?"):
+        # Search the whole reply and visit only the sentences where a candidate starts:
+        # most rules match nowhere or once, so this is about one search per rule, not one
+        # per rule and sentence. Each candidate is confirmed with the exact pattern,
+        # bounded by its sentence's end, as if the sentence were searched alone.
+        pos = 0
+        while (m := rule.loose.search(lowered, pos)) is not None:
+            at = m.start()
+            i = bisect_right(starts, at) - 1
+            if i < 0 or at >= spans[i].end:  # between the spans given
+                pos = at + 1
                 continue
-            m = rule.pattern.search(seg)
-            if m is None:
+            sp = spans[i]
+            if rule.needs_question and not lowered[sp.start : sp.end].rstrip().endswith("?"):
+                pos = sp.end
                 continue
-            if rule.negatable and _negated(lowered, sp.start + m.start(), sp.start):
+            if rule.pattern.match(lowered, at, sp.end) is None:
+                pos = at + 1  # not a match here after all; later in the sentence may be
+                continue
+            pos = sp.end
+            if rule.negatable and _negated(lowered, at, sp.start):
                 continue
             hits.append((rule, sp))
     return hits
+
+
+def _scan_anchored(rule: Rule, lowered: str, spans: list[Span]) -> list[tuple[Rule, Span]]:
+    """A rule anchored at the start of a sentence, tried on each sentence alone."""
+    out = []
+    for sp in spans:
+        seg = lowered[sp.start : sp.end]
+        if rule.needs_question and not seg.rstrip().endswith("?"):
+            continue
+        m = rule.pattern.search(seg)
+        if m is None or (rule.negatable and _negated(lowered, sp.start + m.start(), sp.start)):
+            continue
+        out.append((rule, sp))
+    return out
 
 
 # Text addressed to the judge rather than the partner: JSON objects, code fences, and any
@@ -191,10 +238,11 @@ def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
     # praise or fake JSON cannot earn credit; inverse criteria still read every word.
     shielded = shield(reply)
     safe_spans = spans if shielded == reply else _resliced(shielded, reply, spans)
+    low, low_shielded = reply.lower(), shielded.lower()
     scores: dict[str, CriterionScore] = {}
     found = {
-        "no_fixing": _scan(RULES["no_fixing"], reply, spans, "no_fixing"),
-        "asks_needs": _scan(RULES["asks_needs"], shielded, safe_spans, "asks_needs"),
+        "no_fixing": _scan(RULES["no_fixing"], reply, spans, "no_fixing", low),
+        "asks_needs": _scan(RULES["asks_needs"], shielded, safe_spans, "asks_needs", low_shielded),
     }
     advice_spans = {sp for r, sp in found["no_fixing"] if r.level == 0}
     needs_spans = {sp for r, sp in found["asks_needs"] if r.level == 2}
@@ -203,9 +251,9 @@ def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
         if crit.key in found:
             hits = found[crit.key]
         elif inverse:
-            hits = _scan(RULES[crit.key], reply, spans, crit.key)
+            hits = _scan(RULES[crit.key], reply, spans, crit.key, low)
         else:
-            hits = _scan(RULES[crit.key], shielded, safe_spans, crit.key)
+            hits = _scan(RULES[crit.key], shielded, safe_spans, crit.key, low_shielded)
         if crit.key == "exploration":
             # "Have you tried…?" is advice dressed as a question, not curiosity.
             hits = [(r, sp) for r, sp in hits if sp not in advice_spans]
@@ -231,24 +279,28 @@ def score_reply(reply: str) -> tuple[dict[str, CriterionScore], list[str]]:
         scores["no_fixing"] = fix.model_copy(
             update={"level": 1, "note": fix.note + "; but asks what they want first"}
         )
-    lowered = reply.lower()
-    flags = [
-        name
-        for name, patterns in HORSEMEN_RULES.items()
-        if any(p.search(lowered) for p in patterns)
-    ]
+    flags = (
+        [
+            name
+            for name, patterns in HORSEMEN_RULES.items()
+            if any(p.search(low) for p in patterns)
+        ]
+        if _ANY_HORSEMAN.search(low)
+        else []
+    )
     return scores, flags
 
 
-def _tip(scores: dict[str, CriterionScore], ctx: JudgeContext) -> str:
-    gaps = sorted(
-        CRITERIA,
-        key=lambda c: (-(ctx.weight(c.key) * (2 - scores[c.key].level)), c.key),
-    )
-    worst = gaps[0]
-    if scores[worst.key].level == 2:
+def _gaps(scores: dict[str, CriterionScore], weights: dict[str, float]) -> list[str]:
+    """Criteria below level 2, the costliest miss (weight x levels missed) first."""
+    missed = [k for k, s in scores.items() if s.level < 2]
+    return sorted(missed, key=lambda k: (-(weights[k] * (2 - scores[k].level)), k))
+
+
+def _tip(gaps: list[str]) -> str:
+    if not gaps:
         return "Strong reply: keep reflecting and asking before anything else."
-    return TIPS[worst.key]
+    return TIPS[gaps[0]]
 
 
 def _normal(text: str) -> str:
@@ -265,7 +317,7 @@ def _fits_examples(ctx: JudgeContext) -> bool:
     return 2 <= ctx.turn <= len(sc.beats) + 1 and last == sc.beats[ctx.turn - 2].heard
 
 
-def _better_reply(ctx: JudgeContext, scores: dict[str, CriterionScore]) -> str:
+def _better_reply(ctx: JudgeContext, gaps: list[str]) -> str:
     """A reply to try instead, that never claims facts the conversation did not contain.
 
     A strong example the scenario's author wrote for this very turn fits the moment best.
@@ -280,18 +332,15 @@ def _better_reply(ctx: JudgeContext, scores: dict[str, CriterionScore]) -> str:
         for ex in sc.examples:
             if ex.quality == "strong" and ex.turn == ctx.turn and _normal(ex.reply) != mine:
                 return ex.reply
-    gaps = sorted(
-        (c.key for c in CRITERIA if scores[c.key].level < 2),
-        key=lambda k: (-(ctx.weight(k) * (2 - scores[k].level)), k),
-    )[:3]
     if not gaps:
         return GENERIC_BETTER
-    return " ".join(BETTER_MOVES[k] for k in BETTER_ORDER if k in gaps)
+    top = gaps[:3]
+    return " ".join(BETTER_MOVES[k] for k in BETTER_ORDER if k in top)
 
 
 @functools.cache
 def rules_version() -> str:
-    """"rules-" and a hash of the rule table, so a changed rule never reuses old ratings.
+    """ "rules-" and a hash of the rule table, so a changed rule never reuses old ratings.
 
     Hashes every rule's pattern (and regex flags), level, reason and flags, the horsemen
     patterns, the negation settings, and the tips and fallback texts the ratings show.
@@ -326,12 +375,13 @@ class HeuristicJudge:
         t0 = time.perf_counter()
         scores, flags = score_reply(ctx.reply)
         weights = {k: ctx.weight(k) for k in BY_KEY}
+        gaps = _gaps(scores, weights)
         return Rating(
             status="scored",
             scores=scores,
             flags=flags,
-            tip=_tip(scores, ctx),
-            better_reply=_better_reply(ctx, scores),
+            tip=_tip(gaps),
+            better_reply=_better_reply(ctx, gaps),
             overall=overall_score(scores, weights),
             backend="heuristic",
             model=rules_version(),
