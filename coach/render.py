@@ -139,6 +139,11 @@ def turn_lines(t: Turn, partner_name: str) -> list[str]:
     return out
 
 
+def _whole(x: float | None) -> int | None:
+    """Scores are shown as whole points, so their differences are too."""
+    return None if x is None else round(x)
+
+
 def _delta(d: float | int | None) -> str:
     return "  ." if d is None else f"{d:+}"
 
@@ -164,7 +169,7 @@ def compare_lines(c: Comparison, partner_name: str) -> list[str]:
         if not shared:
             oa = "-" if row.overall_a is None else f"{row.overall_a:.0f}"
             ob = "-" if row.overall_b is None else f"{row.overall_b:.0f}"
-            out.append(f"  score A {oa}  B {ob}  delta {_delta(row.overall_delta)}")
+            out.append(f"  score A {oa}  B {ob}  delta {_delta(_whole(row.overall_delta))}")
             ds = [f"{BY_KEY[k].name} {_delta(v)}" for k, v in row.level_deltas.items() if v]
             if ds:
                 out.append("  levels: " + ", ".join(ds))
@@ -181,7 +186,7 @@ def compare_lines(c: Comparison, partner_name: str) -> list[str]:
     oa = "n/a" if c.overall_a is None else f"{c.overall_a:.0f}"
     ob = "n/a" if c.overall_b is None else f"{c.overall_b:.0f}"
     od = None if c.overall_a is None or c.overall_b is None else round(c.overall_b - c.overall_a, 1)
-    out.append(f"  {'Overall':<20} {oa:>4} -> {ob:<4} {_delta(od)}")
+    out.append(f"  {'Overall':<20} {oa:>4} -> {ob:<4} {_delta(_whole(od))}")
     out.append(
         f"  Ending: A {ENDINGS.get(c.ending_a or '', 'not reached')}, "
         f"B {ENDINGS.get(c.ending_b or '', 'not reached')}"

@@ -184,5 +184,3 @@ def progress(rated: list[tuple[SessionInfo, Turn]]) -> list[ProgressPoint]:
             )
         )
     return out
-
-

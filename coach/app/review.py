@@ -30,21 +30,25 @@ def progress_figure(points: list[ProgressPoint]) -> alt.Chart:
         for skill, level in p.levels.items()
     ]
     order = [c.name for c in CRITERIA]
-    sel = alt.selection_point(fields=["Skill"], bind="legend")
+    # One small chart per skill, in the rubric's order: eight lines on one chart overlap
+    # exactly where they matter (two skills at the same level hide each other).
     return (
         alt.Chart(pd.DataFrame(rows))
-        .mark_line(point=alt.OverlayMarkDef(size=60))
+        .mark_line(point=alt.OverlayMarkDef(size=50))
         .encode(
-            x=alt.X(
-                "Conversation:O", title="conversation (oldest first)", axis=alt.Axis(labelAngle=0)
+            x=alt.X("Conversation:O", title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                "Level:Q",
+                title=None,
+                scale=alt.Scale(domain=[0, 2]),
+                axis=alt.Axis(values=[0, 1, 2]),
             ),
-            y=alt.Y("Level:Q", title="level (0-2)", scale=alt.Scale(domain=[0, 2])),
-            color=alt.Color("Skill:N", sort=order, title="Skill (click to highlight)"),
-            opacity=alt.condition(sel, alt.value(1), alt.value(0.15)),
-            tooltip=["Skill", "Level", "When"],
+            color=alt.Color("Skill:N", sort=order, legend=None),
+            tooltip=["Skill", "Level", "When", "Conversation"],
         )
-        .add_params(sel)
-        .properties(height=320)
+        .properties(width=150, height=90)
+        .facet(facet=alt.Facet("Skill:N", sort=order, title=None), columns=4)
+        .properties(title="Average level (0-2) per conversation, oldest first")
     )
 
 
@@ -57,7 +61,7 @@ def progress_chart() -> None:
     if not points:
         st.info("Rated replies will show up here as a chart of each skill over time.")
         return
-    st.altair_chart(progress_figure(points), width="stretch")
+    st.altair_chart(progress_figure(points))
     st.caption(
         f"Each point is one conversation ({len(points)} so far): the average level of your "
         "replies on each skill. 2 means the skill showed clearly."

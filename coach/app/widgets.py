@@ -50,8 +50,7 @@ def rating_card(rating: Rating) -> None:
         # Say so up front: this grade is not the rating model's, whatever the user chose.
         by = "the built-in rules" if rating.backend == "heuristic" else escape_md(rating.backend)
         st.caption(
-            f":material/info: Fallback rating by {by}: the rating model's answer could not "
-            "be used."
+            f":material/info: Fallback rating by {by}: the rating model's answer could not be used."
         )
     st.markdown(level_badges(rating))
     if rating.flags:
@@ -131,7 +130,12 @@ def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Average score", "–" if d.overall is None else f"{d.overall:.0f}/100")
     c2.metric("Replies", d.metrics.replies)
-    c3.metric("Your share of the words", _pct(d.metrics.user_word_share))
+    c3.metric(
+        "Your share of the words",
+        _pct(d.metrics.user_word_share),
+        help="How much of the conversation's words were yours. When someone needs to be "
+        "heard, listening usually means saying less than they do.",
+    )
     st.markdown("**What they needed** (hidden until now)")
     st.info(escape_md(" ".join(d.hidden_need.split())), icon=":material/favorite:")
     left, right = st.columns(2)
@@ -155,7 +159,11 @@ def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
             st.markdown(f"- {escape_md(t)}")
     m = d.metrics
     rq, cr = MITI_NORMS["reflection_to_question"], MITI_NORMS["complex_reflection_share"]
-    st.markdown("**How you talked**, compared with counsellors' norms (MITI 4.2)")
+    st.markdown("**How you talked**, compared with what counsellors aim for")
+    st.caption(
+        "The 'fair' and 'good' marks come from the norms counsellors are trained against "
+        "(the MITI 4.2 coding manual for motivational interviewing)."
+    )
     st.dataframe(
         [
             {
@@ -177,16 +185,16 @@ def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
             {
                 "Measure": "Open questions (of all questions)",
                 "You": _pct(m.open_question_share),
-                "Fair": "",
-                "Good": "",
-                "You are": "",
+                "Fair": "–",
+                "Good": "more is better",
+                "You are": "–",
             },
             {
                 "Measure": "Advice before validating",
                 "You": str(m.advice_before_validation),
-                "Fair": "",
+                "Fair": "–",
                 "Good": "0",
-                "You are": "",
+                "You are": "good" if m.advice_before_validation == 0 else "try fewer",
             },
         ],
         hide_index=True,
