@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from coach.heuristic_rules import (
     BETTER_MOVES,
     BETTER_ORDER,
-    GENERIC_BETTER,
     GENERIC_QUESTION,
     HORSEMEN_RULES,
     NEGATION_WINDOW,
@@ -303,39 +302,62 @@ def _tip(gaps: list[str]) -> str:
     return TIPS[gaps[0]]
 
 
+_SPOKEN_FEELING = re.compile(
+    r"\b(hurt|angry|furious|sad|embarrassed|humiliated|ashamed|alone|lonely|invisible|unseen|"
+    r"ignored|dismissed|scared|afraid|anxious|worried|nervous|overwhelmed|exhausted|tired|"
+    r"frustrated|disappointed|rejected|betrayed|unwanted|unloved|unsupported|stressed|"
+    r"heartbroken|stuck|guilty|small|stupid|vulnerable|let down|left out|useless|"
+    r"like furniture|like a flatmate|like roommates)\b"
+)
+
+
+def _grounded_reflection(ctx: JudgeContext) -> str:
+    """A reflection that names a feeling the partner actually said, else a general one."""
+    last = next((ln.text for ln in reversed(ctx.history) if ln.role == "partner"), "")
+    m = _SPOKEN_FEELING.search(last.lower())
+    if m is None:
+        return BETTER_MOVES["understanding"]
+    word = m.group(1)
+    return f"It sounds like you're feeling {word}." if not word.startswith("like ") else (
+        f"It sounds like you've been feeling {word}."
+    )
+
+
+def _better_reply(ctx: JudgeContext, scores: dict[str, CriterionScore], gaps: list[str]) -> str:
+    """The user's own reply, improved: what hurt dropped, what worked kept, what was
+    missing added. It never adds a detail the partner did not say: the added moves are
+    general, except a reflection that names a feeling from the partner's last line.
+
+    Returns "" when the reply already does everything the rubric asks.
+    """
+    if not gaps:
+        return ""
+    # Sentences that made an inverse criterion drop to 0 are the ones to take out.
+    harmful = {
+        q
+        for key in ("no_fixing", "no_dismissing", "stays_with_them")
+        if scores[key].level == 0
+        for q in scores[key].evidence
+    }
+    kept = [sp.text for sp in sentences(ctx.reply) if sp.text not in harmful]
+    said = [t for t in kept if not t.endswith("?")]
+    asked = [t for t in kept if t.endswith("?")]
+    top = set(gaps[:3])
+    added, ask = [], []
+    for key in BETTER_ORDER:
+        if key not in top:
+            continue
+        if key == "exploration" and asked:
+            continue  # one open question is enough
+        line = _grounded_reflection(ctx) if key == "understanding" else BETTER_MOVES[key]
+        (ask if key in ("exploration", "asks_needs") else added).append(line)
+    # Their own opening words first, then what was missing, then the questions.
+    better = " ".join([*said, *added, *asked, *ask]).strip()
+    return "" if _normal(better) == _normal(ctx.reply) else better
+
+
 def _normal(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
-
-
-def _fits_examples(ctx: JudgeContext) -> bool:
-    sc = ctx.scenario
-    if sc is None or not ctx.history:
-        return False
-    last = ctx.history[-1].text
-    if ctx.turn == 1:
-        return last == sc.opening
-    return 2 <= ctx.turn <= len(sc.beats) + 1 and last == sc.beats[ctx.turn - 2].heard
-
-
-def _better_reply(ctx: JudgeContext, gaps: list[str]) -> str:
-    """A reply to try instead, that never claims facts the conversation did not contain.
-
-    A strong example the scenario's author wrote for this very turn fits the moment best.
-    Otherwise the reply is built from the moves this reply missed most (by the scenario's
-    weights), in the order a person would say them.
-    """
-    sc = ctx.scenario
-    # Authors write a turn's examples against the opening line or the partner's "heard" line
-    # before it; after any other line they could mention things never said.
-    if sc is not None and _fits_examples(ctx):
-        mine = _normal(ctx.reply)
-        for ex in sc.examples:
-            if ex.quality == "strong" and ex.turn == ctx.turn and _normal(ex.reply) != mine:
-                return ex.reply
-    if not gaps:
-        return GENERIC_BETTER
-    top = gaps[:3]
-    return " ".join(BETTER_MOVES[k] for k in BETTER_ORDER if k in top)
 
 
 @functools.cache
@@ -359,7 +381,7 @@ def rules_version() -> str:
         "negation_window": NEGATION_WINDOW,
         "questions": [pat(GENERIC_QUESTION), pat(RHETORICAL_QUESTION)],
         "tips": TIPS,
-        "generic_better": GENERIC_BETTER,
+        "better_moves": BETTER_MOVES,
     }
     text = json.dumps(table, sort_keys=True, ensure_ascii=False)
     return "rules-" + hashlib.sha256(text.encode()).hexdigest()[:8]
@@ -381,7 +403,7 @@ class HeuristicJudge:
             scores=scores,
             flags=flags,
             tip=_tip(gaps),
-            better_reply=_better_reply(ctx, gaps),
+            better_reply=_better_reply(ctx, scores, gaps),
             overall=overall_score(scores, weights),
             backend="heuristic",
             model=rules_version(),

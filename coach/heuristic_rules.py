@@ -174,6 +174,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
             "says their hurt is justified",
         ),
         _r(
+            r"\b(doesn'?t|does not|didn'?t) sound (daft|silly|stupid|crazy|dramatic|petty|"
+            r"unreasonable|like too much)\b|\b(it'?s|that'?s) not (daft|silly|stupid|crazy|"
+            r"petty)\b",
+            2,
+            "says the feeling is not foolish",
+            negatable=False,
+        ),
+        _r(
             r"\byou had every (reason|right)\b|\bof course it'?s (okay|ok|fine|allowed)\b|"
             r"\b(that'?s|it'?s) not too much to (want|ask)\b|\byou'?re not (stupid|silly|"
             r"wrong|too much) (for|to)\b",
@@ -244,6 +252,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
         ),
     ),
     "understanding": (
+        _r(
+            r"\bmust (be|have been|feel|have felt) (so |really |pretty |incredibly )?"
+            r"([a-z]+ and )?("
+            + FEELINGS
+            + r")\b",
+            2,
+            "names the feeling their situation brings",
+        ),
         _r(
             r"\b(it |that |this )?(sounds|seems|feels) like (you|it|that|this|he|she|they|"
             r"the)\b.*\b(" + FEELINGS + r")\b",
@@ -505,7 +521,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         _r(
             r"\bdon'?t worry\b|\bno worries\b|\b(it'?ll|it will|you'?ll|you will|everything "
             r"will|things will) (all )?(be (fine|okay|ok|alright|all right)|work out|get "
-            r"better|blow over)\b|\bit'?s (fine|okay)\b|\bit happens to everyone\b|"
+            r"better|blow over)\b|(?<!of course )\bit'?s (fine|okay)\b|\bit happens to everyone\b|"
             r"\beveryone (goes through|feels)\b|\btry not to (think|worry|dwell)\b",
             1,
             "reassures too fast",
@@ -551,7 +567,8 @@ HORSEMEN_RULES: dict[str, tuple[re.Pattern[str], ...]] = {
         re.compile(
             r"\bpathetic\b|\bridiculous\b|\bgrow up\b|\boh please\b|"
             r"\bgive me a break\b|\bbig baby\b|\bdrama queen\b|\bget a grip\b|"
-            r"\brolls? (my |his |her )?eyes\b|\blol\b|\bare you serious\b"
+            r"\brolls? (my |his |her )?eyes\b|\blol\b|\bare you serious\b|\b(nobody|no one) "
+            r"cares\b"
         ),
     ),
     "defensiveness": (
@@ -612,10 +629,6 @@ BETTER_ORDER = (
     "asks_needs",
 )
 
-GENERIC_BETTER = (
-    "That sounds really hard, and it makes sense you feel this way. I'm here. "
-    "Do you want to tell me more about it, or would you rather I just listen?"
-)
 
 
 # Questions anyone could ask about anything: they invite more, but only generically, so
