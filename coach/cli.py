@@ -266,6 +266,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     for t in tree.path(args.branch):
         for line in turn_lines(t, sc.partner.name):
             _out(line)
+    if tree.info.backend != engine.backend.label:
+        _out(f"(Started with {tree.info.backend}; continuing with {engine.backend.label}.)")
     state = state_of(tree.path(args.branch))
     if state == "needs_retry":
         _out("(finishing the last reply)")
@@ -450,8 +452,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of scenario files (default: $COACH_SCENARIOS, else built-in)",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # The same two options after the command ("coach history --db x.db"): SUPPRESS keeps the
+    # value given before the command when they are not repeated.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--scenarios", type=Path, default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
 
-    s = sub.add_parser("scenarios", help="list scenarios, or --check your own files")
+    def command(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
+
+    s = command("scenarios", help="list scenarios, or --check your own files")
     s.add_argument("--check", nargs="+", metavar="PATH", help="validate scenario files")
     s.set_defaults(func=cmd_scenarios)
 
@@ -464,20 +475,20 @@ def build_parser() -> argparse.ArgumentParser:
         )
         q.add_argument("--replies", metavar="FILE", help="replies, one per line ('-' = stdin)")
 
-    s = sub.add_parser("practice", help="rehearse a scenario in the terminal")
+    s = command("practice", help="rehearse a scenario in the terminal")
     s.add_argument("scenario", help="scenario id (see `coach scenarios`)")
     replies_flags(s)
     _add_model_flags(s)
     s.set_defaults(func=cmd_practice)
 
-    s = sub.add_parser("resume", help="continue an unfinished session (retries a failed turn)")
+    s = command("resume", help="continue an unfinished session (retries a failed turn)")
     s.add_argument("session")
     s.add_argument("--branch", type=_positive, default=1)
     replies_flags(s)
     _add_model_flags(s)
     s.set_defaults(func=cmd_resume)
 
-    s = sub.add_parser("replay", help="branch a session from a turn with a different reply")
+    s = command("replay", help="branch a session from a turn with a different reply")
     s.add_argument("session")
     s.add_argument(
         "--from",
@@ -492,29 +503,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_flags(s)
     s.set_defaults(func=cmd_replay)
 
-    s = sub.add_parser("review", help="show a session's branches and ratings, or compare two")
+    s = command("review", help="show a session's branches and ratings, or compare two")
     s.add_argument("session")
     s.add_argument("--compare", nargs=2, type=_positive, metavar=("BRANCH_A", "BRANCH_B"))
     s.set_defaults(func=cmd_review)
 
-    s = sub.add_parser("history", help="list past sessions, newest first")
+    s = command("history", help="list past sessions, newest first")
     s.add_argument("--limit", type=_positive, default=50)
     s.add_argument("--offset", type=int, default=0)
     s.add_argument("--scenario", help="only this scenario id")
     s.add_argument("--all", action="store_true", help="include sessions with no replies yet")
     s.set_defaults(func=cmd_history)
 
-    s = sub.add_parser("export", help="export a session as Markdown or JSON")
+    s = command("export", help="export a session as Markdown or JSON")
     s.add_argument("session")
     s.add_argument("--format", choices=["md", "json"], default="md")
     s.add_argument("--output", "-o", help="write to this file instead of stdout")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("app", help="start the practice app in your browser (127.0.0.1 only)")
+    s = command("app", help="start the practice app in your browser (127.0.0.1 only)")
     s.add_argument("--port", type=_positive, default=8501)
     s.set_defaults(func=cmd_app)
 
-    s = sub.add_parser(
+    s = command(
         "serve-local",
         help="run a tiny local model (SmolLM2-135M) behind an OpenAI-compatible API",
         description="Starts llama.cpp's server on 127.0.0.1 with the SmolLM2-135M-Instruct "
@@ -546,6 +557,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ncoach: stopped. Everything you typed is saved (`coach history`).", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`coach review ID | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

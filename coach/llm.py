@@ -37,7 +37,11 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, str]
 
-OFFLINE_HINT = "Offline practice still works: unset COACH_PARTNER_MODEL/COACH_JUDGE_MODEL."
+# Said to people in the app and in a terminal alike, so each hint names both places.
+OFFLINE_HINT = (
+    "Offline practice still works: choose Offline in the app's Settings, or unset "
+    "COACH_PARTNER_MODEL/COACH_JUDGE_MODEL in a terminal."
+)
 
 
 @dataclass(frozen=True)
@@ -240,15 +244,17 @@ class OpenAIChatModel:
         if isinstance(exc, openai.APIConnectionError):
             return ModelError(
                 f"Cannot reach the model server at {url}{tries}. Is it running? Start it "
-                f"(e.g. `coach serve-local`) or set OPENAI_BASE_URL. {OFFLINE_HINT}",
+                "(e.g. coach serve-local), or fix the base URL (Settings in the app, "
+                f"OPENAI_BASE_URL in a terminal). {OFFLINE_HINT}",
                 retryable=True,
             )
         if isinstance(exc, openai.APIStatusError):
             code, msg = exc.status_code, _server_message(exc)
             if code == 401:
                 return ModelError(
-                    f"The server rejected the API key (401) at {url}. Set OPENAI_API_KEY to a "
-                    f"valid key for this server. {OFFLINE_HINT}"
+                    f"The server rejected the API key (401) at {url}. Set OPENAI_API_KEY (or type "
+                    f"the key in the app's Settings) to a valid key for this server. "
+                    f"{OFFLINE_HINT}"
                 )
             if code == 403:
                 return ModelError(
@@ -259,7 +265,8 @@ class OpenAIChatModel:
                 return ModelError(
                     f"Model '{model}' not found on server {url} (404: {msg}). Check the name "
                     f"(the server lists its models at {url}/models) and set "
-                    "COACH_PARTNER_MODEL / COACH_JUDGE_MODEL."
+                    "COACH_PARTNER_MODEL / COACH_JUDGE_MODEL (or the model names in the "
+                    "app's Settings)."
                 )
             if code == 429:
                 return ModelError(

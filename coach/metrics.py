@@ -76,7 +76,8 @@ def session_metrics(path: list[Turn]) -> SessionMetrics:
         complex_reflections=cplx,
         questions=qs,
         open_questions=open_qs,
-        reflection_to_question=_ratio(refl, qs) if qs else (float(refl) if refl else None),
+        # with no question at all the ratio has no value (the counts are still shown)
+        reflection_to_question=_ratio(refl, qs),
         complex_reflection_share=_ratio(cplx, refl),
         open_question_share=_ratio(open_qs, qs),
         advice_before_validation=advice_first,

@@ -145,7 +145,7 @@ def _whole(x: float | None) -> int | None:
 
 
 def _delta(d: float | int | None) -> str:
-    return "  ." if d is None else f"{d:+}"
+    return "-" if d is None else f"{d:+}"
 
 
 def compare_lines(c: Comparison, partner_name: str) -> list[str]:
@@ -175,7 +175,7 @@ def compare_lines(c: Comparison, partner_name: str) -> list[str]:
                 out.append("  levels: " + ", ".join(ds))
         out.append("")
     out.append(
-        f"Per criterion (mean level A -> B, over the {c.turns_compared} turns both reached):"
+        f"Per criterion (mean level A -> B, over the {c.turns_compared} turns rated in both):"
     )
     for cr in CRITERIA:
         a, b = c.mean_a.get(cr.key), c.mean_b.get(cr.key)

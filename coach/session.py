@@ -212,6 +212,10 @@ def mean_overall(turns: list[Turn]) -> float | None:
     return round(sum(vals) / len(vals), 1) if vals else None
 
 
+def _rated(t: Turn) -> bool:
+    return t.rating is not None and t.rating.overall is not None
+
+
 def _level(t: Turn | None, key: str) -> int | None:
     if t is None or t.rating is None or t.rating.status != "scored":
         return None
@@ -244,9 +248,9 @@ def compare(tree: Tree, branch_a: int, branch_b: int) -> Comparison:
             )
         )
     ends = {br: next((t.ending for t in p if t.ending), None) for br, p in ((1, pa), (2, pb))}
-    # Averages only over the turns both branches reached, so a longer branch is not
-    # compared with a shorter one on different moments.
-    both = [n for n in ua if n in ub]
+    # Averages only over the turns rated on both branches, so a longer branch is not
+    # compared with a shorter one on moments the other never reached (or left unrated).
+    both = [n for n in ua if n in ub and _rated(ua[n]) and _rated(ub[n])]
     return Comparison(
         branch_a=branch_a,
         branch_b=branch_b,

@@ -350,7 +350,8 @@ def test_settings_validation(db):
 def test_settings_offline_apply(db):
     at = settings_page()
     next(b for b in at.button if b.label == "Use these settings").click().run()
-    assert any("offline" in s.value for s in at.success)
+    assert any("Settings applied" in s.value for s in at.success)
+    assert any("offline" in m.value for m in at.markdown if "Now using" in m.value)
     assert any("Offline mode" in i.value for i in at.info)
 
 

@@ -204,3 +204,13 @@ def test_a_session_keeps_its_scenario_after_the_file_is_gone(tmp_path, capsys) -
     assert "Tomasz:" in out and "Partner:" not in out
     assert main(["resume", sid, "--reply", STRONG[1]]) == 0
     assert "Tomasz:" in capsys.readouterr().out
+
+
+def test_db_can_follow_the_command(tmp_path, capsys) -> None:
+    db = tmp_path / "elsewhere.db"
+    assert main(["practice", VENT, "--reply", STRONG[0], "--db", str(db)]) == 0
+    sid = re.search(r"^Session (\w+)$", capsys.readouterr().out, re.M).group(1)
+    assert main(["history", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.startswith(sid)
+    assert main(["history"]) == 0  # the default database never saw it
+    assert sid not in capsys.readouterr().out

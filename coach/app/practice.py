@@ -145,6 +145,10 @@ def conversation_page(session_id: str) -> None:
     if branch not in tree.branch_numbers():
         branch = 1
     path = tree.path(branch)
+    # Keep the URL pointing here: navigating away and back drops it, and a reload then
+    # must still find this conversation.
+    st.query_params["session"] = session_id
+    st.query_params["version"] = str(branch)
 
     head, side = st.columns([4, 1])
     head.title(escape_md(sc.title))
@@ -205,10 +209,7 @@ def conversation_page(session_id: str) -> None:
             or ("The last reply has not been answered yet.")
         )
         st.error(f"{escape_md(msg)}", icon=":material/error:")
-        st.caption(
-            "Your reply is saved. Retry when the model is reachable again, or change the "
-            "model under Settings (or switch to Offline) and retry."
-        )
+        st.caption("Retry when the model is reachable again, or change it under Settings.")
         if st.button("Retry", type="primary", icon=":material/refresh:"):
             run_turn(session_id, branch, None)
     elif now == "ended":

@@ -133,7 +133,8 @@ def _fmt(x: float | None, digits: int = 0) -> str:
 def _delta(a: float | None, b: float | None, digits: int = 0) -> str:
     if a is None or b is None:
         return ""
-    d = round(b - a, digits)
+    # the difference of the numbers as shown, so 54 against 33 reads +21, never +20
+    d = round(round(b, digits) - round(a, digits), digits)
     return f"{d:+.{digits}f}" if d else "±0"
 
 
@@ -171,7 +172,13 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
     )
     end_a = ENDINGS.get(cmp.ending_a or "", "not yet")
     end_b = ENDINGS.get(cmp.ending_b or "", "not yet")
-    m3.metric("Ending (A → B)", f"{end_a} → {end_b}")
+    with m3:
+        st.markdown("Ending")
+        st.markdown(f"**A:** {end_a}  \n**B:** {end_b}")
+    st.caption(
+        f"Averages cover the {cmp.turns_compared} replies rated in both versions, so a longer "
+        "version is not compared on moments the other never reached."
+    )
     name = escape_md(sc.partner.name)
     for row in cmp.rows:
         shared = row.a is not None and row.b is not None and row.a.id == row.b.id
@@ -196,10 +203,15 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
                 if row.level_deltas.get(c.key)
             ]
             d = _delta(row.overall_a, row.overall_b)
-            st.caption(
-                f"From A to B: score {d or 'n/a'}"
-                + (f"; {', '.join(changes)}" if changes else "; same levels")
-            )
+            if row.a is None or row.b is None:
+                st.caption(f"Only in version {b if row.a is None else a}.")
+            elif not d:
+                st.caption("Not rated in both versions, so not compared.")
+            else:
+                st.caption(
+                    f"From A to B: score {d}"
+                    + (f"; {', '.join(changes)}" if changes else "; same levels")
+                )
     st.markdown("##### Skill by skill (average level, 0 to 2)")
     st.dataframe(
         [

@@ -97,7 +97,7 @@ def history() -> str | None:
                 "Scenario": i.title,
                 "Replies": i.user_turns,
                 "Versions": i.branches,
-                "Average score": i.mean_score,
+                "Average score": "–" if i.mean_score is None else f"{i.mean_score:.0f}/100",
                 "Finished": "yes" if i.ended else "no",
             }
             for i in infos

@@ -191,9 +191,7 @@ def render() -> None:
             # The environment's broken settings no longer apply to this tab: drop the banner.
             st.session_state.pop(state.ENV_ERROR, None)
             # Rerun so the banner and "Now using" above show the new backend, not the old.
-            st.session_state[FLASH] = (
-                f"Now using: {'offline (built in)' if config is None else state.backend().label}"
-            )
+            st.session_state[FLASH] = "Settings applied."
             st.rerun()
     except (ConfigError, ModelError) as e:
         st.error(str(e), icon=":material/error:")
