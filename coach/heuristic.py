@@ -71,11 +71,14 @@ def _negated(lowered: str, start: int, sentence_start: int) -> bool:
 
 
 def _precheck(rules: Iterable[Rule]) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
-    """One alternation of a criterion's unanchored rules, and the rules still to try when
-    it finds nothing (the anchored ones, which it does not cover)."""
-    loose = [r.loose.pattern for r in rules if r.loose is not None]
-    anchored = tuple(r for r in rules if r.loose is None)
-    return (re.compile("|".join(f"(?:{p})" for p in loose)) if loose else None), anchored
+    """One alternation of a criterion's plain rules, and the rules still to try when it
+    finds nothing: anchored rules, and rules with a lookbehind, which would make the whole
+    alternation several times slower (measured), so they are tried on their own."""
+    rules = tuple(rules)
+    plain = [r for r in rules if r.loose is not None and "(?<" not in r.loose.pattern]
+    others = tuple(r for r in rules if r not in plain)
+    union = "|".join(f"(?:{r.loose.pattern})" for r in plain)  # type: ignore[union-attr]
+    return (re.compile(union) if plain else None), others
 
 
 # One search for "could any rule of this criterion fire?" is several times cheaper than one
@@ -113,6 +116,8 @@ def _scan(
     hits = []
     for rule in rules:
         if rule.needs_question and not has_question:
+            continue
+        if rule.hints is not None and not any(h in lowered for h in rule.hints):
             continue
         if rule.loose is None:
             hits += _scan_anchored(rule, lowered, spans)
@@ -353,11 +358,7 @@ def _better_reply(ctx: JudgeContext, scores: dict[str, CriterionScore], gaps: li
         (ask if key in ("exploration", "asks_needs") else added).append(line)
     # Their own opening words first, then what was missing, then the questions.
     better = " ".join([*said, *added, *asked, *ask]).strip()
-    return "" if _normal(better) == _normal(ctx.reply) else better
-
-
-def _normal(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+    return "" if better == " ".join(ctx.reply.split()) else better
 
 
 @functools.cache

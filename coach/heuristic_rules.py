@@ -10,6 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+try:  # the regex parser's internals: stable since Python 3.11; only an optimization
+    from re import _constants as _C
+    from re import _parser as _sre
+except ImportError:  # pragma: no cover - a future Python; rules then run without hints
+    _C = _sre = None
+
 NEGATORS = frozenset(
     [
         "not",
@@ -63,12 +69,65 @@ class Rule:
     # cannot match anywhere is skipped without visiting each sentence (most rules, most
     # replies), which keeps the judge well above 5,000 replies a second.
     loose: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    # Text any match must start with (one of): a substring test on the reply is far cheaper
+    # than a regex search, and rules out most rules for most replies. None: no such text.
+    hints: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
 
 def _r(pattern: str, level: int, why: str, **kw: bool) -> Rule:
     # Anchored patterns are cheap per sentence already; unanchoring them would be slower.
     loose = None if pattern.startswith("^") else re.compile(pattern)
-    return Rule(re.compile(pattern), level, why, loose=loose, **kw)
+    return Rule(re.compile(pattern), level, why, loose=loose, hints=leading_text(pattern), **kw)
+
+
+def leading_text(pattern: str) -> frozenset[str] | None:
+    """Texts one of which every match of `pattern` contains, if they can be derived.
+
+    Read from the parsed pattern: each run of literal characters that every match must pass
+    through is a candidate, and so is an alternation whose every branch has one; the most
+    selective candidate (longest shortest text) wins. None when there is none worth having.
+    """
+    if _sre is None:
+        return None
+    try:
+        cands = _required(list(_sre.parse(pattern)))
+    except (re.error, RecursionError):
+        return None
+    cands = [c for c in cands if c and min(map(len, c)) >= 3]
+    if not cands:
+        return None
+    return max(cands, key=lambda c: (min(map(len, c)), -len(c)))
+
+
+def _required(items: list) -> list[frozenset[str]]:
+    """Candidate hint sets from a sequence of parsed items (see `leading_text`)."""
+    out: list[frozenset[str]] = []
+    run = ""
+    for op, av in items:
+        if op is _C.LITERAL:
+            run += chr(av)
+            continue
+        if run:
+            out.append(frozenset([run]))
+            run = ""
+        if op is _C.SUBPATTERN:
+            out += _required(list(av[3]))
+        elif op is _C.MAX_REPEAT or op is _C.MIN_REPEAT:
+            if av[0] >= 1:
+                out += _required(list(av[2]))
+        elif op is _C.BRANCH:
+            best = []
+            for branch in av[1]:
+                sub = [c for c in _required(list(branch)) if c]
+                if not sub:
+                    best = []
+                    break
+                best.append(max(sub, key=lambda c: (min(map(len, c)), -len(c))))
+            if best:
+                out.append(frozenset().union(*best))
+    if run:
+        out.append(frozenset([run]))
+    return out
 
 
 # ---------------------------------------------------------------- rules per criterion

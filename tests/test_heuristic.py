@@ -160,3 +160,28 @@ def test_better_reply_is_the_users_own_reply_improved(library) -> None:
     top = judge.rate(JudgeContext(reply=full))
     assert all(sc.level == 2 for sc in top.scores.values()), top.scores
     assert top.better_reply == ""
+
+
+def test_rule_hints_are_texts_every_match_contains(library) -> None:
+    """The substring pre-test may only skip rules that could not have matched."""
+    from coach.heuristic_rules import RULES, leading_text
+
+    assert leading_text(r"\bi'?m (so|really) sorry\b") == frozenset([" sorry"])
+    assert leading_text(r"\b(oh no|ugh)\b|\bpoor (thing|you)\b") == frozenset(
+        ["oh no", "ugh", "poor "])
+    hints = leading_text(r"\b(it |that )?(sounds|seems)")  # the parser may factor out "s"
+    assert hints and all(any(h in w for h in hints) for w in ("sounds", "seems"))
+    assert leading_text(r"\bx?y\b") is None  # nothing of 3+ characters is required
+    texts = [x.reply.lower() for sc in library.values() for x in sc.examples] + [
+        b.line(r).lower() for sc in library.values() for b in sc.beats for r in
+        __import__("coach.reading").reading.Reading]
+    checked = 0
+    for rules in RULES.values():
+        for rule in rules:
+            if not rule.hints:
+                continue
+            for text in texts:
+                if rule.pattern.search(text):
+                    checked += 1
+                    assert any(h in text for h in rule.hints), (rule.pattern.pattern, text)
+    assert checked > 200  # the check saw plenty of real matches
