@@ -246,13 +246,10 @@ def render() -> None:
     sid = pick_session()
     if sid is None:
         return
-    eng = state.engine()
-    try:
-        tree = eng.tree(sid)
-        sc = eng.scenario_of(tree)
-    except CoachError as e:
-        st.error(str(e))
+    opened = state.session_or_error(sid)
+    if opened is None:
         return
+    tree, sc = opened
     t1, t2, t3 = st.tabs(["Versions", "Try a different reply", "Compare two versions"])
     with t1:
         versions_tab(tree, sc)

@@ -9,7 +9,6 @@ import streamlit as st
 from coach.app import state
 from coach.app.logic import PAGE_SIZE, ProgressPoint, progress, session_label, version_label
 from coach.app.widgets import conversation, debrief_view
-from coach.errors import CoachError
 from coach.render import export_json, export_markdown, when
 from coach.rubric import CRITERIA
 
@@ -115,13 +114,10 @@ def history() -> str | None:
 
 
 def feedback(sid: str) -> None:
-    eng = state.engine()
-    try:
-        tree = eng.tree(sid)
-        sc = eng.scenario_of(tree)
-    except CoachError as e:
-        st.error(str(e))
+    opened = state.session_or_error(sid)
+    if opened is None:
         return
+    tree, sc = opened
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     b = c1.selectbox(
         "Version",

@@ -18,6 +18,7 @@ from coach.config import ModelConfig, resolve_config
 from coach.engine import Engine
 from coach.errors import CoachError, ConfigError
 from coach.scenario import Scenario, load_library
+from coach.session import Tree
 from coach.store import Store
 
 BACKEND = "coach_backend"  # the Backend in use by this tab; None = offline default
@@ -100,3 +101,14 @@ def ready() -> bool:
         st.error(str(e))
         return False
     return True
+
+
+def session_or_error(session_id: str) -> tuple[Tree, Scenario] | None:
+    """A session's tree and scenario, or None after showing why it cannot be opened."""
+    eng = engine()
+    try:
+        tree = eng.tree(session_id)
+        return tree, eng.scenario_of(tree)
+    except CoachError as e:
+        st.error(str(e))
+        return None
