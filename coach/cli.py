@@ -260,15 +260,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     replies = _replies_from(args)
     engine = _engine(args)
-    sid = engine.store.resolve(args.session)
-    tree = engine.store.load_tree(sid)
-    sc = engine.scenario_of(tree)
-    for t in tree.path(args.branch):
+    tree = engine.tree(args.session)
+    sid, sc, path = tree.info.id, engine.scenario_of(tree), tree.path(args.branch)
+    for t in path:
         for line in turn_lines(t, sc.partner.name):
             _out(line)
     if tree.info.backend != engine.backend.label:
         _out(f"(Started with {tree.info.backend}; continuing with {engine.backend.label}.)")
-    state = state_of(tree.path(args.branch))
+    state = state_of(path)
     if state == "needs_retry":
         _out("(finishing the last reply)")
         stream = _Stream(sc.partner.name)
@@ -294,10 +293,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     replies = _replies_from(args)
     engine = _engine(args)
-    sid = engine.store.resolve(args.session)
-    tree = engine.store.load_tree(sid)
-    sc = engine.scenario_of(tree)
-    path = tree.path(args.branch)
+    tree = engine.tree(args.session)
+    sid, sc, path = tree.info.id, engine.scenario_of(tree), tree.path(args.branch)
     from coach.session import last_partner_before
 
     try:
