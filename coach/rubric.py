@@ -194,6 +194,47 @@ class CriterionScore(BaseModel):
     note: str = ""
 
 
+# What one sentence of a reply *does*. The built-in judge tags every sentence with these and
+# scores from the tags (coach/acts/); a model judge may return them too. Session metrics and
+# the dataset evaluations (ESConv strategies, AnnoMI's MI codes) are read from the same tags.
+ACT_KINDS: dict[str, str] = {
+    "open_question": "an open question about their experience ('What was that like?')",
+    "closed_question": "a yes/no or narrow question ('Are you okay?')",
+    "rhetorical_question": "a question that is not a question ('Why would you do that?!')",
+    "off_topic_question": "a question away from what they said ('How was the weather?')",
+    "simple_reflection": "says back what they said or feel ('You're exhausted.')",
+    "complex_reflection": "names the feeling and its cause, or the meaning beneath it",
+    "validation": "says their feeling makes sense ('No wonder you're angry.')",
+    "care": "expresses care, sorrow or concern for them",
+    "affirmation": "praises or reassures them ('You did the right thing.')",
+    "apology": "says sorry for one's own part",
+    "ownership": "takes responsibility for one's own part ('I let you down.')",
+    "offer_presence": "offers to be with them or help on their terms ('I'll sit with you.')",
+    "asks_needs": "asks what they need ('Do you want me to just listen?')",
+    "advice": "tells them what to do, or suggests a fix they did not ask for",
+    "information": "gives facts or information",
+    "self_focus": "turns to one's own experience or feelings",
+    "minimizing": "minimizes the feeling ('At least...', 'Calm down')",
+    "blame": "blames or criticizes them ('You always...')",
+    "contempt": "mockery, sarcasm, name-calling: speaking from above",
+    "defensiveness": "excuses, counter-attack, 'I'm not the one who...'",
+    "withdrawal": "shuts down or refuses to engage ('Whatever.')",
+    "acknowledgement": "a bare acknowledgement with nothing else ('Ok.', 'Right.')",
+}
+ActKind = str  # one of ACT_KINDS; stored rows may hold kinds from a newer version
+
+
+class Act(BaseModel):
+    """One act found in a reply: what kind, and the sentence that does it (an exact
+    substring of the reply)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ActKind
+    quote: str
+    stock: bool = False  # a stock phrase ("I hear you") rather than words about them
+
+
 RatingStatus = Literal["scored", "unscored", "withheld"]
 
 
@@ -211,6 +252,7 @@ class Rating(BaseModel):
     reason: str = ""
     scores: dict[str, CriterionScore] = Field(default_factory=dict)
     flags: list[Horseman] = Field(default_factory=list)
+    acts: list[Act] = Field(default_factory=list)
     tip: str = ""
     better_reply: str = ""
     overall: float | None = None
@@ -226,6 +268,10 @@ class Rating(BaseModel):
         """The level for criterion `key`, or None when it was not scored."""
         score = self.scores.get(key)
         return None if score is None else score.level
+
+    def count(self, kind: str) -> int:
+        """How many sentences of the reply carry act `kind`."""
+        return sum(1 for a in self.acts if a.kind == kind)
 
 
 def overall_score(scores: Mapping[str, CriterionScore], weights: Mapping[str, float]) -> float:
