@@ -204,6 +204,7 @@ ACT_KINDS: dict[str, str] = {
     "off_topic_question": "a question away from what they said ('How was the weather?')",
     "simple_reflection": "says back what they said or feel ('You're exhausted.')",
     "complex_reflection": "names the feeling and its cause, or the meaning beneath it",
+    "understanding_claim": "says they understand or relate ('I know how you feel.')",
     "validation": "says their feeling makes sense ('No wonder you're angry.')",
     "care": "expresses care, sorrow or concern for them",
     "affirmation": "praises or reassures them ('You did the right thing.')",

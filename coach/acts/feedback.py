@@ -1,0 +1,212 @@
+"""What the built-in judge says back: the tip, and a better reply built from the user's own.
+
+The better reply is the user's reply with what hurt taken out, what worked kept, and the
+missing moves added in words drawn from what the partner actually said. It is checked
+before it is shown: it holds no sentence the judge tags as harmful, repeats no sentence,
+and scores higher than the user's reply under the same judge; otherwise none is offered.
+Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from coach.acts.policy import Verdict
+from coach.acts.tagger import HARMFUL, ReplyActs, Sentence, content_words, sentences
+
+TIPS: dict[str, str] = {
+    "warmth": "Let them feel you care: name what you feel for them ('I'm so sorry that "
+    "happened to you').",
+    "validation": "Say their feeling makes sense and why ('No wonder you're upset, after…').",
+    "understanding": "Reflect back what you heard, feeling and cause, in your own words "
+    "('It sounds like you felt…').",
+    "exploration": "Ask one open question about their experience ('What was the hardest part?').",
+    "no_fixing": "Hold the advice for now. Ask first: 'Do you want ideas, or should I just "
+    "listen?'",
+    "stays_with_them": "Keep the spotlight on them; save your own story for later.",
+    "no_dismissing": "Drop 'at least' and 'don't worry': take the feeling as it is, not smaller.",
+    "asks_needs": "Ask how you can be there for them ('What would help most right now?').",
+}
+HARM_TIPS: dict[str, str] = {
+    "contempt": "Take out the sneer in “{quote}”: mockery tells them they are beneath you, "
+    "and nothing kind next to it can be heard.",
+    "criticism": "Take out the blame in “{quote}”: it makes their hurt about what is wrong "
+    "with them.",
+    "defensiveness": "Take out the defence in “{quote}”: it turns the talk to you. Hear "
+    "them first; your side can wait.",
+    "stonewalling": "Don't shut the door with “{quote}”: stay in it, even with one honest "
+    "question.",
+}
+TIE_ORDER = ("no_dismissing", "no_fixing", "stays_with_them", "understanding", "validation",
+             "warmth", "exploration", "asks_needs")
+STRONG_TIP = "Strong reply: keep reflecting and asking before anything else."
+
+# Acts a better reply must never keep.
+DROP = HARMFUL | {"minimizing", "self_focus", "rhetorical_question", "off_topic_question",
+                  "acknowledgement"}
+_FEELING_WORDS = re.compile(
+    r"\b(hurt|angry|furious|sad|embarrassed|humiliated|ashamed|alone|lonely|invisible|unseen|"
+    r"ignored|dismissed|scared|afraid|anxious|worried|nervous|overwhelmed|exhausted|tired|"
+    r"frustrated|disappointed|rejected|betrayed|unwanted|unloved|unsupported|stressed|"
+    r"heartbroken|stuck|guilty|stupid|vulnerable|let down|left out|useless|numb|lost)\b"
+)
+_DENIAL = re.compile(
+    r"\b(nothing'?s wrong|nothing is wrong|i'?m fine|it'?s fine|i'?m okay|forget it|"
+    r"never ?mind|leave it|it doesn'?t matter|drop it)\b"
+)
+_SHIFT = {
+    "i": "you", "i'm": "you're", "im": "you're", "i've": "you've", "i'd": "you'd",
+    "i'll": "you'll", "me": "you", "my": "your", "mine": "yours", "myself": "yourself",
+    "am": "are",
+}
+_SECOND = re.compile(r"\b(you|your|you're|yours|yourself|we|us|our|we're)\b", re.IGNORECASE)
+_TOKEN = re.compile(r"[A-Za-z']+|[^A-Za-z']+")
+
+
+def tip(verdict: Verdict, gaps: list[str]) -> str:
+    """The one change that would help most: the harm first, else the costliest gap."""
+    for flag in verdict.flags:
+        return HARM_TIPS[flag].format(quote=verdict.harm_quotes.get(flag, "that"))
+    if not gaps:
+        return STRONG_TIP
+    return TIPS[gaps[0]]
+
+
+def gaps(scores: Mapping, weights: Mapping[str, float]) -> list[str]:
+    """Criteria below level 2, the costliest miss (weight x levels missed) first."""
+    missed = [k for k, s in scores.items() if s.level < 2 and weights.get(k, 1.0) > 0]
+    # Ties go to the move a listener makes first: hear, then name, then ask.
+    return sorted(missed, key=lambda k: (-(weights.get(k, 1.0) * (2 - scores[k].level)),
+                                         TIE_ORDER.index(k)))
+
+
+def _shift(clause: str) -> str:
+    """Their words, said back: "my email" -> "your email", "I smiled" -> "you smiled"."""
+    out = []
+    prev = ""
+    for tok in _TOKEN.findall(clause):
+        low = tok.lower()
+        if low in _SHIFT:
+            word = _SHIFT[low]
+            if low == "was" and prev == "i":
+                word = "were"
+            out.append(word)
+        elif low == "was" and prev == "i":
+            out.append("were")
+        else:
+            out.append(tok)
+        if tok.strip():
+            prev = low
+    text = "".join(out).strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _their_clause(partner_line: str) -> str:
+    """The sentence of the partner's line most worth saying back, person-shifted."""
+    best, best_key = "", (-1, 0)
+    for sp in sentences(partner_line):
+        words = sp.text.split()
+        if not 3 <= len(words) <= 18 or _SECOND.search(sp.text) or sp.text.endswith("?"):
+            continue
+        key = (len(content_words(sp.text)) + 2 * bool(_FEELING_WORDS.search(sp.text.lower())),
+               -len(words))
+        if key > best_key:
+            best, best_key = sp.text, key
+    if not best:
+        return ""
+    return _shift(best.rstrip(".!… "))
+
+
+def _moves(partner_line: str) -> dict[str, str]:
+    """One sentence per missing move, in words from the partner's own line."""
+    low = partner_line.lower()
+    feeling = _FEELING_WORDS.search(low)
+    clause = _their_clause(partner_line)
+    denial = _DENIAL.search(low) is not None
+    moves = {
+        "warmth": "I'm not going anywhere." if denial else "I'm so sorry, love.",
+        "validation": (f"No wonder you feel {feeling.group(1)}." if feeling
+                       else "It makes sense that this is getting to you."),
+        "understanding": (
+            f"{clause}. That sounds really painful." if clause and not denial
+            else "You don't have to tell me anything until you're ready." if denial
+            else "It sounds like this has really been weighing on you."
+        ),
+        "exploration": (
+            "What's been on your mind, if you want to say?" if denial
+            else "What was the hardest part of it for you?"
+        ),
+        "asks_needs": "Do you want me to just listen, or would it help to think it through "
+        "together?",
+    }
+    return moves
+
+
+def _unharmful(s: Sentence) -> bool:
+    if s.has(*DROP):
+        return False
+    # Advice goes unless it is what they asked for (tagged as an offer instead).
+    return not any(t.act == "advice" and t.strength == 2 for t in s.tags)
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z']+", text.lower()))
+
+
+def better_reply(
+    acts: ReplyActs,
+    missing: list[str],
+    partner_line: str,
+    assess: Callable[[str], tuple[ReplyActs, float]],
+    current: float,
+) -> str:
+    """The user's reply improved, or "" when no checked improvement exists.
+
+    Args:
+        acts: the user's reply, tagged.
+        missing: the criteria below 2, costliest first (`gaps`).
+        partner_line: what the partner just said.
+        assess: rates a candidate under the same judge: (its acts, its overall).
+        current: the user's reply's overall.
+    """
+    if not missing:
+        return ""
+    kept: list[Sentence] = []
+    seen: set[str] = set()
+    stock_kept = False
+    for s in acts.sentences:
+        key = _norm(s.text)
+        if not key or key in seen or not _unharmful(s):
+            continue
+        stock = bool(s.tags) and all(t.stock for t in s.tags)
+        if stock and stock_kept:
+            continue
+        stock_kept |= stock
+        seen.add(key)
+        kept.append(s)
+    said = [s.text for s in kept if not s.question]
+    asked = [s.text for s in kept if s.question][:1]
+    moves = _moves(partner_line)
+    order = ("warmth", "understanding", "validation", "exploration", "asks_needs")
+    wanted = [k for k in order if k in missing[:4] and k in moves]
+    if asked and "exploration" in wanted:
+        wanted.remove("exploration")
+    best = ""
+    for n in range(1, len(wanted) + 1):
+        use = wanted[:n]
+        statements = [moves[k] for k in use if k not in ("exploration", "asks_needs")]
+        questions = [moves[k] for k in use if k in ("exploration", "asks_needs")]
+        parts = [*said, *statements, *asked, *questions][:6]
+        parts = [p for i, p in enumerate(parts) if _norm(p) not in {_norm(q) for q in parts[:i]}]
+        text = " ".join(p if p[-1:] in ".!?…" else p + "." for p in parts)
+        if not text:
+            continue
+        cand_acts, score = assess(text)
+        if any(not _unharmful(s) for s in cand_acts.sentences):
+            continue
+        if score > current and _norm(text) != _norm(acts.reply):
+            best = text
+            if score >= 80:
+                break
+    return best

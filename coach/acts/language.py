@@ -1,0 +1,63 @@
+"""Which language a reply is in, so the English rules abstain on others instead of guessing.
+
+Identification is the `lingua` library's (it ships its own models). Plainly English text
+(a good share of common English function words) skips the model, which keeps the judge
+fast; everything else is asked. Very short replies ("ok", "sí") cannot be told apart and
+are read as they are.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# Common English words that are not also common words of the languages checked below
+# ("is", "was", "die", "me", "no" are left out on purpose).
+_ENGLISH = frozenset(
+    "the you your you're i i'm i've it's that this and what how with for are my have just "
+    "about really sorry feel like don't can sounds there they he's she's we our hear here "
+    "know think want been of to it do did so when why must would could should".split()
+)
+_CANDIDATES = (
+    "ENGLISH SPANISH GERMAN FRENCH PORTUGUESE ITALIAN DUTCH POLISH SWEDISH DANISH BOKMAL "
+    "FINNISH TURKISH INDONESIAN MALAY ROMANIAN CZECH SLOVAK HUNGARIAN CROATIAN SERBIAN "
+    "SLOVENE CATALAN AFRIKAANS TAGALOG RUSSIAN UKRAINIAN GREEK ARABIC HEBREW PERSIAN HINDI "
+    "BENGALI URDU CHINESE JAPANESE KOREAN VIETNAMESE THAI SWAHILI WELSH IRISH"
+).split()
+MIN_WORDS = 3
+MIN_CONFIDENCE = 0.12
+ENGLISH_SHARE = 0.25
+
+
+@functools.cache
+def _detector():  # type: ignore[no-untyped-def]
+    from lingua import Language, LanguageDetectorBuilder
+
+    # The languages people most often write in; fewer candidates, fewer confusions.
+    names = _CANDIDATES
+    return LanguageDetectorBuilder.from_languages(
+        *(getattr(Language, n) for n in names)
+    ).build(), Language
+
+
+def language_of(text: str) -> str | None:
+    """The reply's language when it is clearly not English (e.g. "Spanish"), else None."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < MIN_WORDS:
+        return None
+    if sum(w in _ENGLISH for w in words) >= ENGLISH_SHARE * len(words):
+        return None
+    detector, language = _detector()
+    values = detector.compute_language_confidence_values(text)
+    if not values:
+        return None
+    top = values[0]
+    if top.language == language.ENGLISH:
+        return None
+    english = next((v.value for v in values if v.language == language.ENGLISH), 0.0)
+    # Short replies spread the confidence thin, so the bar is low but relative: another
+    # language well ahead of English.
+    if top.value >= MIN_CONFIDENCE and english < top.value / 2:
+        return top.language.name.title()
+    return None

@@ -1,0 +1,52 @@
+"""Every act rule file's examples, run: each rule tags its own examples with its act, and
+each file's `tagged` / `not_tagged` replies carry the act or do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.acts.ruleset import load_rules
+from coach.acts.tagger import tag_reply
+from coach.rubric import ACT_KINDS
+
+RULES = load_rules()
+RULE_CASES = [
+    pytest.param(act, i, ex, id=f"{act}-{i}-{ex[:30]}")
+    for act, spec in RULES.files.items()
+    for i, rule in enumerate(spec.rule)
+    for ex in rule.examples
+]
+TAGGED = [pytest.param(act, r, id=f"{act}-{r[:30]}")
+          for act, spec in RULES.files.items() for r in spec.tagged]
+NOT_TAGGED = [pytest.param(act, r, id=f"{act}-{r[:30]}")
+              for act, spec in RULES.files.items() for r in spec.not_tagged]
+
+
+def test_every_rule_has_an_example_and_every_file_a_counterexample() -> None:
+    missing = [f"{act} rule {i} ({r.why})" for act, spec in RULES.files.items()
+               for i, r in enumerate(spec.rule) if not r.examples]
+    assert not missing, missing
+    assert not [act for act, spec in RULES.files.items() if not spec.not_tagged]
+
+
+def test_rule_files_cover_the_vocabulary() -> None:
+    assert set(RULES.files) <= set(ACT_KINDS)
+    assert set(ACT_KINDS) - set(RULES.files) == set()
+
+
+@pytest.mark.parametrize(("act", "index", "example"), RULE_CASES)
+def test_rule_tags_its_examples(act: str, index: int, example: str) -> None:
+    rule = RULES.rules[act][index]
+    assert rule.pattern.search(example.lower()), f"pattern does not match {example!r}"
+    kinds = tag_reply(example).kinds
+    assert act in kinds, f"{example!r} tagged {sorted(kinds)}"
+
+
+@pytest.mark.parametrize(("act", "reply"), TAGGED)
+def test_tagged_replies_carry_the_act(act: str, reply: str) -> None:
+    assert act in tag_reply(reply).kinds
+
+
+@pytest.mark.parametrize(("act", "reply"), NOT_TAGGED)
+def test_not_tagged_replies_do_not(act: str, reply: str) -> None:
+    assert act not in tag_reply(reply).kinds
