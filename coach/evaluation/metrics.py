@@ -45,6 +45,32 @@ def macro_f1(gold: Sequence[int], pred: Sequence[int], labels: Sequence[int] = (
     return sum(f1s) / len(f1s) if f1s else 0.0
 
 
+def binary_counts(gold: Sequence[bool], pred: Sequence[bool]) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) of a yes/no detector."""
+    tp = sum(1 for g, p in zip(gold, pred, strict=True) if g and p)
+    fp = sum(1 for g, p in zip(gold, pred, strict=True) if p and not g)
+    fn = sum(1 for g, p in zip(gold, pred, strict=True) if g and not p)
+    return tp, fp, fn
+
+
+def precision(gold: Sequence[bool], pred: Sequence[bool]) -> float:
+    """Share of predicted positives that are gold positives (0.0 with none predicted)."""
+    tp, fp, _ = binary_counts(gold, pred)
+    return tp / (tp + fp) if tp + fp else 0.0
+
+
+def recall(gold: Sequence[bool], pred: Sequence[bool]) -> float:
+    """Share of gold positives that are predicted (0.0 with no gold positive)."""
+    tp, _, fn = binary_counts(gold, pred)
+    return tp / (tp + fn) if tp + fn else 0.0
+
+
+def binary_f1(gold: Sequence[bool], pred: Sequence[bool]) -> float:
+    """F1 of the positive class; 0.0 without a true positive (as `per_class_f1`)."""
+    tp, fp, fn = binary_counts(gold, pred)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
 def quadratic_kappa(
     a: Sequence[int], b: Sequence[int], labels: Sequence[int] = (1, 2, 3, 4, 5)
 ) -> float:

@@ -18,6 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from coach.evaluation.codes import (
+    ANNOMI_CODES,
+    ESCONV_CODES,
+    Code,
+    annomi_gold,
+    detects,
+    esconv_gold,
+    questions,
+    reflections,
+)
 from coach.evaluation.datasets import (
     EPITOME_CRITERION,
     LAE_CRITERION,
@@ -27,10 +37,14 @@ from coach.evaluation.datasets import (
 )
 from coach.evaluation.metrics import (
     accuracy,
+    binary_counts,
+    binary_f1,
     bootstrap_ci,
     confusion,
     macro_f1,
+    precision,
     quadratic_kappa,
+    recall,
     spearman,
 )
 from coach.rubric import CRITERION_KEYS, LEVELS, Rating
@@ -191,4 +205,136 @@ def score_gold(items: Sequence[Item], ratings: Ratings, *, rounds: int = 1000) -
     out["all"]["within_one"] = _r(
         sum(abs(a - b) <= 1 for a, b in zip(all_g, all_p, strict=True)) / max(len(all_g), 1)
     )
+    return out
+
+
+def detection_metrics(
+    gold: list[bool], pred: list[bool], *, goal: float | None = None, rounds: int = 1000
+) -> dict:
+    """Precision, recall and F1 of one yes/no code, with a 95% bootstrap interval on F1."""
+    tp, fp, fn = binary_counts(gold, pred)
+    out: dict = {
+        "f1": _r(binary_f1(gold, pred)),
+        "precision": _r(precision(gold, pred)),
+        "recall": _r(recall(gold, pred)),
+        "n": len(gold),
+        "gold_positive": tp + fn,
+        "predicted_positive": tp + fp,
+        "tp": tp,
+    }
+    if rounds and gold:
+        lo, hi = bootstrap_ci(lambda g, p: binary_f1(g, p), gold, pred, rounds=rounds)
+        out["f1_ci95"] = [_r(lo), _r(hi)]
+    if goal is not None:
+        out["goal"] = goal
+    return out
+
+
+def _codes(
+    codes: Sequence[Code], rows: list[tuple[Item, Rating]], is_gold, rounds: int
+) -> dict:
+    out: dict = {}
+    for code in codes:
+        gold = [is_gold(code, it) for it, _ in rows]
+        pred = [detects(code, r) for _, r in rows]
+        m = detection_metrics(gold, pred, goal=code.goal, rounds=rounds)
+        m["acts"] = list(code.acts)
+        out[code.key] = m
+    return out
+
+
+def _no_acts_note(rows: list[tuple[Item, Rating]]) -> str:
+    # A judge that tags no act at all is not "bad at detecting": it does not tag yet.
+    if rows and not any(r.acts for _, r in rows):
+        return "the judge tagged no act in any reply, so every code scores 0"
+    return ""
+
+
+def score_esconv(items: Sequence[Item], ratings: Ratings, *, rounds: int = 1000) -> dict:
+    """Per strategy code (`coach.evaluation.codes.ESCONV_CODES`): one-vs-rest P/R/F1.
+
+    Items the judge did not itself score (unscored, withheld, fallback) are left out and
+    counted, as for the other datasets.
+    """
+    pairs, counts = _scored(items, ratings)
+    rows = [(it, rs[0]) for it, rs in pairs]
+    out: dict = dict(counts)
+    out.update(_codes(ESCONV_CODES, rows, lambda c, it: esconv_gold(c, it.meta["strategy"]),
+                      rounds))
+    out["detection"] = "one-vs-rest: predicted when any of the code's acts is present"
+    if note := _no_acts_note(rows):
+        out["note"] = note
+    return out
+
+
+def share_of_reflections(n_reflections: int, n_questions: int) -> float | None:
+    """R / (R + Q), or None with neither: ranks transcripts exactly as R / Q does.
+
+    R / Q is undefined for a transcript with no question. R / (R + Q) is a strictly
+    increasing function of R / Q wherever that is defined, so Spearman's rank correlation
+    is the same; and it puts a transcript with reflections but no question at the top
+    (R / Q "infinite"), where it belongs, instead of dropping it. A transcript with neither
+    has no ratio at all and is left out of the correlation (counted in the report).
+    """
+    total = n_reflections + n_questions
+    return n_reflections / total if total else None
+
+
+def ratio_correlation(
+    transcripts: dict[str, list[tuple[Item, Rating]]], *, rounds: int = 1000
+) -> dict:
+    """Spearman, over transcripts, of the judge's reflection-to-question ratio vs the experts'.
+
+    Counts are of utterances (an utterance with two reflective sentences is one reflection),
+    because the experts code per utterance; the judge's counts come from its acts, the
+    experts' from `reflection != none` and `question != none`.
+    """
+    rows, left_out = [], []
+    for tid, pairs in transcripts.items():
+        jr = sum(reflections(r) for _, r in pairs)
+        jq = sum(questions(r) for _, r in pairs)
+        er = sum(it.meta["reflection"] != "none" for it, _ in pairs)
+        eq = sum(it.meta["question"] != "none" for it, _ in pairs)
+        row = {
+            "transcript": tid,
+            "utterances": len(pairs),
+            "judge": [jr, jq],
+            "experts": [er, eq],
+        }
+        js, es = share_of_reflections(jr, jq), share_of_reflections(er, eq)
+        if js is None or es is None:
+            left_out.append(tid)
+        else:
+            row["judge_share"], row["experts_share"] = _r(js), _r(es)
+        rows.append(row)
+    kept = [r for r in rows if "judge_share" in r]
+    j = [r["judge_share"] for r in kept]
+    e = [r["experts_share"] for r in kept]
+    out: dict = {
+        "spearman": _r(spearman(e, j)),
+        "n": len(kept),
+        "left_out": len(left_out),
+        "counts": "utterances per transcript, [reflections, questions]",
+        "transcripts": rows,
+    }
+    if rounds and len(kept) > 1:
+        lo, hi = bootstrap_ci(lambda a, b: spearman(a, b), e, j, rounds=rounds)
+        out["spearman_ci95"] = [_r(lo), _r(hi)]
+    return out
+
+
+def score_annomi(items: Sequence[Item], ratings: Ratings, *, rounds: int = 1000) -> dict:
+    """Per MI code (`coach.evaluation.codes.ANNOMI_CODES`): P/R/F1; plus the per-transcript
+    reflection-to-question correlation (`ratio_correlation`)."""
+    pairs, counts = _scored(items, ratings)
+    rows = [(it, rs[0]) for it, rs in pairs]
+    out: dict = dict(counts)
+    out.update(_codes(ANNOMI_CODES, rows, lambda c, it: annomi_gold(c, it.meta), rounds))
+    out["detection"] = "per code: predicted when any of the code's acts is present"
+    by_transcript: dict[str, list[tuple[Item, Rating]]] = {}
+    for it, r in rows:
+        by_transcript.setdefault(it.group, []).append((it, r))
+    out["ratio"] = ratio_correlation(by_transcript, rounds=rounds)
+    if note := _no_acts_note(rows):
+        out["note"] = note
     return out
