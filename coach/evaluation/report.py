@@ -58,14 +58,23 @@ def table_lines(report: dict) -> list[str]:
                     f"  {'':<21} rubric criterion alone: F1 {m['rubric_only']['macro_f1']:.3f}"
                 )
     if "lend_an_ear" in ds:
-        lines += ["", "Lend an Ear (1-5)               QWK    Spearman  n   ref QWK (LLM)"]
+        lines += [
+            "",
+            "Lend an Ear (1-5)               QWK    Spearman  n   QWK mean-rule  ref QWK (LLM)",
+        ]
         for dim, ref in LAE_REFERENCE.items():
             m = ds["lend_an_ear"].get(dim)
             if m:
+                mean = f"{m['mean']['qwk']:>9.3f}" if "mean" in m else f"{'':>9}"
                 lines.append(
                     f"  {dim:<28} {m['qwk']:>6.3f} {m['spearman']:>8.3f} {m['n']:>4}   "
-                    f"{ref['llm']:.2f}"
+                    f"{mean}      {ref['llm']:.2f}"
                 )
+        if ds["lend_an_ear"].get("rule"):
+            lines.append(
+                f"  conversation score: {ds['lend_an_ear']['rule']} "
+                "(1 + peak + 2 x share of turns; see coach/evaluation/scoring.py)"
+            )
     for key, title in (("esconv", "ESConv strategies"), ("annomi", "AnnoMI MI codes")):
         if key in ds:
             lines += ["", *_detection_lines(title, ds[key])]
