@@ -19,6 +19,7 @@ from pathlib import Path
 from coach.errors import CoachError
 from coach.evaluation import datasets as ds
 from coach.evaluation.cache import RatingCache, default_cache_path
+from coach.evaluation.floors import check_floors, load_floors
 from coach.evaluation.report import table_lines, write_chart, write_json
 from coach.evaluation.runner import JudgeSpec, heuristic_spec, rate_items
 from coach.evaluation.scoring import (
@@ -66,6 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=int, default=4, help="judge calls in flight (default 4)")
     p.add_argument("--report", type=Path, help="write the JSON report here")
     p.add_argument("--chart", type=Path, help="write the PNG chart here")
+    p.add_argument(
+        "--floors",
+        type=Path,
+        help="check the figures against a floors file (e.g. evals/floors.toml); "
+        "exit 1 when a lower 95%% bound is under its floor",
+    )
     p.add_argument("--no-cache", action="store_true", help="rate everything afresh")
     p.add_argument("--cache", type=Path, help="cache file (default $COACH_HOME/eval-cache/)")
     p.add_argument(
@@ -191,13 +198,25 @@ def run(args: argparse.Namespace) -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise CoachError(f"{target}: cannot write ({e.strerror or e})") from None
+    floors = load_floors(args.floors) if args.floors else None  # a bad file fails first
     report = evaluate(args)
+    failures: list[str] = []
+    if floors is not None:
+        failures = check_floors(report["datasets"], floors)
+        checked = [n for n, t in floors.items() if t and n in report["datasets"]]
+        report["floors"] = {"file": str(args.floors), "checked": checked, "failed": failures}
     for line in table_lines(report):
         print(line)
+    if floors is not None:
+        print(f"\nfloors ({args.floors}): checked {', '.join(checked) or 'nothing'}")
+        for line in failures:
+            print(f"  FAILED {line}")
+        if not failures:
+            print("  every floor met")
     if args.report:
         write_json(report, args.report)
         print(f"report: {args.report}")
     if args.chart:
         why = write_chart(report, args.chart)
         print(f"chart: {args.chart}" if why is None else f"chart skipped: {why}")
-    return 0
+    return 1 if failures else 0
