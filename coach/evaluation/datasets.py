@@ -84,7 +84,10 @@ class Item:
         id: unique within the dataset.
         turns: the replies a judge rates (one, or every supporter turn of a conversation).
         gold: label name -> gold value (levels 0-2, or 1-5 means for Lend an Ear).
-        group: a grouping key (EPITOME: seeker post, used for the held-out halves).
+        group: a grouping key (EPITOME: seeker post, used for the held-out halves;
+            AnnoMI: the transcript).
+        meta: other labels as text (ESConv: "strategy"; AnnoMI: "reflection", "question",
+            "therapist_input", "mi_quality"; the gold set: "quality").
     """
 
     id: str
