@@ -182,7 +182,7 @@ def write_chart(report: dict, path: Path) -> str | None:
     panels = [k for k in ("epitome", "lend_an_ear", "esconv", "annomi") if k in ds]
     if not panels:
         return "no EPITOME, Lend an Ear, ESConv or AnnoMI results to chart"
-    cols = min(3, len(panels))  # more panels wrap onto a second row
+    cols = 2 if len(panels) == 4 else min(3, len(panels))  # more panels wrap onto rows
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(7 * cols, 4.5 * rows), squeeze=False)
     for extra in axes.flat[len(panels):]:
