@@ -252,8 +252,9 @@ def test_detection_metrics_by_hand() -> None:
     m = detection_metrics(gold, pred, goal=0.5, rounds=100)
     assert (m["precision"], m["recall"], m["f1"]) == (pytest.approx(1 / 3, abs=1e-4), 0.5, 0.4)
     assert (m["gold_positive"], m["predicted_positive"], m["n"], m["goal"]) == (2, 3, 4, 0.5)
-    lo, hi = m["f1_ci95"]
-    assert 0.0 <= lo <= 0.4 <= hi <= 1.0
+    for name in ("f1", "precision", "recall"):
+        lo, hi = m[f"{name}_ci95"]
+        assert 0.0 <= lo <= m[name] <= hi <= 1.0, name
 
 
 def test_score_esconv_one_vs_rest(tmp_path: Path) -> None:

@@ -144,15 +144,32 @@ def bootstrap_ci(
 
     Deterministic for a given seed, so reports are reproducible.
     """
+    return bootstrap_cis([stat], gold, pred, rounds=rounds, seed=seed, alpha=alpha)[0]
+
+
+def bootstrap_cis(
+    stats: Sequence[Callable[[list, list], float]],
+    gold: Sequence,
+    pred: Sequence,
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> list[tuple[float, float]]:
+    """`bootstrap_ci` for several statistics over the same resamples (one pass, and each
+    interval is the one `bootstrap_ci` gives for that statistic alone)."""
     n = len(gold)
     if n == 0:
-        return (0.0, 0.0)
+        return [(0.0, 0.0) for _ in stats]
     rng = random.Random(seed)
-    vals = []
+    vals: list[list[float]] = [[] for _ in stats]
     for _ in range(rounds):
         idx = [rng.randrange(n) for _ in range(n)]
-        vals.append(stat([gold[i] for i in idx], [pred[i] for i in idx]))
-    vals.sort()
-    lo = vals[int(alpha / 2 * rounds)]
-    hi = vals[min(rounds - 1, int((1 - alpha / 2) * rounds))]
-    return (lo, hi)
+        g, p = [gold[i] for i in idx], [pred[i] for i in idx]
+        for v, stat in zip(vals, stats, strict=True):
+            v.append(stat(g, p))
+    out = []
+    for v in vals:
+        v.sort()
+        out.append((v[int(alpha / 2 * rounds)], v[min(rounds - 1, int((1 - alpha / 2) * rounds))]))
+    return out

@@ -41,6 +41,7 @@ from coach.evaluation.metrics import (
     binary_counts,
     binary_f1,
     bootstrap_ci,
+    bootstrap_cis,
     confusion,
     macro_f1,
     precision,
@@ -255,7 +256,7 @@ def score_gold(items: Sequence[Item], ratings: Ratings, *, rounds: int = 1000) -
 def detection_metrics(
     gold: list[bool], pred: list[bool], *, goal: float | None = None, rounds: int = 1000
 ) -> dict:
-    """Precision, recall and F1 of one yes/no code, with a 95% bootstrap interval on F1."""
+    """Precision, recall and F1 of one yes/no code, each with a 95% bootstrap interval."""
     tp, fp, fn = binary_counts(gold, pred)
     out: dict = {
         "f1": _r(binary_f1(gold, pred)),
@@ -267,8 +268,9 @@ def detection_metrics(
         "tp": tp,
     }
     if rounds and gold:
-        lo, hi = bootstrap_ci(lambda g, p: binary_f1(g, p), gold, pred, rounds=rounds)
-        out["f1_ci95"] = [_r(lo), _r(hi)]
+        cis = bootstrap_cis([binary_f1, precision, recall], gold, pred, rounds=rounds)
+        for name, (lo, hi) in zip(("f1", "precision", "recall"), cis, strict=True):
+            out[f"{name}_ci95"] = [_r(lo), _r(hi)]
     if goal is not None:
         out["goal"] = goal
     return out
