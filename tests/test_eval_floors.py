@@ -131,14 +131,18 @@ def test_eval_floors_flag_exits_1_when_a_floor_fails(
 
     esc = write_esconv(tmp_path / "esc")
     floors = tmp_path / "floors.toml"
-    floors.write_text("[esconv]\nquestion = 0.5\n", encoding="utf-8")
+    # Whatever the judge tags, an F1's lower bound is never under -1, and with the bootstrap
+    # off there is no interval to read: the outcome does not depend on today's rules.
+    floors.write_text("[esconv]\nquestion = -1.0\n", encoding="utf-8")
     args = ["eval", "-q", "--no-robustness", "--no-cache", "--bootstrap", "20",
             "--dataset", f"esconv={esc}", "--floors", str(floors)]
-    assert main(args) == 1  # today's judge tags no acts: F1 0 < 0.5
-    out = capsys.readouterr().out
-    assert "FAILED esconv.question: lower 95% bound 0.000 < floor 0.50" in out
-    floors.write_text("[esconv]\nquestion = 0.0\n", encoding="utf-8")
     assert main(args) == 0 and "every floor met" in capsys.readouterr().out
+    no_interval = [a if a != "20" else "0" for a in args]
+    assert main(no_interval) == 1
+    assert "FAILED esconv.question: no 95% interval to check" in capsys.readouterr().out
+    missing = [*args[:-4], "--dataset", f"esconv={tmp_path / 'nowhere'}", *args[-2:]]
+    assert main(missing) == 1  # asked for, not there: its floors cannot pass by a skip
+    assert "esconv: skipped, so its floors were not checked" in capsys.readouterr().out
     floors.write_text("[esconv]\nquestoin = 0.0\n", encoding="utf-8")
     assert main(args) == 2  # a typo in the file is a user error, before any rating
     assert "questoin is not a criterion" in capsys.readouterr().err

@@ -203,6 +203,12 @@ def run(args: argparse.Namespace) -> int:
     failures: list[str] = []
     if floors is not None:
         failures = check_floors(report["datasets"], floors)
+        # A dataset asked for but not there cannot pass its floors by being skipped.
+        failures += [
+            f"{name}: skipped, so its floors were not checked ({report['skipped'][name]})"
+            for name, table in floors.items()
+            if table and name in report["skipped"]
+        ]
         checked = [n for n, t in floors.items() if t and n in report["datasets"]]
         report["floors"] = {"file": str(args.floors), "checked": checked, "failed": failures}
     for line in table_lines(report):
