@@ -165,7 +165,8 @@ def conversation_score(levels: Sequence[int], inverse: bool, how: str = "peak_sh
     - one clear instance (peak 2) -> at least 3, "some", even among many turns: one
       self-focused story or one piece of unasked advice is still some self-orientation or
       advice (the mean never saw it: one self-focused turn in five gave 1.8 -> 2);
-    - a clear instance in every turn -> 5; weak in every turn -> 4; weak once -> about 2.
+    - a clear instance in every turn -> 5; weak in every turn -> 4; weak once among many
+      turns -> about 2.
 
     The score never falls when a turn gains some of the behaviour, and the rule is the same
     for positive and inverse dimensions (only the amount is read the other way round).
