@@ -91,12 +91,45 @@ def test_lend_an_ear_reader_averages_the_experts(tmp_path: Path) -> None:
     assert c1.gold["dismissing_emotions"] == 1.5
 
 
-def test_conversation_score_mapping() -> None:
-    assert conversation_score([2, 2], inverse=False) == 5.0
-    assert conversation_score([0, 1], inverse=False) == 2.0
-    assert conversation_score([2, 2], inverse=True) == 1.0  # no advice at all -> 1
-    assert conversation_score([0, 2], inverse=True) == 3.0
+def test_conversation_score_mean_rule() -> None:
+    """The earlier rule, kept as a reported variant: 1 + 2 * mean amount."""
+    assert conversation_score([2, 2], inverse=False, how="mean") == 5.0
+    assert conversation_score([0, 1], inverse=False, how="mean") == 2.0
+    assert conversation_score([2, 2], inverse=True, how="mean") == 1.0  # no advice at all -> 1
+    assert conversation_score([0, 2], inverse=True, how="mean") == 3.0
+    assert conversation_score([0, 2], inverse=True, how="peak") == 5.0
     assert round_half_up(2.5) == 3 and round_half_up(3.49) == 3
+
+
+def test_conversation_score_peak_and_share() -> None:
+    """1 + peak amount + 2 * share of turns with any of it (the headline rule)."""
+    assert conversation_score([0, 0, 0], inverse=False) == 1.0  # none at all
+    assert conversation_score([2, 2, 2], inverse=False) == 5.0  # clear, every turn
+    assert conversation_score([1, 1, 1], inverse=False) == 4.0  # weak, every turn
+    assert conversation_score([2, 0, 0, 0], inverse=False) == 3.5  # clear once among four
+    assert conversation_score([1, 0, 0, 0], inverse=False) == 2.5
+    # One self-focused turn (level 0 on stays_with_them) among five: "some" self-orientation,
+    # where the mean of levels said 1.8 (rounded: 2, "hardly any").
+    assert conversation_score([2, 2, 0, 2, 2], inverse=True) == pytest.approx(3.4)
+    assert conversation_score([2, 2, 0, 2, 2], inverse=True, how="mean") == pytest.approx(1.8)
+    assert conversation_score([2, 2, 2], inverse=True) == 1.0  # no advice at all
+    # One clear instance never scores below "some", however long the conversation.
+    assert conversation_score([2] + [0] * 40, inverse=False) >= 3.0
+
+
+def test_conversation_score_never_falls_when_a_turn_gains_some() -> None:
+    from itertools import product
+
+    for levels in product((0, 1, 2), repeat=3):
+        for i in range(3):
+            if levels[i] < 2:
+                more = list(levels)
+                more[i] += 1
+                assert conversation_score(more, False) >= conversation_score(levels, False)
+                # for inverse criteria a higher level is less of the behaviour
+                assert conversation_score(more, True) <= conversation_score(levels, True)
+    with pytest.raises(ValueError, match="unknown conversation score rule"):
+        conversation_score([1], False, how="median")
 
 
 def _run(tmp_path: Path, *extra: str) -> dict:

@@ -51,3 +51,16 @@ def test_bootstrap_interval_brackets_the_estimate() -> None:
     assert lo <= accuracy(gold, pred) <= hi
     assert bootstrap_ci(lambda g, p: accuracy(g, p), gold, gold, rounds=50) == (1.0, 1.0)
     assert bootstrap_ci(lambda g, p: accuracy(g, p), gold, pred, rounds=200) == (lo, hi)
+
+
+def test_several_statistics_share_one_bootstrap() -> None:
+    from coach.evaluation.metrics import bootstrap_cis
+
+    gold = [0, 1, 2] * 20
+    pred = [0, 1, 1] * 20
+    both = bootstrap_cis([accuracy, macro_f1], gold, pred, rounds=100, seed=3)
+    assert both == [
+        bootstrap_ci(accuracy, gold, pred, rounds=100, seed=3),
+        bootstrap_ci(macro_f1, gold, pred, rounds=100, seed=3),
+    ]
+    assert bootstrap_cis([accuracy], [], [], rounds=10) == [(0.0, 0.0)]

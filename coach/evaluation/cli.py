@@ -1,11 +1,12 @@
 """`coach eval`: measure a judge against labelled datasets and the robustness suites.
 
     coach eval --judge heuristic --dataset epitome=DIR --dataset lend-an-ear=DIR \\
-        --report out.json --chart out.png
+        --dataset esconv=DIR --dataset annomi=DIR --report out.json --chart out.png
 
-`gold` (the scenario examples) needs no path; EPITOME and Lend an Ear take one, or fall back
-to COACH_EPITOME_DIR / COACH_LEND_AN_EAR_DIR. A dataset that is not there is skipped with a
-message saying how to provide it.
+`gold` (the scenario examples) needs no path; EPITOME, Lend an Ear, ESConv and AnnoMI take
+one, or fall back to COACH_EPITOME_DIR / COACH_LEND_AN_EAR_DIR / COACH_ESCONV_DIR /
+COACH_ANNOMI_DIR. A dataset that is not there is skipped with a message saying how to
+provide it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,30 @@ from pathlib import Path
 from coach.errors import CoachError
 from coach.evaluation import datasets as ds
 from coach.evaluation.cache import RatingCache, default_cache_path
+from coach.evaluation.floors import check_floors, load_floors
 from coach.evaluation.report import table_lines, write_chart, write_json
-from coach.evaluation.runner import JudgeSpec, heuristic_spec, rate_turns
-from coach.evaluation.scoring import score_epitome, score_gold, score_lend_an_ear
+from coach.evaluation.runner import JudgeSpec, heuristic_spec, rate_items
+from coach.evaluation.scoring import (
+    score_annomi,
+    score_epitome,
+    score_esconv,
+    score_gold,
+    score_lend_an_ear,
+)
 
-REPORT_KEY = {"gold": "gold", "epitome": "epitome", "lend-an-ear": "lend_an_ear"}
+REPORT_KEY = {
+    "gold": "gold",
+    "epitome": "epitome",
+    "lend-an-ear": "lend_an_ear",
+    "esconv": "esconv",
+    "annomi": "annomi",
+}
+LOADERS = {
+    "epitome": ds.load_epitome,
+    "lend-an-ear": ds.load_lend_an_ear,
+    "esconv": ds.load_esconv,
+    "annomi": ds.load_annomi,
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,13 +60,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--dataset",
         action="append",
         metavar="NAME[=DIR]",
-        help="gold, epitome[=DIR] or lend-an-ear[=DIR]; repeatable "
-        "(default: gold, plus any dataset whose environment variable is set)",
+        help="gold, epitome[=DIR], lend-an-ear[=DIR], esconv[=DIR] or annomi[=DIR]; "
+        "repeatable (default: gold, plus any dataset whose environment variable is set)",
     )
     p.add_argument("--limit", type=int, help="rate at most N items per dataset")
     p.add_argument("--concurrency", type=int, default=4, help="judge calls in flight (default 4)")
     p.add_argument("--report", type=Path, help="write the JSON report here")
     p.add_argument("--chart", type=Path, help="write the PNG chart here")
+    p.add_argument(
+        "--floors",
+        type=Path,
+        help="check the figures against a floors file (e.g. evals/floors.toml); "
+        "exit 1 when a lower 95%% bound is under its floor",
+    )
     p.add_argument("--no-cache", action="store_true", help="rate everything afresh")
     p.add_argument("--cache", type=Path, help="cache file (default $COACH_HOME/eval-cache/)")
     p.add_argument(
@@ -109,8 +135,20 @@ def load_items(name: str, path: str | None, args: argparse.Namespace) -> list[ds
     """Read one dataset. Raises DatasetMissing when it is not there."""
     if name == "gold":
         return ds.load_gold(args.scenarios)
-    folder = ds.resolve_path(name, path)
-    return ds.load_epitome(folder) if name == "epitome" else ds.load_lend_an_ear(folder)
+    return LOADERS[name](ds.resolve_path(name, path))
+
+
+def score(name: str, items: list[ds.Item], ratings: list, judge: str, rounds: int) -> dict:
+    """The figures for dataset `name` from its items and their ratings (one list per item)."""
+    if name == "epitome":
+        return score_epitome(items, ratings, judge=judge, rounds=rounds)
+    if name == "lend-an-ear":
+        return score_lend_an_ear(items, ratings, rounds=rounds)
+    if name == "esconv":
+        return score_esconv(items, ratings, rounds=rounds)
+    if name == "annomi":
+        return score_annomi(items, ratings, rounds=rounds)
+    return score_gold(items, ratings, rounds=rounds)
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -138,19 +176,9 @@ def evaluate(args: argparse.Namespace) -> dict:
             continue
         if args.limit:
             items = items[: args.limit]
-        flat = [t for it in items for t in it.turns]
-        rated = rate_turns(spec, flat, label=name, **kw)
-        per_item, i = [], 0
-        for it in items:
-            per_item.append(rated[i : i + len(it.turns)])
-            i += len(it.turns)
-        if name == "epitome":
-            result = score_epitome(items, per_item, judge=spec.name, rounds=args.bootstrap)
-        elif name == "lend-an-ear":
-            result = score_lend_an_ear(items, per_item, rounds=args.bootstrap)
-        else:
-            result = score_gold(items, per_item, rounds=args.bootstrap)
-        report["datasets"][REPORT_KEY[name]] = result
+        per_item = rate_items(spec, items, label=name, **kw)
+        report["datasets"][REPORT_KEY[name]] = score(name, items, per_item, spec.name,
+                                                     args.bootstrap)
     if not args.no_robustness:
         from coach.evaluation.robustness import run_all
 
@@ -170,13 +198,31 @@ def run(args: argparse.Namespace) -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise CoachError(f"{target}: cannot write ({e.strerror or e})") from None
+    floors = load_floors(args.floors) if args.floors else None  # a bad file fails first
     report = evaluate(args)
+    failures: list[str] = []
+    if floors is not None:
+        failures = check_floors(report["datasets"], floors)
+        # A dataset asked for but not there cannot pass its floors by being skipped.
+        failures += [
+            f"{name}: skipped, so its floors were not checked ({report['skipped'][name]})"
+            for name, table in floors.items()
+            if table and name in report["skipped"]
+        ]
+        checked = [n for n, t in floors.items() if t and n in report["datasets"]]
+        report["floors"] = {"file": str(args.floors), "checked": checked, "failed": failures}
     for line in table_lines(report):
         print(line)
+    if floors is not None:
+        print(f"\nfloors ({args.floors}): checked {', '.join(checked) or 'nothing'}")
+        for line in failures:
+            print(f"  FAILED {line}")
+        if not failures:
+            print("  every floor met")
     if args.report:
         write_json(report, args.report)
         print(f"report: {args.report}")
     if args.chart:
         why = write_chart(report, args.chart)
         print(f"chart: {args.chart}" if why is None else f"chart skipped: {why}")
-    return 0
+    return 1 if failures else 0

@@ -2,10 +2,13 @@
 
 - gold: the examples inside the scenario files (levels a careful rater gave);
 - epitome: EPITOME's three CSV files (levels 0-2 per reply, one file per mechanism);
-- lend-an-ear: whole conversations rated 1-5 on six dimensions by experts.
+- lend-an-ear: whole conversations rated 1-5 on six dimensions by experts;
+- esconv: ESConv supporter utterances, each with its main support strategy;
+- annomi: AnnoMI therapist utterances with the experts' MI codes, grouped by transcript.
 
 External data is never copied into the repo: it is read from a path given on the command
-line or in `COACH_EPITOME_DIR` / `COACH_LEND_AN_EAR_DIR`. A missing path is a `DatasetMissing`
+line or in `COACH_EPITOME_DIR` / `COACH_LEND_AN_EAR_DIR` / `COACH_ESCONV_DIR` /
+`COACH_ANNOMI_DIR`. A missing path is a `DatasetMissing`
 with a message saying how to provide it, so callers can skip it cleanly; a file that is there
 but malformed (a missing column, a level that is not a number, bad encoding) is a
 `CoachError` naming the file and line.
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coach.errors import CoachError
+from coach.evaluation.codes import ANNOMI_VALUES, ESCONV_STRATEGIES
 from coach.judge import Line
 from coach.rubric import CRITERIA
 
@@ -44,8 +48,15 @@ LAE_DIMENSIONS = (
     "self_oriented",
     "dismissing_emotions",
 )
-ENV = {"epitome": "COACH_EPITOME_DIR", "lend-an-ear": "COACH_LEND_AN_EAR_DIR"}
-NAMES = ("gold", "epitome", "lend-an-ear")
+ENV = {
+    "epitome": "COACH_EPITOME_DIR",
+    "lend-an-ear": "COACH_LEND_AN_EAR_DIR",
+    "esconv": "COACH_ESCONV_DIR",
+    "annomi": "COACH_ANNOMI_DIR",
+}
+NAMES = ("gold", "epitome", "lend-an-ear", "esconv", "annomi")
+ESCONV_FILE = "supporter-utterances.csv"
+ANNOMI_FILE = "therapist-utterances.csv"
 
 
 class DatasetMissing(Exception):  # noqa: N818 - it is a condition, not a bug
@@ -73,7 +84,10 @@ class Item:
         id: unique within the dataset.
         turns: the replies a judge rates (one, or every supporter turn of a conversation).
         gold: label name -> gold value (levels 0-2, or 1-5 means for Lend an Ear).
-        group: a grouping key (EPITOME: seeker post, used for the held-out halves).
+        group: a grouping key (EPITOME: seeker post, used for the held-out halves;
+            AnnoMI: the transcript).
+        meta: other labels as text (ESConv: "strategy"; AnnoMI: "reflection", "question",
+            "therapist_input", "mi_quality"; the gold set: "quality").
     """
 
     id: str
@@ -242,6 +256,84 @@ def load_lend_an_ear(directory: Path) -> list[Item]:
             for dim in LAE_DIMENSIONS
         }
         items.append(Item(cid, turns, gold, group=cid, meta={"experts": str(len(ratings[cid]))}))
+    return items
+
+
+def _one_of(path: Path, line: int, column: str, raw: str, allowed: tuple[str, ...]) -> str:
+    """`raw` (trimmed) if it is one of `allowed`; CoachError naming file, line and column if not."""
+    value = raw.strip()
+    if value not in allowed:
+        raise CoachError(
+            f"{path}, line {line}: {column}={raw!r} is not one of {', '.join(allowed)}"
+        )
+    return value
+
+
+def _file(directory: Path, name: str, fname: str) -> Path:
+    path = directory / fname
+    if not path.is_file():
+        raise DatasetMissing(f"{name}: no {fname} in {directory}")
+    return path
+
+
+def load_esconv(directory: Path) -> list[Item]:
+    """One item per supporter utterance, answering the seeker's line before it.
+
+    `meta["strategy"]` is the utterance's main strategy (ESConv gives one). An empty
+    `seeker_before` (the start of a conversation) means no context.
+
+    Raises:
+        DatasetMissing: supporter-utterances.csv is not in `directory`.
+        CoachError: the file is malformed (missing column, short row, empty response,
+            unknown strategy, bad encoding); the message names the file and line.
+    """
+    path = _file(directory, "esconv", ESCONV_FILE)
+    items = []
+    for line, row in _read_csv(path, ("seeker_before", "response", "strategy")):
+        strategy = _one_of(path, line, "strategy", row["strategy"], ESCONV_STRATEGIES)
+        if not row["response"].strip():
+            raise CoachError(f"{path}, line {line}: the response is empty")
+        seeker = row["seeker_before"].strip()
+        history = (Line("partner", seeker),) if seeker else ()
+        items.append(
+            Item(f"line{line}", [Turn(row["response"], history)], {}, meta={"strategy": strategy})
+        )
+    return items
+
+
+def load_annomi(directory: Path) -> list[Item]:
+    """One item per therapist utterance, answering the client's line before it.
+
+    `group` is the transcript (the per-transcript ratio is counted over it); `meta` holds the
+    experts' `reflection`, `question` and `therapist_input` codes and the `mi_quality`.
+
+    Raises:
+        DatasetMissing: therapist-utterances.csv is not in `directory`.
+        CoachError: the file is malformed (missing column, short row, empty utterance, a code
+            outside MI's values, bad encoding); the message names the file and line.
+    """
+    path = _file(directory, "annomi", ANNOMI_FILE)
+    cols = ("transcript_id", "utterance_id", "client_before", "utterance_text", *ANNOMI_VALUES)
+    items = []
+    for line, row in _read_csv(path, cols):
+        if not row["utterance_text"].strip():
+            raise CoachError(f"{path}, line {line}: the utterance_text is empty")
+        if not row["transcript_id"].strip():
+            raise CoachError(f"{path}, line {line}: the transcript_id is empty")
+        meta = {f: _one_of(path, line, f, row[f], vals) for f, vals in ANNOMI_VALUES.items()}
+        meta["mi_quality"] = (row.get("mi_quality") or "").strip()
+        client = row["client_before"].strip()
+        history = (Line("partner", client),) if client else ()
+        tid = row["transcript_id"].strip()
+        items.append(
+            Item(
+                f"{tid}/{row['utterance_id'].strip() or f'line{line}'}",
+                [Turn(row["utterance_text"], history)],
+                {},
+                group=tid,
+                meta=meta,
+            )
+        )
     return items
 
 

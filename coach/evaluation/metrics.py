@@ -45,6 +45,32 @@ def macro_f1(gold: Sequence[int], pred: Sequence[int], labels: Sequence[int] = (
     return sum(f1s) / len(f1s) if f1s else 0.0
 
 
+def binary_counts(gold: Sequence[bool], pred: Sequence[bool]) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) of a yes/no detector."""
+    tp = sum(1 for g, p in zip(gold, pred, strict=True) if g and p)
+    fp = sum(1 for g, p in zip(gold, pred, strict=True) if p and not g)
+    fn = sum(1 for g, p in zip(gold, pred, strict=True) if g and not p)
+    return tp, fp, fn
+
+
+def precision(gold: Sequence[bool], pred: Sequence[bool]) -> float:
+    """Share of predicted positives that are gold positives (0.0 with none predicted)."""
+    tp, fp, _ = binary_counts(gold, pred)
+    return tp / (tp + fp) if tp + fp else 0.0
+
+
+def recall(gold: Sequence[bool], pred: Sequence[bool]) -> float:
+    """Share of gold positives that are predicted (0.0 with no gold positive)."""
+    tp, _, fn = binary_counts(gold, pred)
+    return tp / (tp + fn) if tp + fn else 0.0
+
+
+def binary_f1(gold: Sequence[bool], pred: Sequence[bool]) -> float:
+    """F1 of the positive class; 0.0 without a true positive (as `per_class_f1`)."""
+    tp, fp, fn = binary_counts(gold, pred)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
 def quadratic_kappa(
     a: Sequence[int], b: Sequence[int], labels: Sequence[int] = (1, 2, 3, 4, 5)
 ) -> float:
@@ -118,15 +144,32 @@ def bootstrap_ci(
 
     Deterministic for a given seed, so reports are reproducible.
     """
+    return bootstrap_cis([stat], gold, pred, rounds=rounds, seed=seed, alpha=alpha)[0]
+
+
+def bootstrap_cis(
+    stats: Sequence[Callable[[list, list], float]],
+    gold: Sequence,
+    pred: Sequence,
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> list[tuple[float, float]]:
+    """`bootstrap_ci` for several statistics over the same resamples (one pass, and each
+    interval is the one `bootstrap_ci` gives for that statistic alone)."""
     n = len(gold)
     if n == 0:
-        return (0.0, 0.0)
+        return [(0.0, 0.0) for _ in stats]
     rng = random.Random(seed)
-    vals = []
+    vals: list[list[float]] = [[] for _ in stats]
     for _ in range(rounds):
         idx = [rng.randrange(n) for _ in range(n)]
-        vals.append(stat([gold[i] for i in idx], [pred[i] for i in idx]))
-    vals.sort()
-    lo = vals[int(alpha / 2 * rounds)]
-    hi = vals[min(rounds - 1, int((1 - alpha / 2) * rounds))]
-    return (lo, hi)
+        g, p = [gold[i] for i in idx], [pred[i] for i in idx]
+        for v, stat in zip(vals, stats, strict=True):
+            v.append(stat(g, p))
+    out = []
+    for v in vals:
+        v.sort()
+        out.append((v[int(alpha / 2 * rounds)], v[min(rounds - 1, int((1 - alpha / 2) * rounds))]))
+    return out

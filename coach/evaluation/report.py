@@ -14,6 +14,9 @@ EPITOME_REFERENCE = {
     "interpretations": 0.657,
     "explorations": 0.717,
 }
+# The issue's acceptance targets for EPITOME macro-F1 (issue 9); ESConv's and AnnoMI's are
+# with their codes in coach/evaluation/codes.py.
+EPITOME_GOAL = {"emotional_reactions": 0.72, "interpretations": 0.62, "explorations": 0.68}
 # Lend an Ear, quadratic-weighted kappa against the experts' mean on the real set.
 LAE_REFERENCE = {
     "validating_emotions": {"llm": 0.63, "crowd": 0.32, "experts": (0.25, 0.58)},
@@ -35,14 +38,17 @@ def table_lines(report: dict) -> list[str]:
     lines = [f"judge: {report['judge']}   model: {report['model']}"]
     ds = report["datasets"]
     if "epitome" in ds:
-        lines += ["", "EPITOME (levels 0-2)    macro-F1  95% CI        acc     n   ref F1"]
+        lines += [
+            "",
+            "EPITOME (levels 0-2)    macro-F1  95% CI        acc     n   ref F1  goal",
+        ]
         for mech, ref in EPITOME_REFERENCE.items():
             m = ds["epitome"].get(mech)
             if not m:
                 continue
             lines.append(
                 f"  {mech:<21} {m['macro_f1']:.3f}    {_ci(m, 'macro_f1_ci95'):<13} "
-                f"{m['accuracy']:.3f} {m['n']:>5}   {ref:.3f}"
+                f"{m['accuracy']:.3f} {m['n']:>5}   {ref:.3f}   >= {EPITOME_GOAL[mech]:.2f}"
             )
             halves = [f"{h}: {m[f'half_{h}']['macro_f1']:.3f}" for h in "AB" if f"half_{h}" in m]
             if halves:
@@ -52,14 +58,26 @@ def table_lines(report: dict) -> list[str]:
                     f"  {'':<21} rubric criterion alone: F1 {m['rubric_only']['macro_f1']:.3f}"
                 )
     if "lend_an_ear" in ds:
-        lines += ["", "Lend an Ear (1-5)               QWK    Spearman  n   ref QWK (LLM)"]
+        lines += [
+            "",
+            "Lend an Ear (1-5)               QWK    Spearman  n   QWK mean-rule  ref QWK (LLM)",
+        ]
         for dim, ref in LAE_REFERENCE.items():
             m = ds["lend_an_ear"].get(dim)
             if m:
+                mean = f"{m['mean']['qwk']:>9.3f}" if "mean" in m else f"{'':>9}"
                 lines.append(
                     f"  {dim:<28} {m['qwk']:>6.3f} {m['spearman']:>8.3f} {m['n']:>4}   "
-                    f"{ref['llm']:.2f}"
+                    f"{mean}      {ref['llm']:.2f}"
                 )
+        if ds["lend_an_ear"].get("rule"):
+            lines.append(
+                f"  conversation score: {ds['lend_an_ear']['rule']} "
+                "(1 + peak + 2 x share of turns; see coach/evaluation/scoring.py)"
+            )
+    for key, title in (("esconv", "ESConv strategies"), ("annomi", "AnnoMI MI codes")):
+        if key in ds:
+            lines += ["", *_detection_lines(title, ds[key])]
     if "gold" in ds:
         lines += ["", "Gold set (scenario examples)   accuracy  macro-F1  n"]
         for key, m in ds["gold"].items():
@@ -84,6 +102,50 @@ def table_lines(report: dict) -> list[str]:
     for name, why in report.get("skipped", {}).items():
         lines.append(f"skipped {name}: {why}")
     return lines
+
+
+def _detection_lines(title: str, d: dict) -> list[str]:
+    """One line per code: precision, recall, F1 with its interval, and the issue's goal."""
+    lines = [f"{title + ' (one-vs-rest)':<33} P      R      F1     95% CI         n+   goal"]
+    for key, m in d.items():
+        if not (isinstance(m, dict) and "f1" in m):
+            continue
+        goal = f">= {m['goal']:.2f}" if m.get("goal") is not None else ""
+        lines.append(
+            f"  {key:<30} {m['precision']:.3f}  {m['recall']:.3f}  {m['f1']:.3f}  "
+            f"{_ci(m, 'f1_ci95'):<13} {m['gold_positive']:>4}   {goal}".rstrip()
+        )
+    ratio = d.get("ratio")
+    if ratio:
+        lines.append(
+            f"  reflection-to-question ratio, per transcript: Spearman {ratio['spearman']:.3f} "
+            f"{_ci(ratio, 'spearman_ci95')} over {ratio['n']} transcripts"
+        )
+        if ratio["left_out"]:
+            lines.append(
+                f"  ({ratio['left_out']} transcripts left out: no reflection or question "
+                "counted by the judge or the experts)"
+            )
+    if d.get("note"):
+        lines.append(f"  note: {d['note']}")
+    return lines
+
+
+def _detection_panel(ax, d: dict, judge: str) -> list[str]:
+    """F1 per code with its 95% interval, and the issue's goal as a tick; returns the codes."""
+    dims = [k for k, m in d.items() if isinstance(m, dict) and "f1" in m]
+    ours = [d[k]["f1"] for k in dims]
+    cis = [d[k].get("f1_ci95", [o, o]) for o, k in zip(ours, dims, strict=True)]
+    err = [
+        [o - c[0] for o, c in zip(ours, cis, strict=True)],
+        [c[1] - o for o, c in zip(ours, cis, strict=True)],
+    ]
+    ax.bar(range(len(dims)), ours, 0.6, yerr=err, capsize=3, label=judge)
+    goals = [(i, d[k]["goal"]) for i, k in enumerate(dims) if d[k].get("goal") is not None]
+    if goals:
+        ax.scatter([i for i, _ in goals], [g for _, g in goals], marker="_", s=400,
+                   color="k", label="goal (issue 9)", zorder=3)
+    return dims
 
 
 def _cannot_write(path: Path, e: OSError) -> CoachError:
@@ -117,11 +179,15 @@ def write_chart(report: dict, path: Path) -> str | None:
     except ModuleNotFoundError:
         return "matplotlib is not installed"
     ds = report["datasets"]
-    panels = [k for k in ("epitome", "lend_an_ear") if k in ds]
+    panels = [k for k in ("epitome", "lend_an_ear", "esconv", "annomi") if k in ds]
     if not panels:
-        return "no EPITOME or Lend an Ear results to chart"
-    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
-    for ax, name in zip(axes[0], panels, strict=True):
+        return "no EPITOME, Lend an Ear, ESConv or AnnoMI results to chart"
+    cols = 2 if len(panels) == 4 else min(3, len(panels))  # more panels wrap onto rows
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(7 * cols, 4.5 * rows), squeeze=False)
+    for extra in axes.flat[len(panels):]:
+        extra.set_visible(False)
+    for ax, name in zip(axes.flat, panels, strict=False):
         if name == "epitome":
             dims = [d for d in EPITOME_REFERENCE if d in ds[name]]
             ours = [ds[name][d]["macro_f1"] for d in dims]
@@ -142,6 +208,9 @@ def write_chart(report: dict, path: Path) -> str | None:
                 color="#bbb",
             )
             ax.set_title("EPITOME: macro-F1")
+        elif name in ("esconv", "annomi"):
+            dims = _detection_panel(ax, ds[name], report["judge"])
+            ax.set_title(f"{'ESConv strategies' if name == 'esconv' else 'AnnoMI codes'}: F1")
         else:
             dims = [d for d in LAE_REFERENCE if d in ds[name]]
             x = range(len(dims))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from coach.evaluation.cache import RatingCache, cache_key
-from coach.evaluation.datasets import Turn
+from coach.evaluation.datasets import Item, Turn
 from coach.judge import Judge, JudgeContext
 from coach.rubric import Rating
 
@@ -130,3 +130,13 @@ def rate_turns(
     """
     progress = Progress(len(turns), label or spec.name) if show_progress and turns else None
     return asyncio.run(_run(spec, turns, cache or RatingCache(None), concurrency, progress))
+
+
+def rate_items(spec: JudgeSpec, items: Sequence[Item], **kw) -> list[list[Rating]]:
+    """Rate every turn of every item (`rate_turns` over them all); one list per item."""
+    rated = rate_turns(spec, [t for it in items for t in it.turns], **kw)
+    per_item, i = [], 0
+    for it in items:
+        per_item.append(rated[i : i + len(it.turns)])
+        i += len(it.turns)
+    return per_item
