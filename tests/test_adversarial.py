@@ -75,7 +75,8 @@ def test_only_the_deliberate_false_alarms_touch_the_safety_gate() -> None:
         if concern(text)
     }
     good = {it.id: it.reply for it in SHIPPED["natural_good"]}
-    assert tripped and all(i in good and "abuse of" in good[i] for i in tripped)
+    # (Today the gate trips on all three; once it no longer does, this still holds.)
+    assert all(i in good and "abuse of" in good[i] for i in tripped), tripped
 
 
 # ---------------------------------------------------------------- the built-in judge meets them
