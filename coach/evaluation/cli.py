@@ -1,4 +1,5 @@
-"""`coach eval`: measure a judge against labelled datasets and the robustness suites.
+"""`coach eval`: measure a judge against labelled datasets, the robustness suites and the
+adversarial suites (evals/adversarial, or any folder of them with --adversarial DIR).
 
     coach eval --judge heuristic --dataset epitome=DIR --dataset lend-an-ear=DIR \\
         --dataset esconv=DIR --dataset annomi=DIR --report out.json --chart out.png
@@ -76,8 +77,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="rate everything afresh")
     p.add_argument("--cache", type=Path, help="cache file (default $COACH_HOME/eval-cache/)")
     p.add_argument(
-        "--no-robustness", action="store_true", help="skip the injection/padding/paraphrase suites"
+        "--no-robustness",
+        action="store_true",
+        help="skip the injection/padding/paraphrase suites, and the adversarial suites "
+        "unless --adversarial is given",
     )
+    p.add_argument(
+        "--adversarial",
+        type=Path,
+        metavar="DIR",
+        help="folder of adversarial suites (*.jsonl) to run (default: evals/adversarial)",
+    )
+    p.add_argument("--no-adversarial", action="store_true", help="skip the adversarial suites")
     p.add_argument("--repeats", type=int, default=5, help="self-consistency repeats (default 5)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds (0: none)")
     p.add_argument("--scenarios", type=Path, help="scenario folder for the gold set")
@@ -184,9 +195,30 @@ def evaluate(args: argparse.Namespace) -> dict:
 
         repeats = args.repeats if spec.name == "llm" else 1
         report["robustness"] = run_all(spec, repeats=repeats, **kw)
+    if not args.no_adversarial and (args.adversarial is not None or not args.no_robustness):
+        report["adversarial"] = run_adversarial(spec, args)
     report["cache"] = {"hits": cache.hits, "misses": cache.misses, "path": str(cache.path or "")}
     cache.close()
     return report
+
+
+def run_adversarial(spec: JudgeSpec, args: argparse.Namespace) -> dict:
+    """The adversarial suites in `--adversarial` (default evals/adversarial), with the
+    scenarios of `--scenarios` (default library) for weights and turns."""
+    from coach.evaluation import adversarial
+    from coach.scenario import load_library
+
+    def progress(name: str) -> None:
+        if not args.quiet:
+            print(f"adversarial: {name}", file=sys.stderr)
+
+    return adversarial.run_all(
+        spec.judge,
+        args.adversarial,
+        load_library(args.scenarios),
+        concurrency=args.concurrency,
+        on_suite=progress,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

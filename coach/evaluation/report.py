@@ -99,6 +99,12 @@ def table_lines(report: dict) -> list[str]:
         for name, s in rob.items():
             if isinstance(s, dict) and "held" in s:
                 lines.append(f"  {name:<28} {s['held']} / {s['cases']}")
+    adv = report.get("adversarial")
+    if adv:
+        lines += ["", f"Adversarial suites ({adv['directory']})   passed / cases"]
+        for name, s in adv["suites"].items():
+            lines.append(f"  {name:<28} {s['passed']} / {s['cases']}")
+        lines.append(f"  {'all':<28} {adv['passed']} / {adv['cases']}")
     for name, why in report.get("skipped", {}).items():
         lines.append(f"skipped {name}: {why}")
     return lines
