@@ -12,7 +12,8 @@ This is the one place the interactions are written down.
    again never lifts a level.
 3. **Harm caps.** A horseman (contempt, criticism, defensiveness, stonewalling) or a
    dismissal ("no dismissing" at 0) means the listening in the same reply is not taken
-   at face value: stock phrases count for nothing, other listening counts as weak (1),
+   at face value: stock phrases count for nothing, other listening counts as weak (1) -
+   and with contempt, brief kind words ("oh no", "poor you") count for nothing either -
    each flag costs `FLAG_COST` points, and the overall is capped (`CAPS`).
 4. **Nothing to listen with.** A reply with no listening act at all ("Ok.", advice only, a
    question about the weather) is capped at `EMPTY_CAP`, however little harm it does.
@@ -88,7 +89,7 @@ class Verdict:
     harm_quotes: dict[str, str]  # flag -> the first sentence that raised it
 
 
-def _levels(acts: ReplyActs, *, use_stock: bool, harmful: bool
+def _levels(acts: ReplyActs, *, use_stock: bool, harmful: bool, sneer: bool = False
             ) -> dict[str, tuple[int, list[tuple[Tag, Sentence]]]]:
     """Level per criterion and the tags that set it."""
     best: dict[str, tuple[int, list[tuple[Tag, Sentence]]]] = {
@@ -99,6 +100,8 @@ def _levels(acts: ReplyActs, *, use_stock: bool, harmful: bool
             for key, (weak, strong) in RAISES.get(tag.act, {}).items():
                 if tag.stock and (harmful or not use_stock):
                     continue
+                if sneer and tag.strength == 1:
+                    continue  # brief kind words in a sneering reply are part of the sneer
                 level = strong if tag.strength == 2 else weak
                 if tag.stock or harmful:
                     level = min(level, 1)
@@ -148,7 +151,7 @@ def judge_acts(acts: ReplyActs) -> Verdict:
     dismissal = any(t.act in ("minimizing", "contempt") and t.strength == 2
                     for s in acts.sentences for t in s.tags)
     harmful = bool(flags) or dismissal
-    levels = _levels(acts, use_stock=True, harmful=harmful)
+    levels = _levels(acts, use_stock=True, harmful=harmful, sneer="contempt" in flags)
     notes_by_key = _mercies(levels, acts)
     scores = {
         c.key: _score(*levels[c.key], notes_by_key.get(c.key, "")) for c in CRITERIA

@@ -174,8 +174,25 @@ def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
             r"there is|there are|it's easy)\b|'ll\b|^\W*(do|don't|dont|go|get|be|stop|take|"
             r"make|keep|let|find|talk|tell|call|remember|think|look)\b"),
         "commitment": re.compile(
-            r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to)\b|"
-            r"^\W*(yes|yeah|of course|okay|ok|sure|absolutely|always)\b"
+            r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to|i'?m staying|"
+            r"i'?d love (that|to)|consider it done|you got it|happy to|it is)\b|"
+            r"^\W*(yes|yeah|of course|course|okay|ok|sure|absolutely|always|deal|done)\b"
+        ),
+        "assent": re.compile(
+            r"^\W*(yes|yeah|of course|course (you can|i will)|okay|ok|sure|absolutely|deal|done|"
+            r"i can do that|i'?d love (that|to))\b|\b[a-z]+ it is\W*$"
+        ),
+        "you_did": re.compile(
+            r"\byou (laughed|left|said|took|changed|asked|walked|went|forgot|missed|ignored|"
+            r"looked|turned|made|kept|told|stopped|put|didn'?t|never|just|were|used to)\b"
+        ),
+        "i_did": re.compile(
+            r"\bi (laughed|left|said|took|changed|asked|walked|went|forgot|missed|ignored|"
+            r"looked|turned|made|kept|told|stopped|put|didn'?t|never|just|was|used to)\b"
+        ),
+        "dont": re.compile(
+            r"\b(don'?t|do not|please don'?t|stop|no more) (say(ing)?|tell(ing)? me|give me|"
+            r"start|bring(ing)? up|apologi[sz]e|try(ing)? to|promise|ask(ing)?)\b(?P<what>[^.!?]{0,30})"
         ),
         "cause": re.compile(r"\b(because|after|when|since|that|while|then)\b"),
     }
@@ -246,19 +263,34 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     # A question about something else entirely.
     if is_q and acts & set(QUESTIONS) and not overlap and not acts & {"asks_needs"} and (
         pats["off_topic"].search(seg)
-        or not (pats["second_person"].search(seg) or pats["feelings"].search(seg)
-                or pats["third_person"].search(seg) or re.search(r"\b(there|that|this)\b", seg)
-                or any(t.stock for t in tags))
     ):
         tags = [t for t in tags if t.act not in QUESTIONS]
         tags.append(Tag("off_topic_question", 2, "asks about something else"))
+    partner = ctx.partner_line.lower()
     # Offers what they just asked for.
-    asked = pats["requests"].search(ctx.partner_line.lower())
-    if asked and pats["commitment"].search(seg) and not is_q:
-        wanted = content_words(ctx.partner_line[asked.start():])
-        if mine & wanted or re.match(r"^\W*(yes|of course|okay|ok|sure|absolutely)\b", seg):
+    asked = pats["requests"].search(partner)
+    if asked and not is_q and not acts & HARMFUL and (
+        pats["commitment"].search(seg) or len(mine & content_words(partner[asked.start():])) >= 2
+    ):
+        wanted = content_words(partner[asked.start():])
+        if mine & wanted or pats["assent"].search(seg):
             tags = [t for t in tags if t.act != "advice"]
             tags.append(Tag("offer_presence", 2, "does what they asked for"))
+    # Owns what they said you did: "You laughed" -> "I laughed, and...".
+    if not is_q and not acts & HARMFUL and seg.lstrip().startswith("i "):
+        done = {m.group(1) for m in pats["you_did"].finditer(partner)}
+        mine_did = {m.group(1) for m in pats["i_did"].finditer(seg)}
+        if done & mine_did:
+            tags.append(Tag("ownership", 2, "owns what they said you did"))
+    # Does what they just asked you not to ("Don't say sorry" -> "I'm so sorry").
+    for m in pats["dont"].finditer(partner):
+        said = m.group(0)
+        words = set(content_words(m.group("what")))
+        # "sorry" and "promise" are function words elsewhere, but here they are the point.
+        words |= {w for w in ("sorry", "promise") if w in said or (w == "sorry" and "apolog" in said)}
+        if words and words & {_stem(w) for w in _WORD.findall(seg)}:
+            tags.append(Tag("minimizing", 1, "does what they asked you not to"))
+            break
     return tags
 
 
@@ -278,8 +310,8 @@ def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     if any(t.act == "offer_presence" and t.strength == 2 for t in tags):
         # "I'll make you a cup of tea" is an offer, not a plan to fix them.
         tags = [t for t in tags if t.act != "advice"]
-    if "contempt" in acts:
-        # Care or validation in a sneer is part of the sneer.
+    if acts & {"contempt", "blame", "defensiveness"}:
+        # Care or validation in a sneer, a jab or a defence is part of it.
         tags = [t for t in tags if t.act not in POSITIVE]
     if "withdrawal" in acts and acts & {"offer_presence", "care", "asks_needs"}:
         tags = [t for t in tags if t.act != "withdrawal"]
