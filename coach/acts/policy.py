@@ -14,7 +14,8 @@ This is the one place the interactions are written down.
    dismissal ("no dismissing" at 0) means the listening in the same reply is not taken
    at face value: stock phrases count for nothing, other listening counts as weak (1) -
    and with contempt, brief kind words ("oh no", "poor you") count for nothing either -
-   each flag costs `FLAG_COST` points, and the overall is capped (`CAPS`).
+   the overall is capped (`CAPS`), and then each flag costs `FLAG_COST` points, so a
+   hurtful reply always scores below one that merely does nothing.
 4. **Nothing to listen with.** A reply with no listening act at all ("Ok.", advice only, a
    question about the weather) is capped at `EMPTY_CAP`, however little harm it does.
 5. **Small mercies.** Advice offered after asking whether they want it is tentative (1),
@@ -54,6 +55,7 @@ LOWERS: dict[str, dict[str, tuple[int, int]]] = {
     "defensiveness": {"stays_with_them": (0, 0)},
     "minimizing": {"no_dismissing": (1, 0)},
     "contempt": {"no_dismissing": (0, 0)},
+    "blame": {"no_dismissing": (1, 0)},  # "it's your own fault" dismisses the hurt
 }
 FLAG_OF: dict[str, str] = {
     "contempt": "contempt",
@@ -183,7 +185,8 @@ def overall(acts: ReplyActs, verdict: Verdict, weights: Mapping[str, float]) -> 
         if not any(not t.stock for t, _ in acts.tags(*RAISES)):
             base = min(base, EMPTY_CAP)
         raw = min(raw, base + STOCK_LIFT)
-    raw -= FLAG_COST * len(verdict.flags)
     if verdict.overall_cap is not None:
         raw = min(raw, verdict.overall_cap)
+    # After the cap, so that a hurtful reply always scores below an empty one.
+    raw -= FLAG_COST * len(verdict.flags)
     return round(max(raw, 0.0), 1)

@@ -33,6 +33,9 @@ REFLECTIONS = ("simple_reflection", "complex_reflection")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _WORD = re.compile(r"[a-z']+")
 _CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
+_MOCK_SWEET = re.compile("[\U0001F618\U0001F609\U0001F61C\U0001F643]")
+# A sentence that is only a laugh or a "kidding" makes the sentence before it a jab.
+_LAUGH_ONLY = re.compile(r"^\W*(lol|lmao|haha+|hehe|jk|kidding|just kidding|only joking)?\W*$")
 
 
 @dataclass(frozen=True)
@@ -269,9 +272,8 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     partner = ctx.partner_line.lower()
     # Offers what they just asked for.
     asked = pats["requests"].search(partner)
-    if asked and not is_q and not acts & HARMFUL and (
-        pats["commitment"].search(seg) or len(mine & content_words(partner[asked.start():])) >= 2
-    ):
+    if (asked and not is_q and not acts & (HARMFUL | {"minimizing", "acknowledgement"})
+            and pats["commitment"].search(seg)):
         wanted = content_words(partner[asked.start():])
         if mine & wanted or pats["assent"].search(seg):
             tags = [t for t in tags if t.act != "advice"]
@@ -288,7 +290,8 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         words = set(content_words(m.group("what")))
         # "sorry" and "promise" are function words elsewhere, but here they are the point.
         words |= {w for w in ("sorry", "promise") if w in said or (w == "sorry" and "apolog" in said)}
-        if words and words & {_stem(w) for w in _WORD.findall(seg)}:
+        hit = next((w for w in _WORD.findall(seg) if _stem(w) in words), None)
+        if hit and not _negated(seg, seg.find(hit), frozenset(load_rules().lexicon.negators), 2):
             tags.append(Tag("minimizing", 1, "does what they asked you not to"))
             break
     return tags
@@ -310,6 +313,9 @@ def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     if any(t.act == "offer_presence" and t.strength == 2 for t in tags):
         # "I'll make you a cup of tea" is an offer, not a plan to fix them.
         tags = [t for t in tags if t.act != "advice"]
+    if "blame" in acts and _MOCK_SWEET.search(seg):
+        tags.append(Tag("contempt", 2, "a jab sweetened with a wink"))
+        acts.add("contempt")
     if acts & {"contempt", "blame", "defensiveness"}:
         # Care or validation in a sneer, a jab or a defence is part of it.
         tags = [t for t in tags if t.act not in POSITIVE]
@@ -355,4 +361,10 @@ def tag_reply(reply: str, partner_line: str = "", situation: str = "",
         if _is_stock(seg, pats):
             tags = [replace(t, stock=True) if t.act in POSITIVE else t for t in tags]
         out.append(replace(sp, tags=tuple(_settle(tags, seg))))
+    for i in range(1, len(out)):
+        seg = low[out[i].start : out[i].end]
+        if out[i].has("contempt") and _LAUGH_ONLY.match(seg) and not out[i - 1].has("contempt"):
+            prev = [t for t in out[i - 1].tags if t.act not in POSITIVE]
+            prev.append(Tag("contempt", 2, "laughed at, in the next breath"))
+            out[i - 1] = replace(out[i - 1], tags=tuple(prev))
     return ReplyActs(reply, tuple(out), rules.version)
