@@ -129,7 +129,14 @@ def _compile(spec: RuleSpec, act: str, classes: dict[str, str], where: str) -> R
     except re.error as e:
         raise CoachError(f"{where}: rule {spec.why!r}: bad pattern: {e}") from None
     return Rule(act, pattern, spec.strength, spec.why, spec.negatable, spec.question,
-                spec.stock, source.startswith("^"))
+                spec.stock, _anchored(source))
+
+
+def _anchored(source: str) -> bool:
+    """Whether the pattern anchors at a sentence's start or end anywhere (then it must be
+    tried sentence by sentence: over the whole reply, ^ and $ mean the reply's ends)."""
+    bare = re.sub(r"\\.|\[(\\.|[^\]])*\]", "", source)
+    return "^" in bare or "$" in bare
 
 
 def _any_of(rules: tuple[Rule, ...]) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
