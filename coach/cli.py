@@ -84,10 +84,28 @@ def _replies_from(args: argparse.Namespace) -> list[str] | None:
     replies = list(args.reply or [])
     if args.replies:
         path = Path(args.replies)
+        name = "stdin" if args.replies == "-" else str(path)
         try:
-            text = sys.stdin.read() if args.replies == "-" else path.read_text(encoding="utf-8")
+            if args.replies == "-":
+                stdin = getattr(sys.stdin, "buffer", None)
+                data = stdin.read() if stdin is not None else sys.stdin.read().encode()
+            else:
+                data = path.read_bytes()
         except OSError as e:
             raise CoachError(f"{path}: cannot read the replies file ({e})") from None
+        except UnicodeError:  # a text-only stdin that already failed to decode
+            raise CoachError(
+                f"{name}: the replies are not UTF-8 text. Nothing was saved."
+            ) from None
+        # Decoded here, not by open(): a bad byte is named by its line instead of a traceback.
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            raise CoachError(
+                f"{name}: line {line} is not valid UTF-8 text (byte 0x{data[e.start]:02x}). "
+                "Save the file as UTF-8 and run again. Nothing was saved."
+            ) from None
         replies += [ln.strip() for ln in text.splitlines() if ln.strip()]
     return replies if (args.reply or args.replies) else None
 
@@ -100,6 +118,9 @@ def _interactive(partner_name: str) -> Iterator[str]:
         except EOFError:
             _out()
             return
+        except UnicodeDecodeError:  # a terminal sending bytes that are not UTF-8
+            _out("  That line is not valid UTF-8 text. Type it again.")
+            continue
         if line.strip() in {"/quit", "/exit", "/q"}:
             return
         if not line.strip():
@@ -228,7 +249,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_practice(args: argparse.Namespace) -> int:
     replies = _replies_from(args)
     engine = _engine(args)
-    _check_replies(engine, args.scenario, replies)
+    _check_replies(engine.scenario(args.scenario).partner.name, replies)
     info, opening = engine.start(args.scenario)
     sc = engine.scenario(info.scenario_id)
     _out(f"Session {info.id}")
@@ -243,11 +264,10 @@ def cmd_practice(args: argparse.Namespace) -> int:
     return _play(engine, info.id, 1, replies)
 
 
-def _check_replies(engine, scenario_id: str, replies: list[str] | None) -> None:
-    """Refuse a script with an unusable reply before any session is opened for it."""
+def _check_replies(name: str, replies: list[str] | None) -> None:
+    """Refuse a script with an unusable reply before any session or turn is written for it."""
     from coach.engine import validate_reply
 
-    name = engine.scenario(scenario_id).partner.name
     for n, text in enumerate(replies or [], start=1):
         try:
             validate_reply(text, name)
@@ -262,6 +282,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     engine = _engine(args)
     tree = engine.tree(args.session)
     sid, sc, path = tree.info.id, engine.scenario_of(tree), tree.path(args.branch)
+    _check_replies(sc.partner.name, replies)
     for t in path:
         for line in turn_lines(t, sc.partner.name):
             _out(line)
@@ -295,6 +316,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     engine = _engine(args)
     tree = engine.tree(args.session)
     sid, sc, path = tree.info.id, engine.scenario_of(tree), tree.path(args.branch)
+    _check_replies(sc.partner.name, replies)
     from coach.session import last_partner_before
 
     try:

@@ -37,10 +37,22 @@ TokenSink = Callable[[str], None]
 
 
 def validate_reply(text: str, partner_name: str = "your partner") -> str:
-    """The reply, stripped, or a ReplyError that says what to do."""
+    """The reply, stripped, or a ReplyError that says what to do.
+
+    The one check every reply passes (CLI scripts, the prompt, the app) before anything is
+    stored: text the store cannot write must be refused here, not half-way into a session.
+    """
     cleaned = (text or "").strip()
     if not cleaned:
         raise ReplyError(f"Your reply is empty. Type what you would say to {partner_name}.")
+    # A lone surrogate is what Python makes of invalid UTF-8 bytes in argv or a terminal
+    # (surrogateescape); it cannot be encoded, so SQLite would refuse it later.
+    bad = next((i for i, ch in enumerate(cleaned) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:
+        raise ReplyError(
+            f"Your reply has bytes that are not valid UTF-8 text (at character {bad + 1}). "
+            "Type it again, or save your replies as UTF-8."
+        )
     if len(cleaned) > MAX_REPLY_CHARS:
         raise ReplyError(
             f"Your reply is {len(cleaned):,} characters; the limit is {MAX_REPLY_CHARS:,}. "
