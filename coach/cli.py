@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -445,15 +446,31 @@ def cmd_app(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ parser
 
 
-def _positive(v: str) -> int:
-    n = int(v)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+def _whole(v: str, least: int) -> int:
+    # ASCII digits only: int() also takes "٣" and "1_000", which nobody means here
+    n = int(v) if re.fullmatch(r"\s*[+-]?[0-9]{1,18}\s*", v) else None
+    if n is None or n < least:
+        raise argparse.ArgumentTypeError(f"'{v}' is not a whole number of {least} or more")
     return n
 
 
+def _positive(v: str) -> int:
+    return _whole(v, 1)
+
+
+def _non_negative(v: str) -> int:
+    return _whole(v, 0)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: what is wrong, and where the help is."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="coach",
         description="Rehearse a hard conversation with your partner, alone, and get feedback "
         "on how well you listened. Everything stays on this machine.",
@@ -529,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = command("history", help="list past sessions, newest first")
     s.add_argument("--limit", type=_positive, default=50)
-    s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--offset", type=_non_negative, default=0, help="skip this many (0 or more)")
     s.add_argument("--scenario", help="only this scenario id")
     s.add_argument("--all", action="store_true", help="include sessions with no replies yet")
     s.set_defaults(func=cmd_history)

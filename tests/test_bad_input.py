@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from coach.cli import main
 
 VENT = "vent-humiliated-at-work"
@@ -73,3 +75,48 @@ def test_invalid_bytes_in_argv_through_a_real_process(tmp_path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "UTF-8" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ scenario files
+
+
+def test_a_deeply_nested_scenario_is_refused_by_check(tmp_path, capsys) -> None:
+    f = tmp_path / "deep.toml"
+    f.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert main(["scenarios", "--check", str(f)]) == 2
+    out = capsys.readouterr().out
+    assert str(f) in out and "nested too deeply" in out
+
+
+def test_a_deeply_nested_file_in_the_scenario_folder_is_named(tmp_path, capsys, monkeypatch):
+    (tmp_path / "deep.toml").write_text("x = " + "{a=" * 20_000 + "1" + "}" * 20_000 + "\n")
+    monkeypatch.setenv("COACH_SCENARIOS", str(tmp_path))
+    line = _one_line_error(capsys, main(["scenarios"]))
+    assert "deep.toml" in line and "nested too deeply" in line
+
+
+def test_a_huge_scenario_file_is_refused_with_its_name(tmp_path, capsys) -> None:
+    from coach.scenario import MAX_SCENARIO_BYTES, default_scenario_dir
+
+    body = (default_scenario_dir() / f"{VENT}.toml").read_text(encoding="utf-8")
+    big = tmp_path / "big.toml"
+    big.write_text(body + "\n# " + "x" * MAX_SCENARIO_BYTES + "\n", encoding="utf-8")
+    assert main(["scenarios", "--check", str(big)]) == 2
+    out = capsys.readouterr().out
+    assert str(big) in out and "larger than 256 KiB" in out
+    ok = tmp_path / "ok.toml"  # the same scenario without the padding is fine
+    ok.write_text(body, encoding="utf-8")
+    assert main(["scenarios", "--check", str(ok)]) == 0
+
+
+# ------------------------------------------------------------------ arguments
+
+
+@pytest.mark.parametrize("value", ["-5", "x", "²", "1_0"])
+def test_history_offset_must_be_a_whole_number(capsys, value) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["history", "--offset", value])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "--offset" in err and "0 or more" in err and "--offset -4" not in err
