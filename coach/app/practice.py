@@ -45,7 +45,21 @@ def _from_url() -> None:
             return
         version = st.query_params.get("version", "1")
         st.session_state[SESSION] = sid
-        st.session_state[BRANCH] = int(version) if version.isdigit() else 1
+        st.session_state[BRANCH] = _version_number(version)
+        if st.session_state[BRANCH] is None:
+            st.session_state[BRANCH] = 1
+            st.session_state[NOTICE] = (
+                f"The link asks for version '{version[:20]}', which is not a version number; "
+                "showing version 1 (the original conversation)."
+            )
+
+
+def _version_number(text: str) -> int | None:
+    """A version number from the URL, or None. ASCII digits only: "²".isdigit() is true."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
+        return None
+    return int(text)
 
 
 # ------------------------------------------------------------------ choosing a scenario
