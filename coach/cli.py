@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from coach.errors import CoachError, ModelError, ReplyError
+from coach.errors import CoachError, ModelError, ReplyError, ReplyKeptError
 from coach.render import (
     compare_lines,
     debrief_lines,
@@ -178,13 +178,14 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
                 if "reached its end" in str(e):
                     break
             continue
-        except ModelError as e:
+        except (ModelError, ReplyKeptError) as e:
             stream.end()
             _out(f"  {e}")
             # a failed replay stored its reply on the new branch: point there
             _out(f"  Retry with: coach resume {session_id} --branch {e.branch or branch}")
             return EXIT_USER_ERROR
         stream.end()
+        _say_if_raced(res, name)
         if res.partner is not None and res.partner.meta.get("pause"):
             _out(res.partner.text)
         if first_replay is not None:
@@ -197,6 +198,14 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
             break
     _finish(engine, session_id, branch)
     return status
+
+
+def _say_if_raced(res, name: str) -> None:
+    """The line just streamed lost to another window's: show the one that was kept."""
+    if res.raced and res.partner is not None:
+        _out("  (Another window answered this reply at the same moment; its answer is the one")
+        _out("  kept, so the line above was not saved. The saved answer:)")
+        _out(f"{name}: {res.partner.text}")
 
 
 def _finish(engine, session_id: str, branch: int) -> None:
@@ -295,11 +304,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
         stream = _Stream(sc.partner.name)
         try:
             res = engine.retry(sid, branch=args.branch, on_token=stream)
-        except ModelError as e:
+        except (ModelError, ReplyKeptError) as e:
             stream.end()
             _out(f"  {e}")
             return EXIT_USER_ERROR
         stream.end()  # a partner line answered earlier is already in the transcript above
+        _say_if_raced(res, sc.partner.name)
         for line in rating_lines(res.rating) if res.rating else []:
             _out(line)
         if res.ended:
