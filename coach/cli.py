@@ -421,8 +421,6 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    import subprocess
-
     app = Path(__file__).with_name("app") / "main.py"
     cmd = [
         sys.executable,
@@ -447,10 +445,14 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.scenarios:
         env["COACH_SCENARIOS"] = str(args.scenarios)
     _out(f"Coach app on http://127.0.0.1:{args.port}  (Ctrl-C stops it)")
+    # Become Streamlit rather than wait for it: a signal to this process (kill PID, Ctrl-C,
+    # a service manager stopping it) then reaches the server itself, and no server is left
+    # running behind a parent that has gone.
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+        os.execve(sys.executable, cmd, env)
+    except OSError as e:
+        raise CoachError(f"Cannot start the app with {sys.executable} ({e.strerror}).") from None
+    return 0  # pragma: no cover - execve does not return
 
 
 # ------------------------------------------------------------------ parser
