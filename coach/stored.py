@@ -130,11 +130,12 @@ def rating_from_json(raw: str | bytes | None) -> Rating | None:
         )
     flags = data.get("flags")
     if isinstance(flags, list):
-        data["flags"] = [f for f in flags if f in HORSEMEN]
+        known = [f for f in flags if isinstance(f, str) and f in HORSEMEN]
+        data["flags"] = known
         notes += [
             f"Also flagged '{str(f)[:40]}' (a flag this version of coach does not know)."
             for f in flags
-            if f not in HORSEMEN
+            if f not in known
         ]
     if notes and all(isinstance(n, str) for n in notes):
         data["notes"] = notes
@@ -177,12 +178,18 @@ def scenario_from_json(raw: str | bytes) -> Scenario:
     data = _prune(Scenario, data)
     kept: dict[str, Any] = {}
     # Literal fields from a newer coach: validate with a stand-in, then put the value back.
-    if "practice" in data and data["practice"] not in PRACTICES:
+    # (Words only: anything else is not a value this or any coach wrote.)
+    if _unknown_word(data.get("practice"), PRACTICES):
         kept["practice"], data["practice"] = data["practice"], PRACTICES[0]
-    if "difficulty" in data and data["difficulty"] not in DIFFICULTY_ORDER:
+    if _unknown_word(data.get("difficulty"), tuple(DIFFICULTY_ORDER)):
         kept["difficulty"], data["difficulty"] = data["difficulty"], "medium"
     signs = data.get("signs")
-    if isinstance(signs, list) and signs and any(s not in SIGNS for s in signs):
+    if (
+        isinstance(signs, list)
+        and signs
+        and all(isinstance(s, str) for s in signs)
+        and any(s not in SIGNS for s in signs)
+    ):
         kept["signs"], data["signs"] = signs, [SIGNS[0]]
     weights = data.get("weights")
     if isinstance(weights, dict):
@@ -208,6 +215,10 @@ def scenario_from_json(raw: str | bytes) -> Scenario:
         words = {k: list(map(str, v)) if isinstance(v, list) else str(v) for k, v in kept.items()}
         sc = sc.model_copy(update=words)
     return sc  # type: ignore[return-value]
+
+
+def _unknown_word(value: Any, known: tuple[str, ...]) -> bool:
+    return isinstance(value, str) and value not in known
 
 
 def _example_ok(raw: Any, turns: int) -> bool:
