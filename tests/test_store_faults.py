@@ -20,6 +20,7 @@ from coach.engine import Engine
 from coach.errors import ReplyKeptError, StoreError
 from coach.heuristic import HeuristicJudge
 from coach.partner import PartnerContext, ScriptedPartner
+from coach.scenario import load_library
 from coach.store import SCHEMA_VERSION, Store
 
 VENT = "vent-humiliated-at-work"
@@ -131,10 +132,10 @@ def test_a_full_disk_before_the_reply_says_nothing_was_saved(store, library) -> 
 
 
 @pytest.fixture
-def damaged_db(tmp_path) -> tuple[str, str]:
+def damaged_db(tmp_path, library) -> tuple[str, str]:
     db = tmp_path / "coach.db"
     store = Store(db)
-    eng = Engine(store, make_backend(None), __import__("coach.scenario").scenario.load_library())
+    eng = Engine(store, make_backend(None), library)
     for _ in range(20):
         info, _ = eng.start(VENT)
         eng.reply(info.id, GOOD)
@@ -154,13 +155,30 @@ def test_a_damaged_database_is_named_with_what_to_do(capsys, damaged_db, command
     assert db in line and "damaged" in line and "Move it aside" in line
 
 
+@pytest.mark.parametrize("page", ["review.py", "replay.py", "practice.py"])
+def test_the_app_says_a_database_is_damaged(damaged_db, monkeypatch, page) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import MAIN
+
+    monkeypatch.setenv("COACH_DB", damaged_db[0])
+    at = AppTest.from_file(MAIN, default_timeout=30)
+    at.run()
+    if page == "practice.py":
+        at.button(key=f"start-{VENT}").click().run()  # opening a session writes
+    else:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert any("damaged" in e.value and "Move it aside" in e.value for e in at.error)
+
+
 # ------------------------------------------------------------------ a newer coach
 
 
 def _newer_rows(db) -> str:
     """A session whose rows carry what a newer coach might write."""
     store = Store(db)
-    eng = Engine(store, make_backend(None), __import__("coach.scenario").scenario.load_library())
+    eng = Engine(store, make_backend(None), load_library())
     info, _ = eng.start(VENT)
     eng.reply(info.id, GOOD)
     eng.reply(info.id, "You should talk to HR.")
