@@ -224,7 +224,8 @@ class Engine:
             raise
         except StoreError as e:
             raise ReplyKeptError(
-                f"{e} Your reply is saved: retry the turn once this is fixed.", branch=user.branch
+                f"{e} Your reply itself was saved first: retry the turn once this is fixed.",
+                branch=user.branch,
             ) from None
 
     def _process(self, user: Turn, *, on_token: TokenSink | None) -> TurnResult:

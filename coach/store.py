@@ -178,6 +178,8 @@ class Store:
 
     def _migrate(self) -> None:
         """Bring a database made by an older coach up to this format, in one transaction."""
+        if self._version() >= SCHEMA_VERSION:
+            return  # current (or a newer minor): no write lock just to open it
         with self._tx() as c:
             version = self._version()
             self._refuse_newer(version)  # another coach may have upgraded it meanwhile

@@ -64,7 +64,7 @@ def test_a_full_disk_after_the_reply_keeps_it_and_says_so(store, library) -> Non
     with pytest.raises(ReplyKeptError) as e:
         eng.reply(info.id, GOOD)
     msg = str(e.value)
-    assert "full" in msg and str(store.path) in msg and "Your reply is saved" in msg
+    assert "full" in msg and str(store.path) in msg and "Your reply itself was saved" in msg
     assert "\n" not in msg and e.value.branch == 1
     (user,) = [t for t in store.load_tree(info.id).turns if t.role == "user"]
     assert user.text == GOOD and user.status != "ok"
@@ -106,7 +106,7 @@ def test_a_full_disk_at_commit_through_the_cli(capsys, monkeypatch) -> None:
     code = main(["practice", VENT, "--reply", GOOD])
     out = capsys.readouterr()
     assert code == 2 and "Traceback" not in out.err
-    assert "is full" in out.out and "Your reply is saved" in out.out
+    assert "is full" in out.out and "Your reply itself was saved" in out.out
     sid = _sid(out.out)
     assert f"coach resume {sid} --branch 1" in out.out
     monkeypatch.setattr(Store, "add_user_turn", real_add)
