@@ -218,3 +218,13 @@ def test_a_session_with_any_stored_rows_opens_or_says_why(rating, reading, scena
             pass
         finally:
             store.close()
+
+
+def test_rows_this_version_writes_read_back_unchanged() -> None:
+    # Tolerance must not cost fidelity: today's rows come back exactly as written.
+    for sc in LIB.values():
+        assert scenario_from_json(sc.model_dump_json()) == sc
+    r = Rating(scores={"warmth": {"level": 2, "evidence": ["so sorry"]}}, flags=["contempt"],
+               overall=80.0, notes=["a note"], usage={"prompt_tokens": 3})
+    assert rating_from_json(r.model_dump_json()) == r
+    assert reading_from_value("heard") is Reading.HEARD
