@@ -310,7 +310,9 @@ class RacedPartner:
         self.other, self.session_id = other, session_id
 
     def respond(self, ctx: PartnerContext) -> Iterator[str]:
-        self.other.retry(self.session_id)  # the other tab wins
+        if self.other is not None:
+            self.other.retry(self.session_id)  # the other tab wins
+            self.other = None
         yield "A line nobody will ever see again."
 
 
@@ -337,3 +339,26 @@ class _Down:
 
         raise ModelError("down", retryable=True)
         yield ""  # pragma: no cover
+
+
+def test_the_cli_shows_the_answer_that_was_kept_after_losing_a_race(tmp_path, capsys,
+                                                                    monkeypatch, library):
+    import coach.backends
+
+    db = tmp_path / "coach.db"
+    store = Store(db)
+    first = Engine(store, Backend(HeuristicJudge(), _Down(), "test", False), library)
+    info, _ = first.start(VENT)
+    with pytest.raises(Exception):  # noqa: B017
+        first.reply(info.id, GOOD)
+    winner = Engine(Store(db), make_backend(None), library)
+    partner = RacedPartner(winner, info.id)
+    monkeypatch.setattr(
+        coach.backends, "make_backend",
+        lambda config, **kw: Backend(HeuristicJudge(), partner, "raced", False),
+    )
+    assert main(["--db", str(db), "resume", info.id, "--reply", "Tell me more."]) == 0
+    out = capsys.readouterr().out
+    kept = [t for t in store.load_tree(info.id).turns if t.role == "partner" and t.idx == 1][0]
+    assert "Another window answered this reply" in out
+    assert f"{library[VENT].partner.name}: {kept.text}" in out
