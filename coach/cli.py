@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from coach.errors import CoachError, ModelError, ReplyError
+from coach.errors import CoachError, ModelError, ReplyError, ReplyKeptError
 from coach.render import (
     compare_lines,
     debrief_lines,
@@ -84,10 +85,28 @@ def _replies_from(args: argparse.Namespace) -> list[str] | None:
     replies = list(args.reply or [])
     if args.replies:
         path = Path(args.replies)
+        name = "stdin" if args.replies == "-" else str(path)
         try:
-            text = sys.stdin.read() if args.replies == "-" else path.read_text(encoding="utf-8")
+            if args.replies == "-":
+                stdin = getattr(sys.stdin, "buffer", None)
+                data = stdin.read() if stdin is not None else sys.stdin.read().encode()
+            else:
+                data = path.read_bytes()
         except OSError as e:
             raise CoachError(f"{path}: cannot read the replies file ({e})") from None
+        except UnicodeError:  # a text-only stdin that already failed to decode
+            raise CoachError(
+                f"{name}: the replies are not UTF-8 text. Nothing was saved."
+            ) from None
+        # Decoded here, not by open(): a bad byte is named by its line instead of a traceback.
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            raise CoachError(
+                f"{name}: line {line} is not valid UTF-8 text (byte 0x{data[e.start]:02x}). "
+                "Save the file as UTF-8 and run again. Nothing was saved."
+            ) from None
         replies += [ln.strip() for ln in text.splitlines() if ln.strip()]
     return replies if (args.reply or args.replies) else None
 
@@ -100,6 +119,9 @@ def _interactive(partner_name: str) -> Iterator[str]:
         except EOFError:
             _out()
             return
+        except UnicodeDecodeError:  # a terminal sending bytes that are not UTF-8
+            _out("  That line is not valid UTF-8 text. Type it again.")
+            continue
         if line.strip() in {"/quit", "/exit", "/q"}:
             return
         if not line.strip():
@@ -156,13 +178,14 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
                 if "reached its end" in str(e):
                     break
             continue
-        except ModelError as e:
+        except (ModelError, ReplyKeptError) as e:
             stream.end()
             _out(f"  {e}")
             # a failed replay stored its reply on the new branch: point there
             _out(f"  Retry with: coach resume {session_id} --branch {e.branch or branch}")
             return EXIT_USER_ERROR
         stream.end()
+        _say_if_raced(res, name)
         if res.partner is not None and res.partner.meta.get("pause"):
             _out(res.partner.text)
         if first_replay is not None:
@@ -175,6 +198,14 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
             break
     _finish(engine, session_id, branch)
     return status
+
+
+def _say_if_raced(res, name: str) -> None:
+    """The line just streamed lost to another window's: show the one that was kept."""
+    if res.raced and res.partner is not None:
+        _out("  (Another window answered this reply at the same moment; its answer is the one")
+        _out("  kept, so the line above was not saved. The saved answer:)")
+        _out(f"{name}: {res.partner.text}")
 
 
 def _finish(engine, session_id: str, branch: int) -> None:
@@ -228,7 +259,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_practice(args: argparse.Namespace) -> int:
     replies = _replies_from(args)
     engine = _engine(args)
-    _check_replies(engine, args.scenario, replies)
+    _check_replies(engine.scenario(args.scenario).partner.name, replies)
     info, opening = engine.start(args.scenario)
     sc = engine.scenario(info.scenario_id)
     _out(f"Session {info.id}")
@@ -243,11 +274,10 @@ def cmd_practice(args: argparse.Namespace) -> int:
     return _play(engine, info.id, 1, replies)
 
 
-def _check_replies(engine, scenario_id: str, replies: list[str] | None) -> None:
-    """Refuse a script with an unusable reply before any session is opened for it."""
+def _check_replies(name: str, replies: list[str] | None) -> None:
+    """Refuse a script with an unusable reply before any session or turn is written for it."""
     from coach.engine import validate_reply
 
-    name = engine.scenario(scenario_id).partner.name
     for n, text in enumerate(replies or [], start=1):
         try:
             validate_reply(text, name)
@@ -262,6 +292,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     engine = _engine(args)
     tree = engine.tree(args.session)
     sid, sc, path = tree.info.id, engine.scenario_of(tree), tree.path(args.branch)
+    _check_replies(sc.partner.name, replies)
     for t in path:
         for line in turn_lines(t, sc.partner.name):
             _out(line)
@@ -273,11 +304,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
         stream = _Stream(sc.partner.name)
         try:
             res = engine.retry(sid, branch=args.branch, on_token=stream)
-        except ModelError as e:
+        except (ModelError, ReplyKeptError) as e:
             stream.end()
             _out(f"  {e}")
             return EXIT_USER_ERROR
         stream.end()  # a partner line answered earlier is already in the transcript above
+        _say_if_raced(res, sc.partner.name)
         for line in rating_lines(res.rating) if res.rating else []:
             _out(line)
         if res.ended:
@@ -295,6 +327,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     engine = _engine(args)
     tree = engine.tree(args.session)
     sid, sc, path = tree.info.id, engine.scenario_of(tree), tree.path(args.branch)
+    _check_replies(sc.partner.name, replies)
     from coach.session import last_partner_before
 
     try:
@@ -388,8 +421,6 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    import subprocess
-
     app = Path(__file__).with_name("app") / "main.py"
     cmd = [
         sys.executable,
@@ -414,24 +445,44 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.scenarios:
         env["COACH_SCENARIOS"] = str(args.scenarios)
     _out(f"Coach app on http://127.0.0.1:{args.port}  (Ctrl-C stops it)")
+    # Become Streamlit rather than wait for it: a signal to this process (kill PID, Ctrl-C,
+    # a service manager stopping it) then reaches the server itself, and no server is left
+    # running behind a parent that has gone.
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+        os.execve(sys.executable, cmd, env)
+    except OSError as e:
+        raise CoachError(f"Cannot start the app with {sys.executable} ({e.strerror}).") from None
+    return 0  # pragma: no cover - execve does not return
 
 
 # ------------------------------------------------------------------ parser
 
 
-def _positive(v: str) -> int:
-    n = int(v)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+def _whole(v: str, least: int) -> int:
+    # ASCII digits only: int() also takes "٣" and "1_000", which nobody means here
+    n = int(v) if re.fullmatch(r"\s*[+-]?[0-9]{1,18}\s*", v) else None
+    if n is None or n < least:
+        raise argparse.ArgumentTypeError(f"'{v}' is not a whole number of {least} or more")
     return n
 
 
+def _positive(v: str) -> int:
+    return _whole(v, 1)
+
+
+def _non_negative(v: str) -> int:
+    return _whole(v, 0)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: what is wrong, and where the help is."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="coach",
         description="Rehearse a hard conversation with your partner, alone, and get feedback "
         "on how well you listened. Everything stays on this machine.",
@@ -507,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = command("history", help="list past sessions, newest first")
     s.add_argument("--limit", type=_positive, default=50)
-    s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--offset", type=_non_negative, default=0, help="skip this many (0 or more)")
     s.add_argument("--scenario", help="only this scenario id")
     s.add_argument("--all", action="store_true", help="include sessions with no replies yet")
     s.set_defaults(func=cmd_history)

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from coach.backends import Backend
-from coach.errors import ModelError, ReplyError, StoreError
+from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
 from coach.heuristic import HeuristicJudge
 from coach.judge import MAX_REPLY_CHARS, JudgeContext, Line
 from coach.partner import PartnerContext, ending_for
@@ -32,15 +32,28 @@ from coach.session import (
     state_of,
 )
 from coach.store import Store
+from coach.stored import scenario_from_json
 
 TokenSink = Callable[[str], None]
 
 
 def validate_reply(text: str, partner_name: str = "your partner") -> str:
-    """The reply, stripped, or a ReplyError that says what to do."""
+    """The reply, stripped, or a ReplyError that says what to do.
+
+    The one check every reply passes (CLI scripts, the prompt, the app) before anything is
+    stored: text the store cannot write must be refused here, not half-way into a session.
+    """
     cleaned = (text or "").strip()
     if not cleaned:
         raise ReplyError(f"Your reply is empty. Type what you would say to {partner_name}.")
+    # A lone surrogate is what Python makes of invalid UTF-8 bytes in argv or a terminal
+    # (surrogateescape); it cannot be encoded, so SQLite would refuse it later.
+    bad = next((i for i, ch in enumerate(cleaned) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:
+        raise ReplyError(
+            f"Your reply has bytes that are not valid UTF-8 text (at character {bad + 1}). "
+            "Type it again, or save your replies as UTF-8."
+        )
     if len(cleaned) > MAX_REPLY_CHARS:
         raise ReplyError(
             f"Your reply is {len(cleaned):,} characters; the limit is {MAX_REPLY_CHARS:,}. "
@@ -55,6 +68,9 @@ class TurnResult:
     partner: Turn | None
     rating: Rating | None
     ended: bool
+    # Another window answered the same reply first: `partner` is its stored answer, not
+    # the one this call streamed.
+    raced: bool = False
 
 
 _QUICK = HeuristicJudge()
@@ -94,7 +110,16 @@ class Engine:
         if tree.scenario_json:
             cached = self._snapshots.get(tree.info.id)
             if cached is None:
-                cached = Scenario.model_validate_json(tree.scenario_json)
+                try:
+                    cached = scenario_from_json(tree.scenario_json)
+                except StoreError as e:
+                    # Unreadable copy (from a newer coach): the library's, if it has it.
+                    if tree.info.scenario_id in self.library:
+                        return self.library[tree.info.scenario_id]
+                    raise StoreError(
+                        f"Session {tree.info.id}: {e}, and the scenario "
+                        f"'{tree.info.scenario_id}' is not in the library either."
+                    ) from None
                 self._snapshots[tree.info.id] = cached
             return cached
         return self.scenario(tree.info.scenario_id)
@@ -185,7 +210,25 @@ class Engine:
     # ------------------------------------------------------------------ the turn
 
     def process(self, user: Turn, *, on_token: TokenSink | None = None) -> TurnResult:
-        """Rate and answer a stored reply; store whatever succeeds."""
+        """Rate and answer a stored reply; store whatever succeeds.
+
+        Raises:
+            ModelError: a model failed (the reply is kept, marked for a retry).
+            ReplyKeptError: storing the result failed (say, a full disk); the reply is kept.
+        """
+        try:
+            return self._process(user, on_token=on_token)
+        except ConflictError:
+            raise
+        except ReplyKeptError:
+            raise
+        except StoreError as e:
+            raise ReplyKeptError(
+                f"{e} Your reply itself was saved first: retry the turn once this is fixed.",
+                branch=user.branch,
+            ) from None
+
+    def _process(self, user: Turn, *, on_token: TokenSink | None) -> TurnResult:
         tree = self.store.load_tree(user.session_id)
         by_id = tree.by_id
         sc = self.scenario_of(tree)
@@ -261,14 +304,29 @@ class Engine:
             errors = [errors[0].split(": ", 1)[1]]
         error = " ".join(errors)
         if partner_turn is None and partner_text:
-            partner_turn = self.store.complete_turn(
-                user,
-                partner_text=partner_text,
-                openness=openness,
-                ending=ending,
-                meta={**meta, "latency_ms": partner_ms},
-                error=error,
-            )
+            try:
+                partner_turn = self.store.complete_turn(
+                    user,
+                    partner_text=partner_text,
+                    openness=openness,
+                    ending=ending,
+                    meta={**meta, "latency_ms": partner_ms},
+                    error=error,
+                )
+            except ConflictError:
+                # Another window answered this reply first: what counts is what it stored.
+                won = self.store.load_tree(user.session_id).children(user.id)
+                won = [t for t in won if t.role == "partner"]
+                if not won:
+                    raise
+                stored = self.store.turn(user.id)
+                return TurnResult(
+                    user=stored,
+                    partner=won[0],
+                    rating=stored.rating,
+                    ended=won[0].ending is not None,
+                    raced=True,
+                )
         elif error:
             self.store.mark_failed(user.id, error)
         elif partner_turn is not None:

@@ -32,6 +32,18 @@ class ConflictError(StoreError):
     """Two windows wrote the same turn at once; the second write was refused."""
 
 
+class ReplyKeptError(StoreError):
+    """Storing a turn's result failed (a full disk...) after the reply itself was saved.
+
+    Attributes:
+        branch: the branch whose reply is stored and waiting for a retry.
+    """
+
+    def __init__(self, message: str, *, branch: int | None = None) -> None:
+        super().__init__(message)
+        self.branch = branch
+
+
 class ModelError(CoachError):
     """A model call failed in a way the user should hear about.
 

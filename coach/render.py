@@ -18,6 +18,11 @@ DOTS = {0: "○○", 1: "●○", 2: "●●"}
 ENDINGS = {"felt_heard": "felt heard", "not_heard": "did not feel heard"}
 
 
+def ending_words(ending: str) -> str:
+    """An ending in words; one stored by a newer coach is shown as it was stored."""
+    return ENDINGS.get(ending, f"reached the ending '{ending}'")
+
+
 def when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
@@ -83,7 +88,7 @@ def metric_lines(d: Debrief, *, indent: str = "  ") -> list[str]:
 def debrief_lines(scenario: Scenario, d: Debrief) -> list[str]:
     out = ["", "=== Debrief ==="]
     if d.ended:
-        out.append(f"{scenario.partner.name} {ENDINGS[d.ended]}.")
+        out.append(f"{scenario.partner.name} {ending_words(d.ended)}.")
     if d.overall is not None:
         out.append(f"Mean score: {d.overall:.0f}/100")
     out.append("Scores per criterion (mean level, 0-2):")
@@ -129,7 +134,7 @@ def turn_lines(t: Turn, partner_name: str) -> list[str]:
     if t.role == "partner":
         if t.meta.get("pause"):
             return [t.text]
-        tag = f"  [{ENDINGS[t.ending]}]" if t.ending else ""
+        tag = f"  [{ending_words(t.ending)}]" if t.ending else ""
         return [f"{partner_name}: {t.text}{tag}"]
     out = [f"You (turn {t.idx}): {t.text}"]
     if t.status != "ok":
@@ -244,7 +249,7 @@ def export_dict(tree: Tree, scenario: Scenario | None) -> dict:
                 "text": t.text,
                 "status": t.status,
                 "error": t.error,
-                "reading": t.reading.value if t.reading else None,
+                "reading": str(t.reading) if t.reading else None,
                 "openness": t.openness,
                 "ending": t.ending,
                 "rating": t.rating.model_dump() if t.rating else None,
@@ -295,7 +300,7 @@ def export_markdown(tree: Tree, scenario: Scenario | None) -> str:
                 lines += [f"*{_md_escape(t.text)}*", ""]
                 continue
             if t.role == "partner":
-                end = f" *({ENDINGS[t.ending]})*" if t.ending else ""
+                end = f" *({ending_words(t.ending)})*" if t.ending else ""
                 lines.append(f"**{_md_escape(name)}:** {_md_escape(t.text)}{end}")
                 lines.append("")
                 continue

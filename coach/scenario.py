@@ -28,6 +28,10 @@ from coach.rubric import CRITERION_KEYS, MAX_LEVEL
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
+# The largest shipped scenario is about 7 KiB. Every session stores a copy of its scenario,
+# so a runaway (generated, pasted twice...) file must be refused, not copied into each one.
+MAX_SCENARIO_BYTES = 256 * 1024
+
 PRACTICES = (
     "open the doors for communication",
     "active listening",
@@ -200,15 +204,30 @@ def parse_scenario(text: str, *, source: str, default_id: str) -> Scenario:
     Raises:
         ScenarioError: the text is not TOML or does not match the schema.
     """
+    if len(text) > MAX_SCENARIO_BYTES or len(text.encode("utf-8", "replace")) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(_too_big(source))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{source}: not valid TOML: {e}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively
+        raise ScenarioError(
+            f"{source}: arrays or tables are nested too deeply to read; a scenario needs "
+            "only a few levels (see scenarios/AUTHORING.md)."
+        ) from None
     data.setdefault("id", default_id)
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
         raise ScenarioError(format_validation_error(source, e)) from None
+
+
+def _too_big(source: str) -> str:
+    return (
+        f"{source}: the file is larger than {MAX_SCENARIO_BYTES // 1024} KiB, far more than a "
+        "scenario needs (the shipped ones are under 10 KiB); shorten it."
+    )
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -218,7 +237,11 @@ def load_scenario(path: Path) -> Scenario:
         ScenarioError: naming the file and the field that is wrong.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(MAX_SCENARIO_BYTES + 1)  # never more than the cap into memory
+        if len(data) > MAX_SCENARIO_BYTES:
+            raise ScenarioError(_too_big(str(path)))
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
     except (OSError, UnicodeDecodeError) as e:

@@ -42,7 +42,7 @@ class Turn:
     text: str
     status: TurnStatus = "ok"
     error: str = ""
-    reading: Reading | None = None
+    reading: Reading | str | None = None  # a str: a reading only a newer coach knows
     openness: int | None = None
     ending: str | None = None
     rating: Rating | None = None

@@ -8,20 +8,31 @@ API keys are never stored here: only the backend's label and model names.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 from coach.errors import ConflictError, StoreError
 from coach.reading import Reading
 from coach.rubric import Rating
 from coach.session import SessionInfo, Tree, Turn
+from coach.stored import meta_from_json, rating_from_json, reading_from_value
+
+# The database format, kept in PRAGMA user_version as MAJOR * 1000 + MINOR. A newer MINOR
+# only adds (columns, fields in JSON rows) and is read tolerantly; a newer MAJOR may change
+# what existing columns mean, so this coach refuses it rather than misread it.
+# 0 = made before versions were kept; 1.0 = sessions carry their scenario's copy.
+SCHEMA_MAJOR, SCHEMA_MINOR = 1, 0
+SCHEMA_VERSION = SCHEMA_MAJOR * 1000 + SCHEMA_MINOR
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -88,11 +99,11 @@ def _row_to_turn(r: sqlite3.Row) -> Turn:
         text=r["text"],
         status=r["status"],
         error=r["error"],
-        reading=Reading(r["reading"]) if r["reading"] else None,
+        reading=reading_from_value(r["reading"]),
         openness=r["openness"],
         ending=r["ending"],
-        rating=Rating.model_validate_json(r["rating"]) if r["rating"] else None,
-        meta=json.loads(r["meta"]),
+        rating=rating_from_json(r["rating"]),
+        meta=meta_from_json(r["meta"]),
         created_at=r["created_at"],
     )
 
@@ -112,6 +123,19 @@ def _row_to_info(r: sqlite3.Row) -> SessionInfo:
     )
 
 
+def _read(method: Callable[..., T]) -> Callable[..., T]:
+    """For every read: a damaged page or a busy file becomes a StoreError saying what to do."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args, **kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as e:
+            raise StoreError(self._explain(e)) from None
+
+    return wrapper
+
+
 class Store:
     """Sessions and turns in one SQLite file. Safe to share between threads."""
 
@@ -128,26 +152,65 @@ class Store:
             ) from None
         self._local = threading.local()
         try:
+            # Checked before the schema runs: a newer major format must not be touched.
+            self._refuse_newer(self._version())
             # executescript manages its own transaction
             self._conn().executescript(SCHEMA)
             self._migrate()
         except sqlite3.Error as e:
             self.close()
             raise StoreError(self._explain(e)) from None
+        except StoreError:
+            self.close()
+            raise
+
+    def _version(self) -> int:
+        return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+
+    def _refuse_newer(self, version: int) -> None:
+        major, minor = divmod(version, 1000)
+        if major > SCHEMA_MAJOR:
+            raise StoreError(
+                f"{self.path} was written by a newer coach (database format {major}.{minor}; "
+                f"this coach reads format {SCHEMA_MAJOR}.x). Upgrade coach, or point --db / "
+                "COACH_DB at another file."
+            )
 
     def _migrate(self) -> None:
-        """Bring a database made by an older coach up to this schema."""
-        cols = {r["name"] for r in self._conn().execute("PRAGMA table_info(sessions)")}
-        if "scenario_json" not in cols:
-            self._conn().execute("ALTER TABLE sessions ADD COLUMN scenario_json TEXT")
+        """Bring a database made by an older coach up to this format, in one transaction."""
+        if self._version() >= SCHEMA_VERSION:
+            return  # current (or a newer minor): no write lock just to open it
+        with self._tx() as c:
+            version = self._version()
+            self._refuse_newer(version)  # another coach may have upgraded it meanwhile
+            if version < 1000:
+                cols = {r["name"] for r in c.execute("PRAGMA table_info(sessions)")}
+                if "scenario_json" not in cols:
+                    c.execute("ALTER TABLE sessions ADD COLUMN scenario_json TEXT")
+            # Later steps go here, each guarded by `if version < N`. A newer minor stays as
+            # it is: lowering it would hide that its extra fields exist.
+            if version < SCHEMA_VERSION:
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _explain(self, e: sqlite3.Error) -> str:
         if self.path.is_dir():
             return f"{self.path} is a folder; --db / COACH_DB must name a file (e.g. coach.db)."
-        if isinstance(e, sqlite3.DatabaseError) and "not a database" in str(e):
+        code = getattr(e, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_NOTADB or "not a database" in str(e):
             return (
                 f"{self.path} is not a coach database. Point --db / COACH_DB at another "
                 "file, or move this one away."
+            )
+        if code == sqlite3.SQLITE_CORRUPT or "malformed" in str(e):
+            return (
+                f"The database {self.path} is damaged ({e}). Move it aside (for example "
+                f"rename it to {self.path.name}.broken) to start afresh, or restore it from "
+                "a backup."
+            )
+        if code == sqlite3.SQLITE_FULL or "disk is full" in str(e):
+            return (
+                f"The disk holding {self.path} is full, so this change was not saved. Free "
+                "some space and try again."
             )
         if "locked" in str(e):
             return f"{self.path} is busy (another coach is writing to it). Try again in a moment."
@@ -181,8 +244,13 @@ class Store:
             raise StoreError(self._explain(e)) from None
         try:
             yield c
+            # Inside the handler: a full disk often only shows at COMMIT (WAL frames).
+            c.execute("COMMIT")
         except BaseException as e:
-            c.execute("ROLLBACK")
+            # SQLite rolls back by itself after some errors (a full disk among them).
+            if c.in_transaction:
+                with suppress(sqlite3.Error):
+                    c.execute("ROLLBACK")
             if isinstance(e, sqlite3.IntegrityError):
                 raise ConflictError(
                     "This conversation changed in another window or tab. Reload it to see "
@@ -191,8 +259,6 @@ class Store:
             if isinstance(e, sqlite3.Error):
                 raise StoreError(self._explain(e)) from None
             raise
-        else:
-            c.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -336,12 +402,14 @@ class Store:
 
     # ------------------------------------------------------------------ reads
 
+    @_read
     def turn(self, turn_id: int) -> Turn:
         row = self._conn().execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
         if row is None:
             raise StoreError(f"no turn {turn_id}")
         return _row_to_turn(row)
 
+    @_read
     def resolve(self, session_ref: str) -> str:
         """A full session id from an id or a unique prefix of one.
 
@@ -364,12 +432,14 @@ class Store:
             raise StoreError(f"'{ref}' matches several sessions; type more of the id")
         return rows[0]["id"]
 
+    @_read
     def session(self, session_id: str) -> SessionInfo:
         row = self._conn().execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
             raise StoreError(f"no session '{session_id}'; `coach history` lists them")
         return _row_to_info(row)
 
+    @_read
     def load_tree(self, session_id: str) -> Tree:
         """The session and all its turns, read as one consistent snapshot."""
         c = self._conn()
@@ -382,7 +452,8 @@ class Store:
                 "SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,)
             ).fetchall()
         finally:
-            c.execute("COMMIT")
+            if c.in_transaction:
+                c.execute("COMMIT")
         if row is None:
             raise StoreError(f"no session '{session_id}'; `coach history` lists them")
         return Tree(
@@ -391,6 +462,7 @@ class Store:
             scenario_json=row["scenario_json"],
         )
 
+    @_read
     def list_sessions(
         self,
         *,
@@ -416,6 +488,7 @@ class Store:
         )
         return [_row_to_info(r) for r in rows]
 
+    @_read
     def count_sessions(self, scenario_id: str | None = None, include_empty: bool = False) -> int:
         """How many sessions `list_sessions` pages through."""
         where, params = self._history_filter(scenario_id, include_empty)
@@ -433,6 +506,7 @@ class Store:
             clauses.append("user_turns > 0")
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
+    @_read
     def rated_turns(self, *, limit: int = 2000) -> list[tuple[SessionInfo, Turn]]:
         """The most recent rated user turns with their sessions, oldest first (for progress)."""
         c = self._conn()

@@ -148,6 +148,21 @@ def test_a_reload_comes_back_to_the_open_conversation(db):
     assert "You (reply 1)" in markdown(again)
 
 
+@pytest.mark.parametrize("version", ["²", "٣", "-1", "1e3", "9" * 5000])
+def test_a_link_with_a_bad_version_opens_the_original_and_says_so(db, version):
+    at = send(start(app()), GOOD)
+    sid = at.session_state["practice_session"]
+    again = AppTest.from_file(MAIN, default_timeout=30)
+    again.query_params["session"] = sid
+    again.query_params["version"] = version
+    again.run()
+    assert not again.exception, again.exception
+    assert again.session_state["practice_session"] == sid
+    assert again.session_state["practice_branch"] == 1
+    assert "You (reply 1)" in markdown(again)
+    assert any("not a version number" in w.value for w in again.warning)
+
+
 def test_finishing_shows_the_debrief(db):
     at = start(app())
     sc = load_library()[SCENARIO]

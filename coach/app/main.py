@@ -7,7 +7,9 @@ from pathlib import Path
 import streamlit as st
 
 from coach.app import state
+from coach.app.text import escape_md
 from coach.app.widgets import practice_note
+from coach.errors import CoachError
 
 HERE = Path(__file__).parent
 
@@ -41,4 +43,9 @@ if offline:
         icon=":material/cloud_off:",
     )
 
-page.run()
+try:
+    page.run()
+except CoachError as e:
+    # A fault no page handles itself (a damaged database, a full disk): one clear line
+    # instead of a traceback. Streamlit's own rerun and page-switch signals pass through.
+    st.error(escape_md(str(e)), icon=":material/error:")

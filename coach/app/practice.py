@@ -8,7 +8,7 @@ from coach.app import state
 from coach.app.logic import DIFFICULTY_COLORS, filter_scenarios, version_label
 from coach.app.text import escape_md
 from coach.app.widgets import PARTNER_AVATAR, USER_AVATAR, conversation, debrief_view
-from coach.errors import ConflictError, ModelError, ReplyError, StoreError
+from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
 from coach.judge import MAX_REPLY_CHARS
 from coach.scenario import PRACTICES, Scenario
 from coach.session import Turn, state_of
@@ -45,7 +45,21 @@ def _from_url() -> None:
             return
         version = st.query_params.get("version", "1")
         st.session_state[SESSION] = sid
-        st.session_state[BRANCH] = int(version) if version.isdigit() else 1
+        st.session_state[BRANCH] = _version_number(version)
+        if st.session_state[BRANCH] is None:
+            st.session_state[BRANCH] = 1
+            st.session_state[NOTICE] = (
+                f"The link asks for version '{version[:20]}', which is not a version number; "
+                "showing version 1 (the original conversation)."
+            )
+
+
+def _version_number(text: str) -> int | None:
+    """A version number from the URL, or None. ASCII digits only: "²".isdigit() is true."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
+        return None
+    return int(text)
 
 
 # ------------------------------------------------------------------ choosing a scenario
@@ -121,14 +135,21 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
                 res = eng.reply(session_id, text, branch=branch, on_token=on_token)
         except (ReplyError, ConflictError) as e:
             st.session_state[NOTICE] = str(e)
-        except ModelError as e:
+        except (ModelError, ReplyKeptError) as e:
             st.session_state[ERROR] = str(e)
             if e.branch is not None:  # show the version holding the reply, with its retry
                 st.session_state[BRANCH] = e.branch
+        except StoreError as e:  # nothing of this turn was stored (a full disk, a damaged file)
+            st.session_state[NOTICE] = str(e)
         else:
             st.session_state.pop(ERROR, None)
             st.session_state[BRANCH] = res.user.branch
             st.query_params["version"] = str(res.user.branch)
+            if res.raced:
+                st.session_state[NOTICE] = (
+                    "Another tab answered this reply at the same moment; the conversation "
+                    "shows the answer that was kept."
+                )
     st.rerun()
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 from coach.app.logic import evidence_of, evidence_rows, level_badges, score_word
 from coach.app.text import escape_md, highlight
 from coach.metrics import MITI_NORMS, debrief
-from coach.render import ENDINGS
+from coach.render import ending_words
 from coach.rubric import CRITERIA, Rating
 from coach.safety import PRACTICE_NOTE
 from coach.scenario import Scenario
@@ -33,7 +33,8 @@ def partner_line(name: str, turn: Turn) -> None:
     with st.chat_message("assistant", avatar=PARTNER_AVATAR):
         st.markdown(f"**{escape_md(name)}:** {escape_md(turn.text)}")
         if turn.ending:
-            st.caption(f"End of the conversation: {escape_md(name)} {ENDINGS[turn.ending]}.")
+            ended = escape_md(ending_words(turn.ending))
+            st.caption(f"End of the conversation: {escape_md(name)} {ended}.")
 
 
 def rating_card(rating: Rating) -> None:
@@ -126,7 +127,7 @@ def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
     d = debrief(scenario, path)
     name = escape_md(scenario.partner.name)
     if d.ended:
-        st.markdown(f"#### {name} {ENDINGS[d.ended]}.")
+        st.markdown(f"#### {name} {escape_md(ending_words(d.ended))}.")
     c1, c2, c3 = st.columns(3)
     c1.metric("Average score", "–" if d.overall is None else f"{d.overall:.0f}/100")
     c2.metric("Replies", d.metrics.replies)
