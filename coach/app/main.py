@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from coach.app import state
+from coach.app.text import escape_md
 from coach.app.widgets import practice_note
 
 HERE = Path(__file__).parent
@@ -30,7 +31,7 @@ offline = state.is_offline()  # first use reads the environment's model settings
 if st.session_state.get(state.ENV_ERROR):
     st.warning(
         "The model settings in your environment can't be used, so this tab runs offline: "
-        + st.session_state[state.ENV_ERROR],
+        + escape_md(st.session_state[state.ENV_ERROR]),
         icon=":material/warning:",
     )
 if offline:
