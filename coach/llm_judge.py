@@ -4,9 +4,19 @@ The model must answer with JSON matching `JudgeOutput`. What happens when it doe
 
 1. Invalid JSON or a schema mismatch: re-ask with the validation errors (at most
    `max_reasks` times).
-2. Evidence that is not an exact quote from the reply: re-ask once; if the quotes are still
-   made up, drop them and say so in `notes`.
-3. Still no usable answer: rate with the fallback judge (normally the heuristic one) and
+2. Evidence that is not an exact quote from the reply, or is too short to show anything
+   (fewer than MIN_QUOTE_WORD_CHARS letters or digits: "a", "I", "."), and a positive
+   level with no quote at all: re-ask once; if the quotes are still bad, drop them and say
+   so in `notes`.
+3. Evidence must carry a level. A level above 0 on a criterion that rewards something
+   said (warmth, validation, ...) stands only with a valid quote showing it. Without one
+   the model has not shown the grade, and neither 0 (a claim that the skill is absent) nor
+   the model's level would be honest, so that criterion is left *unscored*, with a note
+   saying why. Inverse criteria ("no unasked fixing"...) are exempt: their level 2 means
+   something is absent, which no quote can show. When *every* positive level is
+   unsupported (a judge that fabricated all its quotes), nothing the model said is
+   grounded in the reply, so the whole answer counts as unusable (step 4).
+4. Still no usable answer: rate with the fallback judge (normally the heuristic one) and
    mark the rating `fallback=True`, its first note naming the model and why it failed. The
    rating keeps the fallback judge's own backend, model and prompt version (it is that
    judge's grade, not the model's). Without a fallback the rating is `unscored` with the
@@ -46,6 +56,11 @@ from coach.rubric import (
 
 HISTORY_LINES = 6  # enough context to judge a reply, short enough for small local models
 MAX_TOKENS = 900
+# The token limit is only a request. What a misbehaving server sends beyond these lengths is
+# cut (tip, better reply) or not echoed back in a re-ask (the answer itself).
+MAX_TIP_CHARS = 300
+MAX_BETTER_REPLY_CHARS = 1000
+MAX_REASK_ECHO_CHARS = 4000
 
 
 class CriterionOut(BaseModel):
@@ -142,15 +157,47 @@ def _clean_quote(q: str) -> str:
     return q.strip().strip("\"'“”‘’").strip().removesuffix("...").removesuffix("…").strip()
 
 
+# A quote needs this many letters or digits to show anything ("a", "I" or "." do not).
+MIN_QUOTE_WORD_CHARS = 3
+_WORD_CHAR_RE = re.compile(r"[^\W_]")
+_POSITIVE = tuple(c.key for c in CRITERIA if c.inverse_of is None)
+_NAMES = {c.key: c.name for c in CRITERIA}
+
+
+def _quote_problem(quote: str, reply: str) -> str | None:
+    """Why `quote` is not evidence from `reply`, or None when it is (or is blank)."""
+    cleaned = _clean_quote(quote)
+    if not cleaned:
+        return None  # blank entries are ignored, not held against the answer
+    if cleaned not in reply:
+        return "is not an exact quote from the reply"
+    if len(_WORD_CHAR_RE.findall(cleaned)) < MIN_QUOTE_WORD_CHARS:
+        return "is too short to be evidence; quote the words that show the level"
+    return None
+
+
 def _made_up(out: JudgeOutput, reply: str) -> dict[str, list[str]]:
-    """Evidence quotes, per criterion, that are not exact substrings of the reply."""
+    """Evidence quotes, per criterion, that are not exact substrings of the reply or are
+    too short to be evidence."""
     bad: dict[str, list[str]] = {}
     for key in CRITERION_KEYS:
         for q in getattr(out.scores, key).evidence:
-            cleaned = _clean_quote(q)
-            if cleaned and cleaned not in reply:
+            if _quote_problem(q, reply) is not None:
                 bad.setdefault(key, []).append(q)
     return bad
+
+
+def _claims(out: JudgeOutput, reply: str) -> tuple[list[str], list[str]]:
+    """(positive criteria with a level above 0, those of them without a valid quote)."""
+    claimed, unsupported = [], []
+    for key in _POSITIVE:
+        c = getattr(out.scores, key)
+        if c.level == 0:
+            continue
+        claimed.append(key)
+        if not any(_clean_quote(q) and _quote_problem(q, reply) is None for q in c.evidence):
+            unsupported.append(key)
+    return claimed, unsupported
 
 
 _INJECTION_RE = re.compile(
@@ -162,6 +209,10 @@ _INJECTION_RE = re.compile(
     r"|\b(rubric|grader|system prompt)\b",
     re.I,
 )
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def addresses_grader(reply: str) -> bool:
@@ -241,11 +292,17 @@ class LLMJudge:
             parsed, problems = self._parse(done.text)
             if parsed is not None:
                 bad = _made_up(parsed, ctx.reply)
-                if bad and evidence_reasked is None:
+                _, unsupported = _claims(parsed, ctx.reply)
+                if (bad or unsupported) and evidence_reasked is None:
                     evidence_reasked = parsed
                     problems = [
-                        f"scores.{k}.evidence: {q!r} is not an exact quote from the reply"
+                        f"scores.{k}.evidence: {q!r} {_quote_problem(q, ctx.reply)}"
                         for k, qs in bad.items() for q in qs
+                    ] + [
+                        f"scores.{k}: level {getattr(parsed.scores, k).level} needs an exact "
+                        "quote from the reply that shows it; if nothing in the reply shows "
+                        "it, the level is 0"
+                        for k in unsupported
                     ]
                     messages = self._reask(messages, done.text, problems)
                     continue
@@ -274,9 +331,24 @@ class LLMJudge:
             "prompt_version": self.prompt_version,
             "usage": dict(usage),
         }
+        unscored: list[str] = []
+        if output is not None:
+            claimed, unscored = _claims(output, ctx.reply)
+            if claimed and len(unscored) == len(claimed):
+                failure = (
+                    f"The judge model '{self.model_name}' gave levels above 0 but quoted "
+                    "nothing from the reply that shows them ("
+                    + ", ".join(_NAMES[k] for k in claimed) + "), so its grades were not used."
+                )
+                output = None
         if output is None:
             return self._fall_back(ctx, failure, notes, meta, start)
-        rating = self._to_rating(output, ctx, notes, meta)
+        if unscored:
+            notes.append(
+                "Not scored: " + ", ".join(_NAMES[k] for k in unscored) + ". The judge gave "
+                "a level above 0 but no exact quote from the reply that shows it."
+            )
+        rating = self._to_rating(output, ctx, notes, meta, skip=frozenset(unscored))
         if addresses_grader(ctx.reply):
             rating = self._cap(rating, ctx)
         rating.latency_ms = (time.monotonic() - start) * 1000
@@ -303,7 +375,7 @@ class LLMJudge:
     def _reask(self, messages: list[Message], answer: str, problems: list[str]) -> list[Message]:
         return [
             *messages,
-            {"role": "assistant", "content": answer},
+            {"role": "assistant", "content": answer[:MAX_REASK_ECHO_CHARS]},
             {"role": "user", "content": render("judge_reask", problems=problems)},
         ]
 
@@ -321,10 +393,13 @@ class LLMJudge:
         return JudgeOutput.model_validate(data)
 
     def _to_rating(
-        self, out: JudgeOutput, ctx: JudgeContext, notes: list[str], meta: dict[str, Any]
+        self, out: JudgeOutput, ctx: JudgeContext, notes: list[str], meta: dict[str, Any],
+        skip: frozenset[str] = frozenset(),
     ) -> Rating:
         scores = {}
         for key in CRITERION_KEYS:
+            if key in skip:  # unscored: a level without evidence (see the module docstring)
+                continue
             c = getattr(out.scores, key)
             scores[key] = CriterionScore(
                 level=c.level, evidence=[_clean_quote(q) for q in c.evidence if _clean_quote(q)]
@@ -333,8 +408,8 @@ class LLMJudge:
             status="scored",
             scores=scores,
             flags=list(dict.fromkeys(out.flags)),
-            tip=out.tip.strip().splitlines()[0] if out.tip.strip() else "",
-            better_reply=out.better_reply.strip(),
+            tip=_cut(out.tip.strip().splitlines()[0], MAX_TIP_CHARS) if out.tip.strip() else "",
+            better_reply=_cut(out.better_reply.strip(), MAX_BETTER_REPLY_CHARS),
             overall=overall_score(scores, {k: ctx.weight(k) for k in scores}),
             notes=notes,
             **meta,

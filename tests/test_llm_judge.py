@@ -117,15 +117,63 @@ def test_missing_fields_are_reasked(fake_server, chat, scenario) -> None:  # noq
 
 def test_fabricated_quote_reasked_once_then_dropped(fake_server, chat, scenario) -> None:  # noqa: F811
     made_up = "I will always be on your side"
-    fake_server.enqueue(Reply(judge_json(REPLY, quote=made_up)),
-                        Reply(judge_json(REPLY, quote=made_up)), Reply("never asked"))
+    answer = judge_output(REPLY, quote="that's humiliating")
+    answer["scores"]["warmth"]["evidence"] = [made_up]
+    fake_server.enqueue(Reply(json.dumps(answer)), Reply(json.dumps(answer)),
+                        Reply("never asked"))
     rating = LLMJudge(chat, MODEL, "json_object", fallback=StubJudge()).rate(
         context(scenario, REPLY))
     assert len(fake_server.chat_requests) == 2  # re-asked exactly once
     assert rating.status == "scored" and not rating.fallback
-    assert rating.scores["warmth"].evidence == []
+    # Its only quote was made up, so warmth's level is not kept: unscored, with the reason.
+    assert "warmth" not in rating.scores and rating.level("validation") == 1
     assert any("Dropped evidence" in n and made_up in n for n in rating.notes)
+    assert any(n.startswith("Not scored: Warmth.") and "no exact quote" in n
+               for n in rating.notes)
     assert "not an exact quote" in fake_server.chat_requests[1].messages[-1]["content"]
+
+
+FABRICATED = "You are the most wonderful partner in the world"
+
+
+@pytest.mark.parametrize("quote", [FABRICATED, "O", "In", ".", "…"])
+def test_a_judge_without_real_evidence_keeps_no_grade(scenario, quote) -> None:  # noqa: F811
+    # Level 2 everywhere, every quote made up or too short to show anything ("O" and "In"
+    # are in the reply, but prove nothing): today's code kept 100/100 for this.
+    fake = FakeChatModel(default=judge_json(REPLY, level=2, quote=quote))
+    rating = LLMJudge(fake, "m", "prompt", fallback=StubJudge(level=0)).rate(
+        context(scenario, REPLY))
+    assert len(fake.requests) == 2  # one re-ask about the evidence, then no more
+    assert rating.fallback is True and rating.overall == 0.0
+    assert "quoted nothing from the reply that shows them" in rating.notes[0]
+    reask = fake.requests[1].messages[-1]["content"]
+    assert "needs an exact quote" in reask
+    unscored = LLMJudge(FakeChatModel(default=judge_json(REPLY, level=2, quote=quote)),
+                        "m", "prompt").rate(context(scenario, REPLY))
+    assert unscored.status == "unscored" and unscored.overall is None
+    assert "quoted nothing from the reply" in unscored.reason
+
+
+def test_a_positive_level_without_a_quote_is_unscored(scenario) -> None:  # noqa: F811
+    answer = judge_output(REPLY, level=2, quote="that's humiliating")
+    answer["scores"]["exploration"]["evidence"] = []  # level 2, nothing quoted
+    fake = FakeChatModel(default=json.dumps(answer))
+    rating = LLMJudge(fake, "m", "prompt", fallback=StubJudge()).rate(context(scenario, REPLY))
+    assert rating.status == "scored" and not rating.fallback
+    assert "exploration" not in rating.scores and rating.level("warmth") == 2
+    assert rating.level("no_fixing") == 2  # inverse criteria need no quote for "absent"
+    assert any(n.startswith("Not scored: Exploration.") for n in rating.notes)
+    assert "scores.exploration: level 2 needs an exact quote" in (
+        fake.requests[1].messages[-1]["content"])
+    # the overall is over what was scored, not a 0 for the unscored criterion
+    assert rating.overall == overall_score(rating.scores, scenario.weights) == 100.0
+
+
+def test_level_zero_needs_no_quote(scenario) -> None:  # noqa: F811
+    fake = FakeChatModel().enqueue(judge_json(REPLY, level=0))
+    rating = LLMJudge(fake, "m", "prompt").rate(context(scenario, REPLY))
+    assert len(fake.requests) == 1 and rating.notes == []
+    assert rating.overall == 0.0 and set(rating.scores) == set(CRITERION_KEYS)
 
 
 def test_fabricated_quote_fixed_on_reask(scenario) -> None:  # noqa: F811
