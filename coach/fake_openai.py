@@ -177,6 +177,8 @@ class FakeOpenAIServer:
         models: the model ids served; a request for another model gets a 404.
         api_key: when set, requests without `Bearer <api_key>` get a 401.
         handler: decides the action when the queue is empty (default: `auto_reply`).
+
+    Set `models_fault` to a `Fault` to make `GET /v1/models` answer with it.
     """
 
     def __init__(
@@ -192,6 +194,7 @@ class FakeOpenAIServer:
         self.models = models
         self.api_key = api_key
         self.handler = handler or auto_reply
+        self.models_fault: Fault | None = None
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Action] = deque()
         self._lock = threading.Lock()
@@ -296,6 +299,8 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             server._record(RecordedRequest("GET", self.path, self._headers(), None))
             if not self._authorized():
                 return self._error(401, "Incorrect API key provided.")
+            if self.path.rstrip("/").endswith("/models") and server.models_fault is not None:
+                return self._act(server.models_fault, {})
             if self.path.rstrip("/").endswith("/models"):
                 return self._send_json(200, {"object": "list", "data": [
                     {"id": m, "object": "model", "created": 0, "owned_by": "fake"}

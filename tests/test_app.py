@@ -496,3 +496,64 @@ def test_settings_typed_key_wins_for_any_server():
     config = build_config("remote", base_url="https://other.example/v1", api_key="typed",
                           partner_model="m", env={"OPENAI_API_KEY": ENV_KEY})
     assert config.api_key == "typed"
+
+
+# ------------------------------------------------------------------ settings: bad input
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc/v1", "http://[::1"])
+@pytest.mark.parametrize("button", ["Test connection", "Use these settings"])
+def test_settings_malformed_url_is_a_clear_error(db, url, button):
+    at = settings_page()
+    at.radio(key="set_kind").set_value("remote").run()
+    at.text_input(key="set_url").set_value(url).run()
+    at.text_input(key="set_partner").set_value("m").run()
+    next(b for b in at.button if b.label == button).click().run()
+    assert not at.exception, at.exception
+    assert any("not usable" in e.value and "Base URL" in e.value for e in at.error)
+    assert at.session_state["coach_backend"] is None if "coach_backend" in at.session_state \
+        else True
+
+
+def _shown_as_text(value: str) -> None:
+    from coach.fake_openai import MARKDOWN_MESSAGE
+
+    assert "![" not in value and "](http" not in value and "<b>" not in value
+    assert MARKDOWN_MESSAGE in value.replace("\\", "")  # all of it, escaped
+
+
+def test_settings_show_a_server_message_as_text(db):
+    from coach.fake_openai import MARKDOWN_MESSAGE, Fault
+
+    with FakeOpenAIServer(models=("m",)) as server:
+        server.models_fault = Fault(500, MARKDOWN_MESSAGE)
+        at = settings_page()
+        at.radio(key="set_kind").set_value("local").run()
+        at.text_input(key="set_url").set_value(server.base_url).run()
+        at.text_input(key="set_partner").set_value("m").run()
+        next(b for b in at.button if b.label == "Test connection").click().run()
+    assert not at.exception, at.exception
+    (err,) = at.error
+    _shown_as_text(err.value)
+
+
+def test_replay_shows_a_server_message_as_text(db):
+    from coach.fake_openai import MARKDOWN_MESSAGE, Fault
+    from coach.llm import OpenAIChatModel, RetryPolicy
+    from coach.llm_judge import LLMJudge
+    from coach.llm_partner import LLMPartner
+
+    _, sid = seeded(db)
+    with FakeOpenAIServer(models=("m",), handler=lambda r: Fault(400, MARKDOWN_MESSAGE)) as srv:
+        model = OpenAIChatModel(base_url=srv.base_url, api_key="k", timeout=5,
+                                policy=RetryPolicy(max_attempts=1, time_budget=5))
+        backend = Backend(LLMJudge(model, "m", fallback=HeuristicJudge()),
+                          LLMPartner(model, "m"), "markdown test", False)
+        at = app()
+        at.session_state["coach_backend"] = backend
+        at.switch_page("replay.py").run()
+        at.text_area(key="branch_text").set_value("What was the worst part for you?")
+        at.button(key="branch_go").click().run()
+    assert not at.exception, at.exception
+    (err,) = at.error
+    _shown_as_text(err.value)
