@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from coach.rubric import BY_KEY, CRITERION_KEYS
 
@@ -221,7 +222,8 @@ class FakeOpenAIServer:
     def chat_requests(self) -> list[RecordedRequest]:
         """The chat completion requests received so far."""
         with self._lock:
-            return [r for r in self.requests if r.path.endswith("/chat/completions")]
+            return [r for r in self.requests
+                    if urlsplit(r.path).path.rstrip("/").endswith("/chat/completions")]
 
     def start(self) -> FakeOpenAIServer:
         """Serve in a background thread."""
@@ -299,9 +301,10 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             server._record(RecordedRequest("GET", self.path, self._headers(), None))
             if not self._authorized():
                 return self._error(401, "Incorrect API key provided.")
-            if self.path.rstrip("/").endswith("/models") and server.models_fault is not None:
+            route = urlsplit(self.path).path.rstrip("/")  # a query (?api-version=...) is fine
+            if route.endswith("/models") and server.models_fault is not None:
                 return self._act(server.models_fault, {})
-            if self.path.rstrip("/").endswith("/models"):
+            if route.endswith("/models"):
                 return self._send_json(200, {"object": "list", "data": [
                     {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
                     for m in server.models]})
@@ -316,7 +319,7 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 body = None
             req = RecordedRequest("POST", self.path, self._headers(), body)
             server._record(req)
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            if not urlsplit(self.path).path.rstrip("/").endswith("/chat/completions"):
                 return self._error(404, f"no route {self.path}")
             if not self._authorized():
                 return self._error(401, "Incorrect API key provided.")
@@ -340,8 +343,8 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 if action.retry_after is not None:
                     headers["Retry-After"] = f"{action.retry_after:g}"
                 message = action.message or f"fake {action.status}"
-                if action.echo_key:
-                    token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                if action.echo_key:  # the credentials as sent: "Bearer sk-..." or "Basic ..."
+                    token = self.headers.get("Authorization", "")
                     message = f"{message} Incorrect API key provided: {token}."
                 return self._error(action.status, message, headers)
             if isinstance(action, Trickle):

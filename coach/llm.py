@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import openai
 from tenacity import (
@@ -41,9 +42,10 @@ from tenacity import (
 
 from coach.config import PLACEHOLDER_KEY, ModelConfig, safe_url
 from coach.errors import ModelError
-from coach.redact import remember_secret, remember_url_secrets
+from coach.redact import install_log_filter, remember_secret, remember_url_secrets
 
 log = logging.getLogger(__name__)
+install_log_filter()  # the HTTP client logs request URLs, credentials included
 
 Message = dict[str, str]
 
@@ -250,8 +252,13 @@ class OpenAIChatModel:
         if api_key != PLACEHOLDER_KEY:
             remember_secret(api_key)
         remember_url_secrets(self.base_url)
+        # A query in the base URL (?api-key=..., ?api-version=...) goes on every request;
+        # left in the base URL, the SDK would glue the API path onto the query.
+        parts = urlsplit(self.base_url)
         self._client = openai.OpenAI(
-            base_url=self.base_url, api_key=api_key, timeout=timeout, max_retries=0,
+            base_url=urlunsplit(parts._replace(query="", fragment="")),
+            default_query=dict(parse_qsl(parts.query)) or None,
+            api_key=api_key, timeout=timeout, max_retries=0,
             http_client=openai.DefaultHttpxClient(
                 timeout=timeout, event_hooks={"response": [_watch_response]}
             ),

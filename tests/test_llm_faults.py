@@ -170,6 +170,7 @@ def test_url_credentials_never_reach_a_message(url) -> None:
         ("GET https://h/v1?foo=1&access_token=abc123xyz", "abc123xyz"),
         ("Incorrect API key provided: sk-proj-AbCdEf123456.", "AbCdEf123456"),
         ("header was Authorization: Bearer abc.def.ghi", "abc.def.ghi"),
+        ("Incorrect API key provided: Basic YWxpY2U6cHc=.", "YWxpY2U6cHc="),
     ],
 )
 def test_redact_removes_secret_shapes(text, gone) -> None:
@@ -191,3 +192,13 @@ def test_a_markdown_error_message_arrives_as_text(fake_server, chat) -> None:  #
     with pytest.raises(ModelError) as e:
         chat.complete(HI, model=MODEL)
     assert "![tracker](http://127.0.0.1:9/pixel.png)" in str(e.value)  # the app escapes it
+
+
+def test_a_query_in_the_base_url_goes_on_every_request(fake_server) -> None:  # noqa: F811
+    # Left in the base URL, the SDK would send POST /v1/?api-version=1chat/completions.
+    model = OpenAIChatModel(base_url=fake_server.base_url + "?api-version=2024-06-01",
+                            api_key=KEY, timeout=2, policy=FAST)
+    fake_server.enqueue(Reply("ok"))
+    assert model.complete(HI, model=MODEL).text == "ok"
+    (req,) = fake_server.chat_requests
+    assert req.path == "/v1/chat/completions?api-version=2024-06-01"
