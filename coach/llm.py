@@ -320,8 +320,8 @@ class OpenAIChatModel:
             if deadline.expired:
                 raise self._over_budget(attempts) from None
             raise self._to_model_error(exc, model=model, attempts=attempts) from None
-        if deadline.expired:  # finished reading just as the watchdog fired: still too late
-            raise self._over_budget(attempts)
+        # A whole answer that arrived as the watchdog fired is kept: it is complete. (A
+        # stream's reading is checked against the deadline in `_read`.)
         return result, attempts - 1
 
     def _over_budget(self, attempts: int) -> ModelError:

@@ -27,9 +27,9 @@ import threading
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 MASK = "***"
-# Shorter strings are too likely to be ordinary words ("key", "local") to be hunted down
+# Shorter strings are too likely to be ordinary words ("ollama", "local") to be hunted down
 # everywhere; a real key or password is longer than this.
-MIN_SECRET_LEN = 6
+MIN_SECRET_LEN = 8
 
 _USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#@]*@")
 _QUERY_RE = re.compile(
