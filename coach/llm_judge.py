@@ -58,6 +58,10 @@ from coach.rubric import (
     overall_score,
 )
 
+# How answers are checked after parsing (evidence rules, the injection cap) changes the
+# grade as much as the prompt does, so it is part of the version: ratings, and cached eval
+# ratings, made under older checks are not reused. Bump it when the checks change.
+CHECKS_VERSION = "checks2"
 HISTORY_LINES = 6  # enough context to judge a reply, short enough for small local models
 MAX_TOKENS = 900
 # The token limit is only a request. What a misbehaving server sends beyond these lengths is
@@ -320,7 +324,7 @@ class LLMJudge:
         self.max_reasks = max_reasks
         # The mode changes the prompt text and how the answer is constrained, so it is part
         # of the version: ratings (and cached eval ratings) from another mode are not reused.
-        self.prompt_version = f"{prompt_version('judge')}+{structured}"
+        self.prompt_version = f"{prompt_version('judge')}+{CHECKS_VERSION}+{structured}"
 
     def messages(self, ctx: JudgeContext) -> list[Message]:
         """The first request's messages for `ctx`."""

@@ -10,7 +10,13 @@ from coach.errors import ModelError
 from coach.fake_chat import FakeChatModel
 from coach.fake_openai import Reply
 from coach.judge import JudgeContext
-from coach.llm_judge import LLMJudge, addresses_grader, extract_json, output_schema
+from coach.llm_judge import (
+    CHECKS_VERSION,
+    LLMJudge,
+    addresses_grader,
+    extract_json,
+    output_schema,
+)
 from coach.prompts import prompt_version
 from coach.rubric import CRITERION_KEYS, overall_score
 from tests.llm_fixtures import (  # noqa: F401
@@ -51,7 +57,7 @@ def test_valid_answer_becomes_a_full_rating(fake_server, chat, scenario) -> None
     assert evidence and all(q in REPLY for q in evidence)
     assert rating.overall == overall_score(rating.scores, scenario.weights) < 100
     assert rating.backend == "llm" and rating.model == MODEL
-    assert rating.prompt_version == prompt_version("judge") + "+json_object"
+    assert rating.prompt_version == f"{prompt_version('judge')}+{CHECKS_VERSION}+json_object"
     assert rating.latency_ms > 0
     assert rating.usage["prompt_tokens"] > 100 and rating.usage["completion_tokens"] > 0
     assert rating.tip and rating.better_reply
