@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -210,15 +211,26 @@ def _watch_response(response: Any) -> None:
         deadline.watch(sock)
 
 
+# Control characters (escape sequences, carriage returns, NULs) in what a server sends
+# would act on the terminal that prints it: the CLI shows model text and errors verbatim.
+# Newlines and tabs are text and stay.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters other than newline and tab."""
+    return _CONTROL_RE.sub("", text)
+
+
 def _server_message(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return err["message"][:300]
+            return printable(err["message"][:300])
         if isinstance(err, str):
-            return err[:300]
-    return (exc.message or "")[:300]
+            return printable(err[:300])
+    return printable((exc.message or "")[:300])
 
 
 class OpenAIChatModel:
@@ -426,7 +438,7 @@ class OpenAIChatModel:
             deadline.cancel()
         try:
             choice = resp.choices[0]
-            text = choice.message.content or ""
+            text = printable(choice.message.content or "")
             finish = choice.finish_reason
         except (AttributeError, IndexError, TypeError):
             raise ModelError(
@@ -484,7 +496,7 @@ class OpenAIChatModel:
                     raise self._over_budget(attempts)
                 for choice in chunk.choices or ():
                     if choice.delta is not None and choice.delta.content:
-                        yield choice.delta.content
+                        yield printable(choice.delta.content)
                     if choice.finish_reason:
                         finished = True
         except (openai.OpenAIError, ValueError) as exc:

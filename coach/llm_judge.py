@@ -46,7 +46,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from coach.judge import Judge, JudgeContext
-from coach.llm import ChatModel, Message
+from coach.llm import ChatModel, Message, printable
 from coach.prompts import prompt_version, render
 from coach.rubric import (
     CRITERIA,
@@ -287,6 +287,7 @@ _INJECTION_RE = re.compile(
 
 
 def _cut(text: str, limit: int) -> str:
+    text = printable(text)  # JSON escapes (\u001b) decode to control characters
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

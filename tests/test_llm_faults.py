@@ -16,7 +16,7 @@ from coach.llm import OpenAIChatModel, RetryPolicy
 from coach.llm_judge import LLMJudge
 from coach.llm_partner import CUT_NOTE, MAX_LINE_CHARS, LLMPartner
 from coach.redact import redact, remember_secret
-from tests.llm_fixtures import FAST, KEY, MODEL, chat, fake_server  # noqa: F401
+from tests.llm_fixtures import FAST, KEY, MODEL, chat, fake_server, scenario  # noqa: F401
 
 HI = [{"role": "user", "content": "hi"}]
 VENT = "vent-humiliated-at-work"
@@ -202,3 +202,27 @@ def test_a_query_in_the_base_url_goes_on_every_request(fake_server) -> None:  # 
     assert model.complete(HI, model=MODEL).text == "ok"
     (req,) = fake_server.chat_requests
     assert req.path == "/v1/chat/completions?api-version=2024-06-01"
+
+
+ESC = "\x1b[2J\x1b[31m"  # clear the screen, turn red: what a server must not do to a terminal
+
+
+def test_control_characters_from_the_server_never_reach_a_terminal(
+    fake_server, chat, scenario  # noqa: F811
+) -> None:
+    import json
+
+    from tests.llm_fixtures import context, judge_output
+
+    fake_server.enqueue(Fault(400, f"{ESC}bad\r request\x00"))
+    with pytest.raises(ModelError) as e:
+        chat.complete(HI, model=MODEL)
+    assert "bad request" in str(e.value).replace("\r", "")
+    assert not any(ch in str(e.value) for ch in "\x1b\r\x00")
+    fake_server.enqueue(Reply(f"{ESC}It was\tawful.\nReally."))
+    assert "".join(chat.stream(HI, model=MODEL)) == "[2J[31mIt was\tawful.\nReally."
+    answer = judge_output(REPLY, quote="that sounds humiliating")
+    answer["tip"], answer["better_reply"] = f"{ESC}Name it.", f"That hurts.{ESC}"
+    fake_server.enqueue(Reply(json.dumps(answer)))  # JSON carries them as \u001b
+    rating = LLMJudge(chat, MODEL).rate(context(scenario, REPLY))
+    assert "\x1b" not in rating.tip + rating.better_reply and rating.tip.endswith("Name it.")
