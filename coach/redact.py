@@ -37,7 +37,10 @@ _QUERY_RE = re.compile(
     r"|sig|signature|credential)s?[\w.-]*)=)[^&#\s'\"]*"
 )
 _KEYLIKE_RE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{6,}")
-_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{4,}")
+# A credential, not a word: "Bearer token missing" and "basic validation" stay readable.
+_BEARER_RE = re.compile(
+    r"(?i)\b(bearer|basic)\s+(?=[A-Za-z._~+/=\-]*[0-9._~+/=\-])[A-Za-z0-9._~+/=\-]{6,}"
+)
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
