@@ -83,6 +83,7 @@ def check_connection(config: ModelConfig) -> str:
     Raises:
         ModelError: with a message that says what to fix.
     """
+    from coach.config import safe_url
     from coach.llm import OpenAIChatModel, RetryPolicy
 
     # One quick try: a person is waiting on the button; retries would only hide the answer.
@@ -100,7 +101,7 @@ def check_connection(config: ModelConfig) -> str:
     if available is None or not available:
         for name in wanted:
             model.complete([{"role": "user", "content": "Say OK."}], model=name, max_tokens=1)
-        return f"Connected to {config.base_url}; {', '.join(wanted)} answered."
+        return f"Connected to {safe_url(config.base_url)}; {', '.join(wanted)} answered."
     missing = [m for m in wanted if m not in available]
     for name in list(missing):
         # Some servers answer for names they do not list (aliases); believe a completion.
@@ -112,8 +113,9 @@ def check_connection(config: ModelConfig) -> str:
                 raise
     if missing:
         raise ModelError(
-            f"Connected to {config.base_url}, but it does not serve {', '.join(missing)}. "
+            f"Connected to {safe_url(config.base_url)}, but it does not serve "
+            f"{', '.join(missing)}. "
             f"It serves: {', '.join(available[:10])}. Set COACH_PARTNER_MODEL / "
             "COACH_JUDGE_MODEL to one of those."
         )
-    return f"Connected to {config.base_url}; serving {', '.join(wanted)}."
+    return f"Connected to {safe_url(config.base_url)}; serving {', '.join(wanted)}."

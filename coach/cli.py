@@ -603,6 +603,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"coach: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
+        import signal
+
+        # Stopping takes a moment; a second Ctrl-C meanwhile ends it at once, not with a
+        # traceback from whatever was being cleaned up.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         print("\ncoach: stopped. Everything you typed is saved (`coach history`).", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -91,9 +91,35 @@ def safe_url(url: str) -> str:
 
 
 def is_openai_url(url: str) -> bool:
-    """True for api.openai.com (and its subdomains)."""
-    host = (urlparse(url).hostname or "").lower()
+    """True for api.openai.com (and its subdomains); False for a malformed URL."""
+    try:
+        host = (urlparse(url).hostname or "").lower()
+    except ValueError:  # e.g. "http://[::1": not OpenAI, and `url_problem` says why
+        return False
     return host == "openai.com" or host.endswith(".openai.com")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a model server's base URL, or None when it can.
+
+    Checked when the configuration is made, so a malformed URL (`http://127.0.0.1:abc/v1`,
+    `http://[::1`) is one clear line instead of a ValueError from deep in the HTTP client.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number in 0-65535
+        host = parts.hostname
+    except ValueError as e:
+        return f"it cannot be read as a URL ({e})"
+    if parts.scheme not in ("http", "https"):
+        return "it does not start with http:// or https://"
+    if not host:
+        return "it names no server (host)"
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return "it contains spaces or control characters"
+    if port == 0:
+        return "port 0 is not a port a server listens on"
+    return None
 
 
 def _pick(arg: str | None, env: Mapping[str, str], name: str) -> str | None:
@@ -163,11 +189,17 @@ def resolve_config(
     judge = judge or partner
 
     url = (_pick(base_url, env, "OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    problem = url_problem(url)
+    if problem is not None:
+        # ConfigError redacts the URL's credentials, should it carry any.
+        if base_url is not None and base_url.strip():
+            raise ConfigError(
+                f"The base URL {url!r} is not usable: {problem}. Fix it (--base-url in a "
+                "terminal, Base URL in the app's Settings); e.g. http://127.0.0.1:8080/v1."
+            )
         raise ConfigError(
-            f"OPENAI_BASE_URL={url!r} is not an http(s) URL; use e.g. "
-            "OPENAI_BASE_URL=http://127.0.0.1:8080/v1."
+            f"OPENAI_BASE_URL={url!r} is not usable: {problem}. Fix it, e.g. "
+            "OPENAI_BASE_URL=http://127.0.0.1:8080/v1, or unset it to use api.openai.com."
         )
 
     key = _pick(api_key, env, "OPENAI_API_KEY")

@@ -8,10 +8,12 @@ stored and marked failed, and `retry` finishes whatever part is missing.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from coach.backends import Backend
 from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
@@ -19,6 +21,7 @@ from coach.heuristic import HeuristicJudge
 from coach.judge import MAX_REPLY_CHARS, JudgeContext, Line
 from coach.partner import PartnerContext, ending_for
 from coach.reading import Reading, advance_openness, reading_of
+from coach.redact import redact
 from coach.rubric import Rating
 from coach.safety import PAUSE_LINE, RESOURCES, concern
 from coach.scenario import Scenario
@@ -74,9 +77,28 @@ class TurnResult:
 
 
 _QUICK = HeuristicJudge()
-# One pool for the process: every engine (one per app tab and backend) shares it, so
-# switching settings never leaves idle threads behind.
-_JUDGE_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="coach-judge")
+
+
+def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
+    """Run `fn(*args)` in a daemon thread; its result (or exception) lands in the Future.
+
+    Not a ThreadPoolExecutor: the interpreter joins a pool's workers at exit, so Ctrl-C
+    during a turn would wait for the model judge's whole time budget (and a second Ctrl-C
+    would end in a traceback from that join). The reply is already stored, and a judge
+    has nothing to write, so the process may simply stop without it.
+    """
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as e:  # handed to the caller, who decides
+            future.set_exception(e)
+
+    threading.Thread(target=run, name="coach-judge", daemon=True).start()
+    return future
 
 
 def _withheld(phrase: str) -> Rating:
@@ -254,7 +276,7 @@ class Engine:
             if flagged or self.backend.judge.name == "heuristic":
                 rating = quick
             else:
-                judge_future = _JUDGE_POOL.submit(self.backend.judge.rate, jctx)
+                judge_future = _in_background(self.backend.judge.rate, jctx)
 
         answered = [t for t in tree.children(user.id) if t.role == "partner"]
         partner_turn = answered[0] if answered else None
@@ -294,7 +316,8 @@ class Engine:
                 errors.append(f"judge: {e}")
                 rating = None
             except Exception as e:  # a bug in a judge: keep the partner's line, then raise
-                errors.append(f"judge: unexpected error ({type(e).__name__}: {e})")
+                # Not a ModelError, so not redacted yet: it is stored, so redact it here.
+                errors.append(redact(f"judge: unexpected error ({type(e).__name__}: {e})"))
                 rating, unexpected = None, e
         if rating is not None and user.rating is None:
             self.store.save_rating(user.id, rating, reading)

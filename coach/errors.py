@@ -7,6 +7,8 @@ The CLI and the app print the message; they never show a traceback for these.
 
 from __future__ import annotations
 
+from coach.redact import redact
+
 
 class CoachError(Exception):
     """Base class: the message is written for the person using the coach."""
@@ -21,7 +23,13 @@ class ReplyError(CoachError):
 
 
 class ConfigError(CoachError):
-    """The model configuration is incomplete or contradictory."""
+    """The model configuration is incomplete or contradictory.
+
+    The message names settings, and may quote a URL: it is redacted (`coach.redact`).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 class StoreError(CoachError):
@@ -53,7 +61,9 @@ class ModelError(CoachError):
     """
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
+        # Every model error passes here: the one place secrets are taken out of it
+        # (URL credentials, query secrets, the configured key, key-shaped tokens).
+        super().__init__(redact(message))
         self.retryable = retryable
         # Set by the engine: the branch whose reply is stored and waiting for a retry.
         self.branch: int | None = None

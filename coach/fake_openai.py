@@ -12,9 +12,14 @@ partner requests with a short line, so a whole session can run against it.
         assert len(srv.requests) == 2
 
 Actions: `Reply` (text, optional per-reply delay), `Fault` (any status, optional
-Retry-After), `Hang` (say nothing for a while), `MalformedBody` (200 with a non-JSON
-body), `TruncatedStream` (some SSE chunks, then the connection drops). Judge-specific
-faults (broken JSON content, missing fields, a fabricated quote) are just `Reply` texts.
+Retry-After, optionally echoing the bearer token back, as some servers do in "Invalid API
+key provided: sk-..."), `Hang` (say nothing for a while), `MalformedBody` (200 with a
+non-JSON body), `TruncatedStream` (some SSE chunks, then the connection drops), `Trickle`
+(one SSE chunk or one body byte every `interval` seconds, for as long as the client
+listens) and `Huge` (an answer of millions of characters). `MARKDOWN_MESSAGE` is an error
+text with Markdown and a remote image in it, for `Fault(400, MARKDOWN_MESSAGE)`.
+Judge-specific faults (broken JSON content, missing fields, a fabricated quote) are just
+`Reply` texts.
 
 Stdlib only (`http.server`), so it ships in the package for `coach bench`.
 Run standalone: `python -m coach.fake_openai --port 8081`.
@@ -32,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from coach.rubric import BY_KEY, CRITERION_KEYS
 
@@ -49,11 +55,25 @@ class Reply:
 
 @dataclass
 class Fault:
-    """Answer with an HTTP error."""
+    """Answer with an HTTP error.
+
+    `echo_key` appends the bearer token the request carried to the message, like
+    "Invalid API key provided: sk-...": the client must not store or show it.
+    """
 
     status: int
     message: str = ""
     retry_after: float | None = None
+    echo_key: bool = False
+
+
+# An error message a misbehaving server might send: Markdown, a link and a remote image.
+# The image URL is on 127.0.0.1 port 9 (discard), so even a renderer that fetched it would
+# not reach the internet.
+MARKDOWN_MESSAGE = (
+    "**Quota exceeded** ![tracker](http://127.0.0.1:9/pixel.png) see "
+    "[your account](http://127.0.0.1:9/account) <b>now</b>"
+)
 
 
 @dataclass
@@ -79,7 +99,26 @@ class TruncatedStream:
     chunks: int = 3
 
 
-Action = Reply | Fault | Hang | MalformedBody | TruncatedStream
+@dataclass
+class Trickle:
+    """Keep the answer coming, slowly: one SSE chunk (or, for a JSON answer, one body byte)
+    every `interval` seconds, for `seconds` in all (default: until the server stops or the
+    client goes away). Each read succeeds, so no per-read timeout ever fires."""
+
+    interval: float = 1.0
+    seconds: float = 3600.0
+    text: str = "I keep thinking about it and"
+
+
+@dataclass
+class Huge:
+    """A 200 answer of `chars` characters (streamed in large chunks when streaming)."""
+
+    chars: int = 10_000_000
+    chunk: int = 65_536
+
+
+Action = Reply | Fault | Hang | MalformedBody | TruncatedStream | Trickle | Huge
 
 
 @dataclass
@@ -139,6 +178,8 @@ class FakeOpenAIServer:
         models: the model ids served; a request for another model gets a 404.
         api_key: when set, requests without `Bearer <api_key>` get a 401.
         handler: decides the action when the queue is empty (default: `auto_reply`).
+
+    Set `models_fault` to a `Fault` to make `GET /v1/models` answer with it.
     """
 
     def __init__(
@@ -154,6 +195,7 @@ class FakeOpenAIServer:
         self.models = models
         self.api_key = api_key
         self.handler = handler or auto_reply
+        self.models_fault: Fault | None = None
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Action] = deque()
         self._lock = threading.Lock()
@@ -180,7 +222,8 @@ class FakeOpenAIServer:
     def chat_requests(self) -> list[RecordedRequest]:
         """The chat completion requests received so far."""
         with self._lock:
-            return [r for r in self.requests if r.path.endswith("/chat/completions")]
+            return [r for r in self.requests
+                    if urlsplit(r.path).path.rstrip("/").endswith("/chat/completions")]
 
     def start(self) -> FakeOpenAIServer:
         """Serve in a background thread."""
@@ -258,7 +301,10 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             server._record(RecordedRequest("GET", self.path, self._headers(), None))
             if not self._authorized():
                 return self._error(401, "Incorrect API key provided.")
-            if self.path.rstrip("/").endswith("/models"):
+            route = urlsplit(self.path).path.rstrip("/")  # a query (?api-version=...) is fine
+            if route.endswith("/models") and server.models_fault is not None:
+                return self._act(server.models_fault, {})
+            if route.endswith("/models"):
                 return self._send_json(200, {"object": "list", "data": [
                     {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
                     for m in server.models]})
@@ -273,7 +319,7 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 body = None
             req = RecordedRequest("POST", self.path, self._headers(), body)
             server._record(req)
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            if not urlsplit(self.path).path.rstrip("/").endswith("/chat/completions"):
                 return self._error(404, f"no route {self.path}")
             if not self._authorized():
                 return self._error(401, "Incorrect API key provided.")
@@ -296,8 +342,18 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 headers = {}
                 if action.retry_after is not None:
                     headers["Retry-After"] = f"{action.retry_after:g}"
-                return self._error(action.status, action.message or f"fake {action.status}",
-                                   headers)
+                message = action.message or f"fake {action.status}"
+                if action.echo_key:  # the credentials as sent: "Bearer sk-..." or "Basic ..."
+                    token = self.headers.get("Authorization", "")
+                    message = f"{message} Incorrect API key provided: {token}."
+                return self._error(action.status, message, headers)
+            if isinstance(action, Trickle):
+                return self._trickle(model, action, stream)
+            if isinstance(action, Huge):
+                text = ("la " * (action.chars // 3 + 1))[: action.chars]
+                if stream:
+                    return self._stream(model, text, piece_size=action.chunk)
+                action = Reply(text)
             if isinstance(action, Hang):
                 server._sleep(action.seconds)
                 action = Reply(action.then)
@@ -329,22 +385,54 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             })
             return None
 
+        def _event(self, model: str, delta: dict[str, Any], finish_reason: str | None) -> None:
+            chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+                     "created": int(time.time()), "model": model,
+                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+
+        def _trickle(self, model: str, action: Trickle, stream: bool) -> None:
+            end = time.monotonic() + action.seconds
+            self.send_response(200)
+            if stream:
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = action.text.split(" ")
+                i = 0
+                self._event(model, {"role": "assistant", "content": words[0] + " "}, None)
+                while time.monotonic() < end and not server._stop.is_set():
+                    server._sleep(action.interval)
+                    i += 1
+                    self._event(model, {"content": words[i % len(words)] + " "}, None)
+                return
+            # A JSON answer whose body never quite arrives: a long Content-Length, one byte
+            # at a time.
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000000")
+            self.end_headers()
+            body = b'{"id": "chatcmpl-fake", "object": "chat.completion", "choices": ['
+            i = 0
+            while time.monotonic() < end and not server._stop.is_set():
+                self.wfile.write(body[i % len(body) : i % len(body) + 1])
+                self.wfile.flush()
+                i += 1
+                server._sleep(action.interval)
+
         def _stream(self, model: str, text: str, *, finish: str = "stop",
-                    cut_after: int | None = None) -> None:
+                    cut_after: int | None = None, piece_size: int | None = None) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.end_headers()
-            words = text.split(" ")
-            pieces = [w if i == len(words) - 1 else w + " " for i, w in enumerate(words)]
+            if piece_size:
+                pieces = [text[i : i + piece_size] for i in range(0, len(text), piece_size)]
+            else:
+                words = text.split(" ")
+                pieces = [w if i == len(words) - 1 else w + " " for i, w in enumerate(words)]
 
             def event(delta: dict[str, Any], finish_reason: str | None) -> None:
-                chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
-                         "created": int(time.time()), "model": model,
-                         "choices": [{"index": 0, "delta": delta,
-                                      "finish_reason": finish_reason}]}
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
+                self._event(model, delta, finish_reason)
 
             for i, piece in enumerate(pieces):
                 if cut_after is not None and i >= cut_after:
@@ -361,6 +449,16 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+# The faults `python -m coach.fake_openai --fault NAME` serves, for trying them by hand.
+FAULTS: dict[str, Action] = {
+    "trickle": Trickle(interval=3.0),
+    "huge": Huge(),
+    "echo-key": Fault(401, echo_key=True),
+    "markdown": Fault(400, MARKDOWN_MESSAGE),
+    "down": Fault(503, "overloaded"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the fake server in the foreground (for manual testing and benchmarks)."""
     import argparse
@@ -368,8 +466,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A fake OpenAI-compatible server.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--fault", choices=sorted(FAULTS),
+                        help="answer every chat request with this fault")
     args = parser.parse_args(argv)
-    srv = FakeOpenAIServer(port=args.port, delay=args.delay).start()
+    handler = None
+    if args.fault:
+        fault = FAULTS[args.fault]
+        handler = lambda req: fault  # noqa: E731
+    srv = FakeOpenAIServer(port=args.port, delay=args.delay, handler=handler).start()
     print(f"export OPENAI_BASE_URL={srv.base_url}")
     print(f"export COACH_PARTNER_MODEL={DEFAULT_MODEL}")
     try:

@@ -8,18 +8,29 @@ off (`max_retries=0`) so there is exactly one retry policy, here, with tenacity:
 * never retried: 400/401/403/404/422 and other client errors (trying again cannot help);
 * bounded twice: a maximum number of attempts *and* a total time per call.
 
+The time budget bounds the *whole* call, reading included: each request's timeout is only
+per read, so a server that sends one byte or one SSE chunk every few seconds would never
+trip it. A `_Deadline` watchdog therefore shuts down the call's sockets when the budget
+runs out, which ends any read at once, and the call fails with the budget message.
+
 When it gives up it raises `ModelError` with a message that says what to do. The API key
-is never logged or put in a message.
+is never logged or put in a message: URLs are shown without credentials, and every
+`ModelError` is redacted (`coach.redact`), including what the server said.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import openai
 from tenacity import (
@@ -30,10 +41,12 @@ from tenacity import (
     stop_before_delay,
 )
 
-from coach.config import ModelConfig
+from coach.config import PLACEHOLDER_KEY, ModelConfig, safe_url
 from coach.errors import ModelError
+from coach.redact import install_log_filter, remember_secret, remember_url_secrets
 
 log = logging.getLogger(__name__)
+install_log_filter()  # the HTTP client logs request URLs, credentials included
 
 Message = dict[str, str]
 
@@ -140,15 +153,84 @@ def _retry_after(exc: BaseException) -> float | None:
     return None
 
 
+class _Deadline:
+    """The end of one call's time budget: when it passes, the call's sockets are shut down.
+
+    Shutting a socket down (not just closing it) wakes a read blocked on it in another
+    thread, so a trickling server cannot hold a call past its budget. `watch` is fed by
+    the HTTP client's response hook, in the thread making the request.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self.expired:
+                self._socks.append(sock)
+                return
+        _shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            socks, self._socks = self._socks, []
+        for sock in socks:
+            _shutdown(sock)
+
+    def cancel(self) -> None:
+        """The call is over: stop the watchdog (its sockets may go back to the pool)."""
+        self._timer.cancel()
+        with self._lock:
+            self._socks = []
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing left to stop
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+# The deadline of the call the current thread is making, for the response hook.
+_current = threading.local()
+
+
+def _watch_response(response: Any) -> None:
+    """httpx response hook: put the response's socket under the current call's deadline."""
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is None:
+        return
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        deadline.watch(sock)
+
+
+# Control characters (escape sequences, carriage returns, NULs) in what a server sends
+# would act on the terminal that prints it: the CLI shows model text and errors verbatim.
+# Newlines and tabs are text and stay.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters other than newline and tab."""
+    return _CONTROL_RE.sub("", text)
+
+
 def _server_message(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return err["message"][:300]
+            return printable(err["message"][:300])
         if isinstance(err, str):
-            return err[:300]
-    return (exc.message or "")[:300]
+            return printable(err[:300])
+    return printable((exc.message or "")[:300])
 
 
 class OpenAIChatModel:
@@ -173,11 +255,25 @@ class OpenAIChatModel:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # What messages show: never the URL's user:password@ or its query.
+        self.shown_url = safe_url(self.base_url)
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
+        # Whatever a server or a library says later, these never reach a message.
+        if api_key != PLACEHOLDER_KEY:
+            remember_secret(api_key)
+        remember_url_secrets(self.base_url)
+        # A query in the base URL (?api-key=..., ?api-version=...) goes on every request;
+        # left in the base URL, the SDK would glue the API path onto the query.
+        parts = urlsplit(self.base_url)
         self._client = openai.OpenAI(
-            base_url=self.base_url, api_key=api_key, timeout=timeout, max_retries=0
+            base_url=urlunsplit(parts._replace(query="", fragment="")),
+            default_query=dict(parse_qsl(parts.query)) or None,
+            api_key=api_key, timeout=timeout, max_retries=0,
+            http_client=openai.DefaultHttpxClient(
+                timeout=timeout, event_hooks={"response": [_watch_response]}
+            ),
         )
 
     @classmethod
@@ -190,7 +286,7 @@ class OpenAIChatModel:
         )
 
     def __repr__(self) -> str:
-        return f"OpenAIChatModel(base_url={self.base_url!r})"
+        return f"OpenAIChatModel(base_url={self.shown_url!r})"
 
     # -- the retry layer ---------------------------------------------------------------
 
@@ -201,8 +297,8 @@ class OpenAIChatModel:
             return min(max(after, 0.0), self.policy.retry_after_cap)
         return self.policy.backoff(state.attempt_number)
 
-    def _call(self, fn: Any, *, model: str) -> tuple[Any, int]:
-        """Run `fn(timeout)` under the retry policy; return (result, retries)."""
+    def _call(self, fn: Any, *, model: str, deadline: _Deadline) -> tuple[Any, int]:
+        """Run `fn(timeout)` under the retry policy and `deadline`; return (result, retries)."""
         start = time.monotonic()
         policy = self.policy
         attempts = 0
@@ -211,8 +307,13 @@ class OpenAIChatModel:
             nonlocal attempts
             attempts += 1
             remaining = policy.time_budget - (time.monotonic() - start)
-            # No single request may outlive the call's budget.
-            return fn(max(0.05, min(self.timeout, remaining)))
+            # No single request may outlive the call's budget; the deadline stops a
+            # response whose reads each succeed but never end.
+            _current.deadline = deadline
+            try:
+                return fn(max(0.05, min(self.timeout, remaining)))
+            finally:
+                _current.deadline = None
 
         retrying = Retrying(
             stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.time_budget),
@@ -228,11 +329,25 @@ class OpenAIChatModel:
         try:
             result = retrying(attempt)
         except (openai.OpenAIError, ValueError) as exc:  # ValueError: a body that isn't JSON
+            if deadline.expired:
+                raise self._over_budget(attempts) from None
             raise self._to_model_error(exc, model=model, attempts=attempts) from None
+        # A whole answer that arrived as the watchdog fired is kept: it is complete. (A
+        # stream's reading is checked against the deadline in `_read`.)
         return result, attempts - 1
 
+    def _over_budget(self, attempts: int) -> ModelError:
+        tries = f" (tried {attempts} time{'s' if attempts != 1 else ''})"
+        return ModelError(
+            f"The model server at {self.shown_url} did not answer in time: it was still "
+            f"sending after the time budget of {self.policy.time_budget:g} s{tries}. It may be "
+            "overloaded: try again, or allow more time with COACH_TIME_BUDGET (seconds). "
+            f"{OFFLINE_HINT}",
+            retryable=True,
+        )
+
     def _to_model_error(self, exc: Exception, *, model: str, attempts: int) -> ModelError:
-        url = self.base_url
+        url = self.shown_url
         tries = f" (tried {attempts} time{'s' if attempts != 1 else ''})"
         if isinstance(exc, openai.APITimeoutError):
             return ModelError(
@@ -316,14 +431,18 @@ class OpenAIChatModel:
         def fn(timeout: float) -> Any:
             return self._client.chat.completions.create(**kwargs, timeout=timeout)
 
-        resp, retries = self._call(fn, model=model)
+        deadline = _Deadline(self.policy.time_budget)
+        try:
+            resp, retries = self._call(fn, model=model, deadline=deadline)
+        finally:
+            deadline.cancel()
         try:
             choice = resp.choices[0]
-            text = choice.message.content or ""
+            text = printable(choice.message.content or "")
             finish = choice.finish_reason
         except (AttributeError, IndexError, TypeError):
             raise ModelError(
-                f"The model server at {self.base_url} answered without a message. Check that "
+                f"The model server at {self.shown_url} answered without a message. Check that "
                 "it is an OpenAI-compatible chat completions API.",
                 retryable=True,
             ) from None
@@ -350,7 +469,9 @@ class OpenAIChatModel:
 
         Opening the stream is retried like any call; once chunks have been yielded a
         failure cannot be retried transparently, so it raises ModelError(retryable=True).
-        A stream that ends without a finish_reason was cut off and raises too.
+        A stream that ends without a finish_reason was cut off and raises too. The time
+        budget covers opening *and* reading: a stream still running when it is spent is
+        stopped and raises the budget error.
         """
         kwargs: dict[str, Any] = {"model": model, "messages": list(messages),
                                   "temperature": temperature, "stream": True}
@@ -360,22 +481,35 @@ class OpenAIChatModel:
         def fn(timeout: float) -> Any:
             return self._client.chat.completions.create(**kwargs, timeout=timeout)
 
-        stream, _ = self._call(fn, model=model)
+        deadline = _Deadline(self.policy.time_budget)
+        try:
+            stream, attempts = self._call(fn, model=model, deadline=deadline)
+            yield from self._read(stream, deadline, attempts + 1)
+        finally:
+            deadline.cancel()
+
+    def _read(self, stream: Any, deadline: _Deadline, attempts: int) -> Iterator[str]:
         finished = False
         try:
             for chunk in stream:
+                if deadline.expired:  # also when the watchdog could not reach the socket
+                    raise self._over_budget(attempts)
                 for choice in chunk.choices or ():
                     if choice.delta is not None and choice.delta.content:
-                        yield choice.delta.content
+                        yield printable(choice.delta.content)
                     if choice.finish_reason:
                         finished = True
         except (openai.OpenAIError, ValueError) as exc:
+            if deadline.expired:
+                raise self._over_budget(attempts) from None
             raise ModelError(
                 f"The model's answer was cut off ({type(exc).__name__}). Try again.",
                 retryable=True,
             ) from None
         finally:
             stream.close()
+        if deadline.expired:  # the watchdog ended the stream: that is not the model's end
+            raise self._over_budget(attempts)
         if not finished:
             raise ModelError(
                 "The model's answer was cut off before it finished (the stream ended early). "
@@ -385,5 +519,10 @@ class OpenAIChatModel:
 
     def list_models(self) -> list[str]:
         """The model ids the server offers. Raises ModelError."""
-        page, _ = self._call(lambda timeout: self._client.models.list(timeout=timeout), model="")
+        deadline = _Deadline(self.policy.time_budget)
+        try:
+            page, _ = self._call(lambda timeout: self._client.models.list(timeout=timeout),
+                                 model="", deadline=deadline)
+        finally:
+            deadline.cancel()
         return [m.id for m in page.data]

@@ -17,6 +17,10 @@ from coach.prompts import prompt_version, render
 from coach.reading import Reading
 
 MAX_TOKENS = 160  # 1-3 short sentences; generous so a line is rarely cut by the limit
+# The token limit is only a request: a server may ignore it and send megabytes, which would
+# be stored, printed and rendered. The client stops reading here (about 10x a long line).
+MAX_LINE_CHARS = 2000
+CUT_NOTE = f"… (cut: the answer went on past {MAX_LINE_CHARS:,} characters)"
 
 HOW_TAKEN: dict[Reading, str] = {
     Reading.HEARD: "their last reply made you feel heard, so you let a little more out.",
@@ -139,26 +143,40 @@ class LLMPartner:
     def respond(self, ctx: PartnerContext) -> Iterator[str]:
         """Stream the partner's next line.
 
+        A line longer than MAX_LINE_CHARS is cut there (the stream is closed) and ends with
+        CUT_NOTE, so the person sees that it was cut.
+
         Raises:
             ModelError: the server failed, the stream was cut off, or the line was empty
                 (all retryable).
         """
         cleaner = _LineCleaner(ctx.scenario.partner.name)
-        shown = False
-        for chunk in self.model.stream(
+        shown = cut = False
+        stream = self.model.stream(
             self.messages(ctx), model=self.model_name, temperature=self.temperature,
             max_tokens=MAX_TOKENS,
-        ):
-            piece = cleaner.feed(chunk)
-            if piece:
-                shown = True
-                yield piece
-            if cleaner.stopped:  # the model started writing the user's part: stop here
-                break
+        )
+        try:
+            for chunk in stream:
+                room = MAX_LINE_CHARS - len(cleaner.raw)
+                if len(chunk) > room:
+                    chunk, cut = chunk[:room], True
+                piece = cleaner.feed(chunk)
+                if piece:
+                    shown = True
+                    yield piece
+                if cleaner.stopped or cut:  # the model wrote the user's part, or too much
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:  # stopping early closes the HTTP response too
+                close()
         rest = cleaner.finish()
         if rest:
             shown = True
             yield rest
+        if cut and shown and not cleaner.stopped:
+            yield CUT_NOTE
         if not shown:
             raise ModelError(
                 f"The partner model '{self.model_name}' answered with an empty line. Try again.",

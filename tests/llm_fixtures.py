@@ -10,7 +10,7 @@ import pytest
 from coach.fake_openai import DEFAULT_MODEL, FakeOpenAIServer
 from coach.judge import JudgeContext, Line
 from coach.llm import OpenAIChatModel, RetryPolicy
-from coach.rubric import CRITERION_KEYS, CriterionScore, Rating, overall_score
+from coach.rubric import BY_KEY, CRITERION_KEYS, CriterionScore, Rating, overall_score
 from coach.scenario import Scenario, load_library
 
 MODEL = DEFAULT_MODEL
@@ -58,9 +58,12 @@ class StubJudge:
 
 def judge_output(reply: str, level: int = 1, quote: str | None = None,
                  drop: tuple[str, ...] = ()) -> dict:
-    """A judge answer as a dict: `level` everywhere, `quote` as evidence on warmth."""
+    """A judge answer as a dict: `level` everywhere, `quote` as evidence on every criterion
+    that rewards something said (a positive level needs a quote; inverse criteria get
+    none)."""
     quote = reply.split(".")[0] if quote is None else quote
-    scores = {k: {"level": level, "evidence": [quote] if k == "warmth" else []}
+    scores = {k: {"level": level,
+                  "evidence": [quote] if BY_KEY[k].inverse_of is None and level else []}
               for k in CRITERION_KEYS if k not in drop}
     return {"scores": scores, "flags": [], "tip": "Name the feeling first.",
             "better_reply": "That sounds humiliating. What was the worst part?"}

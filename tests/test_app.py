@@ -43,6 +43,11 @@ def engine(db: Path) -> Engine:
     return Engine(Store(db), make_backend(None), load_library())
 
 
+def plain(shown: str) -> str:
+    """Escaped Markdown (see coach.app.text) back to the characters a person sees."""
+    return shown.replace("\\", "")
+
+
 def markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -353,7 +358,7 @@ def test_settings_validation(db):
     assert any("base URL" in e.value for e in at.error)
     at.text_input(key="set_url").set_value("ftp://example").run()
     next(b for b in at.button if b.label == "Use these settings").click().run()
-    assert any("http://" in e.value for e in at.error)
+    assert any("http://" in plain(e.value) for e in at.error)
     at.text_input(key="set_url").set_value("http://127.0.0.1:9/v1").run()
     next(b for b in at.button if b.label == "Use these settings").click().run()
     assert any("partner" in e.value.lower() for e in at.error)
@@ -391,7 +396,7 @@ def test_settings_with_the_fake_openai_server(db):
         at.text_input(key="set_partner").set_value("fake-partner").run()
         next(b for b in at.button if b.label == "Test connection").click().run()
         assert not at.error, [e.value for e in at.error]
-        assert any("fake-partner" in s.value for s in at.success)
+        assert any("fake-partner" in plain(s.value) for s in at.success)
         next(b for b in at.button if b.label == "Use these settings").click().run()
         assert not at.session_state["coach_backend"].offline
         at.switch_page("practice.py").run()
@@ -415,19 +420,19 @@ def test_settings_start_from_the_environment(db, monkeypatch):
 def test_broken_environment_settings_fall_back_to_offline_with_a_warning(db, monkeypatch):
     monkeypatch.setenv("COACH_JUDGE_MODEL", "only-judge")
     at = app()
-    assert any("COACH_PARTNER_MODEL" in w.value for w in at.warning)
+    assert any("COACH_PARTNER_MODEL" in plain(w.value) for w in at.warning)
     assert any("Offline mode" in i.value for i in at.info)
 
 
 def test_applying_settings_clears_the_environment_warning(db, monkeypatch):
     monkeypatch.setenv("COACH_JUDGE_MODEL", "only-judge")
     at = settings_page()
-    assert any("COACH_PARTNER_MODEL" in w.value for w in at.warning)
+    assert any("COACH_PARTNER_MODEL" in plain(w.value) for w in at.warning)
     next(b for b in at.button if b.label == "Use these settings").click().run()
     assert not at.exception, at.exception
     assert "coach_env_error" not in at.session_state
     at.run()  # the next page view
-    assert not any("COACH_PARTNER_MODEL" in w.value for w in at.warning)
+    assert not any("COACH_PARTNER_MODEL" in plain(w.value) for w in at.warning)
     assert any("Offline mode" in i.value for i in at.info)
 
 
@@ -511,3 +516,64 @@ def test_settings_typed_key_wins_for_any_server():
     config = build_config("remote", base_url="https://other.example/v1", api_key="typed",
                           partner_model="m", env={"OPENAI_API_KEY": ENV_KEY})
     assert config.api_key == "typed"
+
+
+# ------------------------------------------------------------------ settings: bad input
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc/v1", "http://[::1"])
+@pytest.mark.parametrize("button", ["Test connection", "Use these settings"])
+def test_settings_malformed_url_is_a_clear_error(db, url, button):
+    at = settings_page()
+    at.radio(key="set_kind").set_value("remote").run()
+    at.text_input(key="set_url").set_value(url).run()
+    at.text_input(key="set_partner").set_value("m").run()
+    next(b for b in at.button if b.label == button).click().run()
+    assert not at.exception, at.exception
+    assert any("not usable" in e.value and "Base URL" in e.value for e in at.error)
+    assert at.session_state["coach_backend"] is None if "coach_backend" in at.session_state \
+        else True
+
+
+def _shown_as_text(value: str) -> None:
+    from coach.fake_openai import MARKDOWN_MESSAGE
+
+    assert "![" not in value and "](http" not in value and "<b>" not in value
+    assert MARKDOWN_MESSAGE in value.replace("\\", "")  # all of it, escaped
+
+
+def test_settings_show_a_server_message_as_text(db):
+    from coach.fake_openai import MARKDOWN_MESSAGE, Fault
+
+    with FakeOpenAIServer(models=("m",)) as server:
+        server.models_fault = Fault(500, MARKDOWN_MESSAGE)
+        at = settings_page()
+        at.radio(key="set_kind").set_value("local").run()
+        at.text_input(key="set_url").set_value(server.base_url).run()
+        at.text_input(key="set_partner").set_value("m").run()
+        next(b for b in at.button if b.label == "Test connection").click().run()
+    assert not at.exception, at.exception
+    (err,) = at.error
+    _shown_as_text(err.value)
+
+
+def test_replay_shows_a_server_message_as_text(db):
+    from coach.fake_openai import MARKDOWN_MESSAGE, Fault
+    from coach.llm import OpenAIChatModel, RetryPolicy
+    from coach.llm_judge import LLMJudge
+    from coach.llm_partner import LLMPartner
+
+    _, sid = seeded(db)
+    with FakeOpenAIServer(models=("m",), handler=lambda r: Fault(400, MARKDOWN_MESSAGE)) as srv:
+        model = OpenAIChatModel(base_url=srv.base_url, api_key="k", timeout=5,
+                                policy=RetryPolicy(max_attempts=1, time_budget=5))
+        backend = Backend(LLMJudge(model, "m", fallback=HeuristicJudge()),
+                          LLMPartner(model, "m"), "markdown test", False)
+        at = app()
+        at.session_state["coach_backend"] = backend
+        at.switch_page("replay.py").run()
+        at.text_area(key="branch_text").set_value("What was the worst part for you?")
+        at.button(key="branch_go").click().run()
+    assert not at.exception, at.exception
+    (err,) = at.error
+    _shown_as_text(err.value)

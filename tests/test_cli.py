@@ -214,3 +214,19 @@ def test_db_can_follow_the_command(tmp_path, capsys) -> None:
     assert capsys.readouterr().out.startswith(sid)
     assert main(["history"]) == 0  # the default database never saw it
     assert sid not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc/v1", "http://[::1"])
+@pytest.mark.parametrize("where", ["flag", "env"])
+def test_a_malformed_base_url_is_one_clear_line(capsys, monkeypatch, url, where) -> None:
+    args = ["practice", VENT, "--reply", STRONG[0]]
+    if where == "flag":
+        args += ["--base-url", url, "--partner-model", "m"]
+    else:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        monkeypatch.setenv("COACH_PARTNER_MODEL", "m")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert ("--base-url" if where == "flag" else "OPENAI_BASE_URL=") in err
+    assert "not usable" in err

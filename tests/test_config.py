@@ -98,3 +98,32 @@ def test_describe_strips_url_credentials_and_query() -> None:
     assert "llm.example.com:8443/v1" in label
     for leak in ("alice", "pa55word", "QUERYSECRET", "api-key", "frag", "@", "?"):
         assert leak not in label
+
+
+BAD_URLS = ["http://127.0.0.1:abc/v1", "http://[::1", "http://127.0.0.1:99999/v1",
+            "http://exa mple.com/v1", "http://:8080/v1"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_malformed_base_url_is_a_clear_error(url: str) -> None:
+    with pytest.raises(ConfigError) as env_err:
+        resolve_config(env={"COACH_PARTNER_MODEL": "m", "OPENAI_BASE_URL": url})
+    assert str(env_err.value).startswith("OPENAI_BASE_URL=")
+    assert "is not usable" in str(env_err.value) and "http://127.0.0.1:8080/v1" in str(
+        env_err.value)
+    with pytest.raises(ConfigError) as arg_err:  # typed in Settings, or --base-url
+        resolve_config(base_url=url, partner_model="m", env={})
+    assert "--base-url" in str(arg_err.value) and "Settings" in str(arg_err.value)
+
+
+def test_a_malformed_url_with_credentials_does_not_echo_them() -> None:
+    with pytest.raises(ConfigError) as e:
+        resolve_config(env={"COACH_PARTNER_MODEL": "m",
+                            "OPENAI_BASE_URL": "http://bob:pw-SECRET-9@[::1/v1?api-key=Q-SECRET-9"})
+    assert "SECRET" not in str(e.value) and "bob" not in str(e.value)
+
+
+def test_good_urls_still_pass() -> None:
+    for url in ("http://[::1]:8080/v1", "https://llm.example.com/v1", "http://localhost:11434/v1"):
+        cfg = resolve_config(env={"COACH_PARTNER_MODEL": "m", "OPENAI_BASE_URL": url})
+        assert cfg is not None and cfg.base_url == url

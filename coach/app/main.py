@@ -32,7 +32,7 @@ offline = state.is_offline()  # first use reads the environment's model settings
 if st.session_state.get(state.ENV_ERROR):
     st.warning(
         "The model settings in your environment can't be used, so this tab runs offline: "
-        + st.session_state[state.ENV_ERROR],
+        + escape_md(st.session_state[state.ENV_ERROR]),
         icon=":material/warning:",
     )
 if offline:

@@ -108,7 +108,7 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
             st.warning(str(e))
             return
         except ModelError as e:
-            st.error(str(e))
+            st.error(escape_md(str(e)))  # the server's words, shown as text
             st.caption(
                 "Your reply is saved: continue the new version on the Practice page to retry."
             )

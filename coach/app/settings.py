@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import streamlit as st
 
 from coach.app import state
+from coach.app.text import escape_md
 from coach.backends import check_connection, make_backend
 from coach.config import is_openai_url, resolve_config
 from coach.errors import CoachError, ConfigError, ModelError
@@ -119,7 +120,7 @@ def render() -> None:
     )
     saved = _saved()
     b = state.backend()
-    st.markdown(f"**Now using:** {'offline (built in)' if b is None else b.label}")
+    st.markdown(f"**Now using:** {'offline (built in)' if b is None else escape_md(b.label)}")
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
@@ -183,7 +184,7 @@ def render() -> None:
         )
         if test:
             with st.spinner("Connecting…"):
-                st.success(check(config), icon=":material/check_circle:")
+                st.success(escape_md(check(config)), icon=":material/check_circle:")
         if apply:
             st.session_state[state.SETTINGS] = {**saved, **values}
             st.session_state[state.BACKEND] = None if config is None else make_backend(config)
@@ -194,9 +195,11 @@ def render() -> None:
             st.session_state[FLASH] = "Settings applied."
             st.rerun()
     except (ConfigError, ModelError) as e:
-        st.error(str(e), icon=":material/error:")
+        # The server wrote part of this text: show it as text, never as Markdown (a remote
+        # image in it would be fetched by the browser).
+        st.error(escape_md(str(e)), icon=":material/error:")
     except CoachError as e:
-        st.error(str(e))
+        st.error(escape_md(str(e)))
 
 
 if __name__ == "__main__":
