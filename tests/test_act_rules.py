@@ -10,6 +10,8 @@ from coach.acts.tagger import tag_reply
 from coach.rubric import ACT_KINDS
 
 RULES = load_rules()
+# A sentence carries one reflection: a complex one stands in for the simple one it contains.
+STRONGER = {"simple_reflection": "complex_reflection"}
 RULE_CASES = [
     pytest.param(act, i, ex, id=f"{act}-{i}-{ex[:30]}")
     for act, spec in RULES.files.items()
@@ -39,12 +41,13 @@ def test_rule_tags_its_examples(act: str, index: int, example: str) -> None:
     rule = RULES.rules[act][index]
     assert rule.pattern.search(example.lower()), f"pattern does not match {example!r}"
     kinds = tag_reply(example).kinds
-    assert act in kinds, f"{example!r} tagged {sorted(kinds)}"
+    assert act in kinds or STRONGER.get(act) in kinds, f"{example!r} tagged {sorted(kinds)}"
 
 
 @pytest.mark.parametrize(("act", "reply"), TAGGED)
 def test_tagged_replies_carry_the_act(act: str, reply: str) -> None:
-    assert act in tag_reply(reply).kinds
+    kinds = tag_reply(reply).kinds
+    assert act in kinds or STRONGER.get(act) in kinds
 
 
 @pytest.mark.parametrize(("act", "reply"), NOT_TAGGED)

@@ -248,7 +248,7 @@ def test_the_judge_sees_the_partner_line_the_scenario_and_the_turn(library) -> N
 
 
 def test_the_safety_gate_runs_before_the_judge() -> None:
-    reply = "That abuse of power by your boss is awful."
+    reply = "He hits me when he's drunk, so I know how scary that is."
     c = case({"overall_min": 55}, reply=reply)
     judge = FakeJudge({reply: rating(80)})
     res = adv.run_suite(judge, [c])

@@ -314,30 +314,35 @@ def test_fallback_ratings_are_counted_apart_not_as_agreement() -> None:
     assert any("2 items rated by the judge" in ln and "1 fallback" in ln for ln in lines)
 
 
-def test_heuristic_version_tracks_the_rule_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    import dataclasses
+def test_heuristic_version_tracks_the_rules_and_the_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import shutil
+    from importlib import resources
 
     from coach import heuristic
+    from coach.acts import policy
+    from coach.acts.ruleset import load_rules, read_rules
     from coach.judge import JudgeContext
 
     version = heuristic.rules_version()
     assert version.startswith("rules-") and len(version) == len("rules-") + 8
     rating = heuristic.HeuristicJudge().rate(JudgeContext(reply="ok"))
     assert rating.model == rating.prompt_version == version
-    first = heuristic.RULES["warmth"][0]
-    for change in ({"level": 1 - first.level % 2}, {"why": "reworded"},
-                   {"negatable": not first.negatable}):
-        rules = {**heuristic.RULES,
-                 "warmth": (dataclasses.replace(first, **change), *heuristic.RULES["warmth"][1:])}
-        monkeypatch.setattr(heuristic, "RULES", rules)
+    # Any edit to a rule file or the lexicon changes the rule set's version.
+    root = tmp_path / "acts"
+    shutil.copytree(str(resources.files("coach.acts")), root)
+    assert read_rules(root).version == load_rules().version
+    care = root / "rules" / "care.toml"
+    care.write_text(care.read_text().replace('why = "heartfelt sorrow"', 'why = "sorrow"', 1))
+    assert read_rules(root).version != load_rules().version
+    # ... and so does any number of the scoring policy.
+    for name, value in (("CAPS", {**policy.CAPS, "contempt": 21.0}), ("FLAG_COST", 11.0),
+                        ("STOCK_LIFT", 9.0), ("EMPTY_CAP", 19.0)):
+        monkeypatch.setattr(policy, name, value)
         heuristic.rules_version.cache_clear()
-        assert heuristic.rules_version() != version, change
-    monkeypatch.undo()
-    horsemen = {**heuristic.HORSEMEN_RULES, "contempt": ()}
-    monkeypatch.setattr(heuristic, "HORSEMEN_RULES", horsemen)
-    heuristic.rules_version.cache_clear()
-    assert heuristic.rules_version() != version
-    monkeypatch.undo()
+        assert heuristic.rules_version() != version, name
+        monkeypatch.undo()
     heuristic.rules_version.cache_clear()
     assert heuristic.rules_version() == version
 

@@ -7,7 +7,8 @@ import pytest
 from coach.heuristic import epitome_levels, score_reply, shared_experience
 
 CASES = [
-    ("I'm sorry you're going through this.", "warmth", 2),
+    # a stock phrase: said to anyone, it counts as brief care at most
+    ("I'm sorry you're going through this.", "warmth", 1),
     ("So sorry that's happening to you.", "warmth", 2),
     ("Sorry for not replying sooner.", "warmth", 0),
     ("I hope things get better for you soon.", "warmth", 1),

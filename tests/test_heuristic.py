@@ -98,7 +98,14 @@ def test_evidence_given_for_fired_rules_only() -> None:
         ("Oh please, grow up.", "contempt"),
         ("It's not my fault you're upset.", "defensiveness"),
         ("I don't want to talk about this.", "stonewalling"),
-        ("fine", "stonewalling"),
+        ("Fine, whatever.", "stonewalling"),
+        # the cases a careful reader saw the old rules miss
+        ("That is not fair. You are the one glued to your laptop every night", "defensiveness"),
+        ("Haha, so I'm bad in bed now? Great.", "contempt"),
+        ("Haha, so I'm bad in bed now? Great.", "defensiveness"),
+        ("Honestly, you're overreacting.", "defensiveness"),
+        ("What an idiot you are for sending that email", "contempt"),
+        ("Oh no, your tiny tragedy? Do you want me to just listen to you whine?", "contempt"),
     ],
 )
 def test_four_horsemen_are_flagged(reply: str, flag: str) -> None:
@@ -106,9 +113,31 @@ def test_four_horsemen_are_flagged(reply: str, flag: str) -> None:
     assert flag in flags
 
 
-def test_kind_reply_raises_no_flags() -> None:
-    _, flags = score_reply("I'm so sorry. It sounds like you felt really alone. I'm here.")
+@pytest.mark.parametrize("reply", [
+    "I'm so sorry. It sounds like you felt really alone. I'm here.",
+    "Whatever you decide, I'm with you. Tea?",
+    "Ok.",
+    "That abuse of power by your boss is awful.",
+])
+def test_kind_or_bare_replies_raise_no_flags(reply: str) -> None:
+    _, flags = score_reply(reply)
     assert flags == []
+
+
+def test_harm_caps_the_score_and_stock_phrases_do_not_lift_it() -> None:
+    judge = HeuristicJudge()
+
+    def overall(reply: str) -> float:
+        r = judge.rate(JudgeContext(reply=reply))
+        assert r.overall is not None
+        return r.overall
+
+    stock = " I hear you. That makes sense. I understand. How do you feel? I'm here for you."
+    for bad in ("What an idiot you are for sending that email.", "You should talk to HR.",
+                "Ok.", "That is not fair. You are the one glued to your laptop."):
+        assert overall(bad + stock) <= overall(bad) + 10, bad
+    assert overall("What an idiot you are. I hear you. That makes sense.") <= 20
+    assert overall("Oh love, I'm so sorry. That sounds humiliating. What was it like?") >= 60
 
 
 def test_rating_is_deterministic_and_weighted() -> None:
@@ -129,30 +158,23 @@ def test_reply_features_count_reflections_and_questions() -> None:
 
 
 def test_better_reply_is_the_users_own_reply_improved(library) -> None:
-    """What hurt is dropped, what worked is kept, what was missing is added; nothing is
-    invented: the only specific word added is a feeling the partner actually said."""
-    from coach.heuristic_rules import BETTER_MOVES
+    """What hurt is dropped, what worked is kept first, what was missing is added in the
+    partner's own words, nothing repeats, and it scores higher."""
     from coach.judge import Line
 
     sc = library["lonely-in-the-same-room"]
     judge = HeuristicJudge()
     history = (Line("partner", "I just feel lonely. Even with you right here."),)
-    r = judge.rate(JudgeContext(reply="Oh love. You should join a club.", history=history,
-                                scenario=sc, turn=1))
+    ctx = JudgeContext(reply="Oh love. You should join a club.", history=history,
+                       scenario=sc, turn=1)
+    r = judge.rate(ctx)
     better = r.better_reply
     assert better.startswith("Oh love.")  # their own warm opening stays first
     assert "You should join a club." not in better  # the advice is gone
-    assert "It sounds like you're feeling lonely." in better  # grounded in their words
-    assert BETTER_MOVES["no_fixing"] in better
-    allowed = " ".join([*BETTER_MOVES.values(), "Oh love.", "It sounds like you're feeling "
-                        "lonely."])
-    assert all(w in allowed for w in better.replace("?", " ").split())
-
-    # with nothing said about a feeling, the reflection stays general
-    plain = judge.rate(JudgeContext(reply="Ok.", history=(Line("partner", "I'm home."),),
-                                    weights={"understanding": 5}))
-    assert BETTER_MOVES["understanding"] in plain.better_reply
-    assert "you're feeling" not in plain.better_reply
+    assert "lonely" in better  # grounded in what they said
+    again = judge.rate(JudgeContext(reply=better, history=history, scenario=sc, turn=1))
+    assert again.overall is not None and r.overall is not None and again.overall > r.overall
+    assert not again.flags and again.level("no_fixing") == 2
 
     # a reply that does everything gets no suggestion
     full = ("I'm so sorry, love. No wonder you feel lonely. It sounds like you felt invisible. "
@@ -160,28 +182,3 @@ def test_better_reply_is_the_users_own_reply_improved(library) -> None:
     top = judge.rate(JudgeContext(reply=full))
     assert all(sc.level == 2 for sc in top.scores.values()), top.scores
     assert top.better_reply == ""
-
-
-def test_rule_hints_are_texts_every_match_contains(library) -> None:
-    """The substring pre-test may only skip rules that could not have matched."""
-    from coach.heuristic_rules import RULES, leading_text
-
-    assert leading_text(r"\bi'?m (so|really) sorry\b") == frozenset([" sorry"])
-    assert leading_text(r"\b(oh no|ugh)\b|\bpoor (thing|you)\b") == frozenset(
-        ["oh no", "ugh", "poor "])
-    hints = leading_text(r"\b(it |that )?(sounds|seems)")  # the parser may factor out "s"
-    assert hints and all(any(h in w for h in hints) for w in ("sounds", "seems"))
-    assert leading_text(r"\bx?y\b") is None  # nothing of 3+ characters is required
-    texts = [x.reply.lower() for sc in library.values() for x in sc.examples] + [
-        b.line(r).lower() for sc in library.values() for b in sc.beats for r in
-        __import__("coach.reading").reading.Reading]
-    checked = 0
-    for rules in RULES.values():
-        for rule in rules:
-            if not rule.hints:
-                continue
-            for text in texts:
-                if rule.pattern.search(text):
-                    checked += 1
-                    assert any(h in text for h in rule.hints), (rule.pattern.pattern, text)
-    assert checked > 200  # the check saw plenty of real matches

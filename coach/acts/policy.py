@@ -40,7 +40,7 @@ RAISES: dict[str, dict[str, tuple[int, int]]] = {
     "apology": {"warmth": (1, 2), "validation": (1, 1)},
     "ownership": {"validation": (2, 2), "understanding": (1, 1)},
     "validation": {"validation": (1, 2)},
-    "understanding_claim": {"understanding": (1, 1)},
+    "understanding_claim": {"understanding": (1, 1), "validation": (1, 1)},
     "simple_reflection": {"understanding": (1, 1)},
     "complex_reflection": {"understanding": (2, 2)},
     "open_question": {"exploration": (1, 2)},

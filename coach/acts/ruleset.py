@@ -19,6 +19,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -114,8 +115,8 @@ def _expand(pattern: str, classes: dict[str, str], where: str) -> str:
     return _PLACEHOLDER.sub(sub, pattern)
 
 
-def _read(name: str) -> tuple[str, dict]:
-    text = resources.files("coach.acts").joinpath(name).read_text(encoding="utf-8")
+def _read(root: Traversable, name: str) -> tuple[str, dict]:
+    text = root.joinpath(name).read_text(encoding="utf-8")
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -151,9 +152,18 @@ def _any_of(rules: tuple[Rule, ...]) -> tuple[re.Pattern[str] | None, tuple[Rule
 
 @functools.cache
 def load_rules() -> RuleSet:
-    """Load and compile every rule file (once per process)."""
+    """The shipped rules (package data), loaded and compiled once per process."""
+    return read_rules(resources.files("coach.acts"))
+
+
+def read_rules(root: Traversable) -> RuleSet:
+    """Load and compile `root`/lexicon.toml and every `root`/rules/*.toml.
+
+    Raises:
+        CoachError: a file is not valid TOML, breaks the schema, or has a bad pattern.
+    """
     digest = hashlib.sha256()
-    text, raw = _read("lexicon.toml")
+    text, raw = _read(root, "lexicon.toml")
     digest.update(text.encode())
     try:
         lexicon = Lexicon.model_validate(raw)
@@ -161,12 +171,12 @@ def load_rules() -> RuleSet:
         raise CoachError(f"coach/acts/lexicon.toml: {e.errors()[0]['msg']}") from None
     rules: dict[str, tuple[Rule, ...]] = {}
     files: dict[str, ActFile] = {}
-    folder = resources.files("coach.acts").joinpath("rules")
+    folder = root.joinpath("rules")
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if not entry.name.endswith(".toml"):
             continue
         where = f"coach/acts/rules/{entry.name}"
-        text, raw = _read(f"rules/{entry.name}")
+        text, raw = _read(folder, entry.name)
         digest.update(entry.name.encode() + b"\0" + text.encode())
         try:
             spec = ActFile.model_validate(raw)

@@ -224,12 +224,12 @@ def _scan(rules: RuleSet, text: str, spans: list[Sentence]) -> list[list[Tag]]:
 
 
 def _is_stock(seg: str, pats: dict[str, re.Pattern[str]]) -> bool:
-    """A sentence that is only stock phrases ("I hear you. That makes sense."): with them
-    taken out, fewer than two words that carry content are left."""
+    """A sentence that is only stock phrases ("I hear you, love."): with them taken out,
+    at most two words are left ("That makes sense after what he did" is not stock)."""
     rest = pats["stock"].sub(" ", seg)
     if rest == seg:
         return False
-    return len(content_words(rest)) < 2
+    return len(_WORD.findall(rest)) < 3
 
 
 def _context_tags(tags: list[Tag], seg: str, ctx: Context,
@@ -305,6 +305,11 @@ def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     if "advice" in acts and acts & set(QUESTIONS) and not acts & {"asks_needs"}:
         # "Have you tried talking to HR?" is advice dressed as a question.
         tags = [t for t in tags if t.act not in QUESTIONS]
+    if "complex_reflection" in acts:
+        tags = [t for t in tags if t.act != "simple_reflection"]  # one reflection a sentence
+    if "asks_needs" in acts:
+        # "Do you want me to just listen?" asks about support, not about their experience.
+        tags = [replace(t, strength=1) if t.act == "closed_question" else t for t in tags]
     if "open_question" in acts:
         tags = [t for t in tags if t.act != "closed_question"]
         stock = [t for t in tags if t.act == "open_question" and t.stock]
