@@ -28,8 +28,15 @@ from coach.acts.tagger import Context, ReplyActs, make_context, sentences, tag_r
 from coach.judge import JudgeContext
 from coach.rubric import BY_KEY, Act, CriterionScore, Rating
 
-__all__ = ["TIPS", "HeuristicJudge", "epitome_levels", "reply_features", "rules_version",
-           "score_reply", "shared_experience"]
+__all__ = [
+    "TIPS",
+    "HeuristicJudge",
+    "epitome_levels",
+    "reply_features",
+    "rules_version",
+    "score_reply",
+    "shared_experience",
+]
 
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -47,8 +54,9 @@ def read_reply(reply: str, context: Context | None = None) -> ReplyActs:
     return tag_reply(reply, context=context or make_context())
 
 
-def score_reply(reply: str, context: Context | None = None) -> tuple[dict[str, CriterionScore],
-                                                                    list[str]]:
+def score_reply(
+    reply: str, context: Context | None = None
+) -> tuple[dict[str, CriterionScore], list[str]]:
     """Levels on all eight criteria and the horsemen flags, from the reply's acts.
 
     Every evidence string is an exact substring of `reply`.
@@ -60,13 +68,16 @@ def score_reply(reply: str, context: Context | None = None) -> tuple[dict[str, C
 def unreadable(reply: str) -> str | None:
     """Why the built-in rules cannot rate `reply` (the reason shown), or None."""
     if not _LETTER.search(reply):
-        return ("There are no words here to rate. Write what you would say to them, even "
-                "a few words.")
+        return (
+            "There are no words here to rate. Write what you would say to them, even a few words."
+        )
     lang = language_of(reply)
     if lang is not None:
-        return (f"This reply looks like {lang}. The built-in rules read English only, so it "
-                f"is not scored rather than guessed. To have replies in {lang} rated, connect "
-                "a model that reads it (Settings in the app, or --judge-model in the terminal).")
+        return (
+            f"This reply looks like {lang}. The built-in rules read English only, so it "
+            f"is not scored rather than guessed. To have replies in {lang} rated, connect "
+            "a model that reads it (Settings in the app, or --judge-model in the terminal)."
+        )
     return None
 
 
@@ -98,30 +109,44 @@ class HeuristicJudge:
         version = rules_version()
         why_not = unreadable(ctx.reply)
         if why_not is not None:
-            return Rating(status="unscored", reason=why_not, backend="heuristic",
-                          model=version, prompt_version=version,
-                          latency_ms=round((time.perf_counter() - t0) * 1000, 3))
+            return Rating(
+                status="unscored",
+                reason=why_not,
+                backend="heuristic",
+                model=version,
+                prompt_version=version,
+                latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+            )
         context = _context(ctx)
         weights = {k: ctx.weight(k) for k in BY_KEY}
-        acts, verdict, overall = _assess(ctx.reply, context, weights)
+        # The better reply reuses the reply's sentences and the moves' fixed sentences:
+        # read each once.
+        memo: dict = dict(_fixed_moves_read())
+        acts, verdict, overall = _assess(ctx.reply, context, weights, memo)
         missing = feedback.gaps(verdict.scores, weights)
 
         def assess(text: str) -> tuple[ReplyActs, float]:
-            cand, _, score = _assess(text, context, weights)
+            cand, _, score = _assess(text, context, weights, memo)
             return cand, score
 
         better = feedback.better_reply(acts, missing, context.partner_line, assess, overall)
         notes = list(verdict.notes)
         if verdict.overall_cap is not None and overall >= verdict.overall_cap - 0.05:
-            notes.append(f"Overall capped at {verdict.overall_cap:.0f}: " + (
-                "a reply that hurts cannot score high, whatever else is in it."
-                if verdict.harmful else "nothing in this reply listens yet."))
+            notes.append(
+                f"Overall capped at {verdict.overall_cap:.0f}: "
+                + (
+                    "a reply that hurts cannot score high, whatever else is in it."
+                    if verdict.harmful
+                    else "nothing in this reply listens yet."
+                )
+            )
         return Rating(
             status="scored",
             scores=verdict.scores,
             flags=verdict.flags,  # type: ignore[arg-type]
-            acts=[Act(kind=t.act, quote=s.text, stock=t.stock)
-                  for s in acts.sentences for t in s.tags],
+            acts=[
+                Act(kind=t.act, quote=s.text, stock=t.stock) for s in acts.sentences for t in s.tags
+            ],
             tip=feedback.tip(verdict, missing),
             better_reply=better,
             overall=overall,
@@ -133,9 +158,18 @@ class HeuristicJudge:
         )
 
 
-def _assess(reply: str, context: Context, weights: dict[str, float]
-            ) -> tuple[ReplyActs, policy.Verdict, float]:
-    acts = tag_reply(reply, context=context)
+@functools.cache
+def _fixed_moves_read() -> dict:
+    memo: dict = {}
+    for text in feedback.FIXED_MOVES:
+        tag_reply(text, memo=memo)
+    return memo
+
+
+def _assess(
+    reply: str, context: Context, weights: dict[str, float], memo: dict | None = None
+) -> tuple[ReplyActs, policy.Verdict, float]:
+    acts = tag_reply(reply, context=context, memo=memo)
     verdict = policy.judge_acts(acts)
     return acts, verdict, policy.overall(acts, verdict, weights)
 

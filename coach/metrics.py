@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coach.heuristic import TIPS, reply_features
+from coach.heuristic import TIPS, features_of, reply_features
 from coach.rubric import BY_KEY, CRITERIA
 from coach.scenario import Scenario
 from coach.session import Turn, mean_levels, mean_overall, user_turns
@@ -57,12 +57,17 @@ def session_metrics(path: list[Turn]) -> SessionMetrics:
     refl = cplx = qs = open_qs = advice_first = 0
     validated = False
     for t in users:
-        f = reply_features(t.text)
+        # The counts come from the act tags of the rating the user saw, whichever judge
+        # gave it, so the debrief and the ratings agree. A scored rating without tags (an
+        # older row) is tagged by the built-in rules; an unscored reply counts for nothing.
+        r = t.rating
+        if r is not None and r.status != "scored":
+            continue
+        f = features_of(r.acts) if r is not None and r.acts else reply_features(t.text)
         refl += f.reflections
         cplx += f.complex_reflections
         qs += f.questions
         open_qs += f.open_questions
-        r = t.rating
         if r is not None and r.status == "scored":
             if r.level("no_fixing") == 0 and not validated:
                 advice_first += 1

@@ -14,7 +14,8 @@ _CONCERNS = re.compile(
     r"alive)|overdose|"
     r"(hits?|hitting|hit|beats?|beat|beating|chok\w+|slap\w*|punch\w*|kick\w*|shov\w*) "
     r"(me|you|her|him)\b|abus(e|ed|es|ing|ive|er|ers)\b(?! of (power|position|authority|trust|"
-    r"process|the system|office|his|her|their|everything|privilege|rank|my|your))|rape\w*|assault\w*|threaten\w* (to|me|you)|"
+    r"process|the system|office|his|her|their|everything|privilege|rank|my|your))|rape\w*|"
+    r"assault\w*|threaten\w* (to|me|you)|"
     r"(scared|afraid|terrified) (of|for) (you|him|her|my life)|domestic violence|"
     r"(gun|knife|weapon)\b.*\b(you|me|him|her))",
     re.IGNORECASE,

@@ -18,15 +18,25 @@ RULE_CASES = [
     for i, rule in enumerate(spec.rule)
     for ex in rule.examples
 ]
-TAGGED = [pytest.param(act, r, id=f"{act}-{r[:30]}")
-          for act, spec in RULES.files.items() for r in spec.tagged]
-NOT_TAGGED = [pytest.param(act, r, id=f"{act}-{r[:30]}")
-              for act, spec in RULES.files.items() for r in spec.not_tagged]
+TAGGED = [
+    pytest.param(act, r, id=f"{act}-{r[:30]}")
+    for act, spec in RULES.files.items()
+    for r in spec.tagged
+]
+NOT_TAGGED = [
+    pytest.param(act, r, id=f"{act}-{r[:30]}")
+    for act, spec in RULES.files.items()
+    for r in spec.not_tagged
+]
 
 
 def test_every_rule_has_an_example_and_every_file_a_counterexample() -> None:
-    missing = [f"{act} rule {i} ({r.why})" for act, spec in RULES.files.items()
-               for i, r in enumerate(spec.rule) if not r.examples]
+    missing = [
+        f"{act} rule {i} ({r.why})"
+        for act, spec in RULES.files.items()
+        for i, r in enumerate(spec.rule)
+        if not r.examples
+    ]
     assert not missing, missing
     assert not [act for act, spec in RULES.files.items() if not spec.not_tagged]
 

@@ -38,13 +38,26 @@ HARM_TIPS: dict[str, str] = {
     "stonewalling": "Don't shut the door with “{quote}”: stay in it, even with one honest "
     "question.",
 }
-TIE_ORDER = ("no_dismissing", "no_fixing", "stays_with_them", "understanding", "validation",
-             "warmth", "exploration", "asks_needs")
+TIE_ORDER = (
+    "no_dismissing",
+    "no_fixing",
+    "stays_with_them",
+    "understanding",
+    "validation",
+    "warmth",
+    "exploration",
+    "asks_needs",
+)
 STRONG_TIP = "Strong reply: keep reflecting and asking before anything else."
 
 # Acts a better reply must never keep.
-DROP = HARMFUL | {"minimizing", "self_focus", "rhetorical_question", "off_topic_question",
-                  "acknowledgement"}
+DROP = HARMFUL | {
+    "minimizing",
+    "self_focus",
+    "rhetorical_question",
+    "off_topic_question",
+    "acknowledgement",
+}
 _FEELING_WORDS = re.compile(
     r"\b(hurt|angry|furious|sad|embarrassed|humiliated|ashamed|alone|lonely|invisible|unseen|"
     r"ignored|dismissed|scared|afraid|anxious|worried|nervous|overwhelmed|exhausted|tired|"
@@ -52,15 +65,66 @@ _FEELING_WORDS = re.compile(
     r"heartbroken|stuck|guilty|stupid|vulnerable|let down|left out|useless|numb|lost)\b"
 )
 _DENIAL = re.compile(
-    r"\b(nothing'?s wrong|nothing is wrong|i'?m fine|it'?s fine|i'?m okay|forget it|"
+    r"\b(nothing'?s wrong|nothing is wrong|i'?m fine|it'?s fine|it was fine|i'?m okay|forget it|"
+    r"it'?s nothing|nothing happened|^\W*fine\b|"
     r"never ?mind|leave it|it doesn'?t matter|drop it)\b"
 )
 _SHIFT = {
-    "i": "you", "i'm": "you're", "im": "you're", "i've": "you've", "i'd": "you'd",
-    "i'll": "you'll", "me": "you", "my": "your", "mine": "yours", "myself": "yourself",
+    "i": "you",
+    "i'm": "you're",
+    "im": "you're",
+    "i've": "you've",
+    "i'd": "you'd",
+    "i'll": "you'll",
+    "me": "you",
+    "my": "your",
+    "mine": "yours",
+    "myself": "yourself",
     "am": "are",
 }
-_SECOND = re.compile(r"\b(you|your|you're|yours|yourself|we|us|our|we're)\b", re.IGNORECASE)
+_SECOND = re.compile(r"\b(we|us|our|we're)\b", re.IGNORECASE)
+_YOU = {
+    "you": "I",
+    "your": "my",
+    "you're": "I'm",
+    "youre": "I'm",
+    "yours": "mine",
+    "yourself": "myself",
+    "you've": "I've",
+    "you'd": "I'd",
+    "you'll": "I'll",
+}
+_LEAD = re.compile(
+    r"^(and then|and so|but then|and|but|so|then|or|because|like|just|honestly|well|oh|okay|"
+    r"ok|yeah|no|yes),?\s+",
+    re.IGNORECASE,
+)
+_DANGLING = {
+    "being",
+    "a",
+    "an",
+    "the",
+    "to",
+    "of",
+    "and",
+    "or",
+    "but",
+    "like",
+    "was",
+    "is",
+    "were",
+    "my",
+    "your",
+    "with",
+    "for",
+    "that",
+    "if",
+    "so",
+    "just",
+    "i",
+    "you",
+}
+_CLAUSE_START = {"", "and", "but", "then", "so", "when", "that", "because", "if", "while", ","}
 _TOKEN = re.compile(r"[A-Za-z']+|[^A-Za-z']+")
 
 
@@ -77,27 +141,35 @@ def gaps(scores: Mapping, weights: Mapping[str, float]) -> list[str]:
     """Criteria below level 2, the costliest miss (weight x levels missed) first."""
     missed = [k for k, s in scores.items() if s.level < 2 and weights.get(k, 1.0) > 0]
     # Ties go to the move a listener makes first: hear, then name, then ask.
-    return sorted(missed, key=lambda k: (-(weights.get(k, 1.0) * (2 - scores[k].level)),
-                                         TIE_ORDER.index(k)))
+    return sorted(
+        missed, key=lambda k: (-(weights.get(k, 1.0) * (2 - scores[k].level)), TIE_ORDER.index(k))
+    )
 
 
 def _shift(clause: str) -> str:
-    """Their words, said back: "my email" -> "your email", "I smiled" -> "you smiled"."""
+    """Their words, said back: "my email" -> "your email", "I smiled" -> "you smiled", and
+    "you laughed" -> "I laughed" (what they say you did is said back as your own)."""
     out = []
     prev = ""
     for tok in _TOKEN.findall(clause):
         low = tok.lower()
-        if low in _SHIFT:
+        if low == "was" and prev == "i":
+            word = "were"
+        elif low in ("were", "are") and prev == "you":
+            word = "was" if low == "were" else "am"
+        elif low == "you":
+            word = "I" if prev in _CLAUSE_START else "me"
+        elif low in _YOU:
+            word = _YOU[low]
+        elif low in _SHIFT:
             word = _SHIFT[low]
-            if low == "was" and prev == "i":
-                word = "were"
-            out.append(word)
-        elif low == "was" and prev == "i":
-            out.append("were")
         else:
-            out.append(tok)
+            word = tok
+        if word != tok and not word.startswith("I"):
+            word = word.lower()
+        out.append(word)
         if tok.strip():
-            prev = low
+            prev = low if low.strip(",") else ","
     text = "".join(out).strip()
     return text[:1].upper() + text[1:] if text else text
 
@@ -106,16 +178,40 @@ def _their_clause(partner_line: str) -> str:
     """The sentence of the partner's line most worth saying back, person-shifted."""
     best, best_key = "", (-1, 0)
     for sp in sentences(partner_line):
-        words = sp.text.split()
-        if not 3 <= len(words) <= 18 or _SECOND.search(sp.text) or sp.text.endswith("?"):
+        if sp.text.endswith("?"):
             continue
-        key = (len(content_words(sp.text)) + 2 * bool(_FEELING_WORDS.search(sp.text.lower())),
-               -len(words))
-        if key > best_key:
-            best, best_key = sp.text, key
+        for clause in re.split(r"[,;:()]|\s[-–—]\s|\.\.\.", sp.text):
+            clause = _LEAD.sub("", clause.strip(" .!…'\""))
+            words = clause.split()
+            if (
+                not 3 <= len(words) <= 14
+                or _SECOND.search(clause)
+                or words[-1].lower().strip(".,!") in _DANGLING
+            ):
+                continue
+            key = (
+                len(content_words(clause)) + 2 * bool(_FEELING_WORDS.search(clause.lower())),
+                -len(words),
+            )
+            if key > best_key:
+                best, best_key = clause, key
     if not best:
         return ""
     return _shift(best.rstrip(".!… "))
+
+
+# The moves' fixed sentences (the rest are built from the partner's words).
+FIXED_MOVES = (
+    "I'm not going anywhere.",
+    "I'm so sorry, love.",
+    "It makes sense that this is getting to you.",
+    "That sounds really painful.",
+    "You don't have to tell me anything until you're ready.",
+    "It sounds like this has really been weighing on you.",
+    "What's been on your mind, if you want to say?",
+    "What was the hardest part of it for you?",
+    "Do you want me to just listen, or would it help to think it through together?",
+)
 
 
 def _moves(partner_line: str) -> dict[str, str]:
@@ -126,15 +222,24 @@ def _moves(partner_line: str) -> dict[str, str]:
     denial = _DENIAL.search(low) is not None
     moves = {
         "warmth": "I'm not going anywhere." if denial else "I'm so sorry, love.",
-        "validation": (f"No wonder you feel {feeling.group(1)}." if feeling
-                       else "It makes sense that this is getting to you."),
+        "validation": (
+            f"No wonder you feel {feeling.group(1)}."
+            if feeling
+            else "It makes sense that this is getting to you."
+        ),
         "understanding": (
-            f"{clause}. That sounds really painful." if clause and not denial
-            else "You don't have to tell me anything until you're ready." if denial
+            "You don't have to tell me anything until you're ready."
+            if denial
+            # what they said you did, owned: "You laughed" -> "I laughed"
+            else f"You're right. {clause}, and that wasn't fair on you."
+            if clause.startswith("I ")
+            else f"{clause}. That sounds really painful."
+            if clause
             else "It sounds like this has really been weighing on you."
         ),
         "exploration": (
-            "What's been on your mind, if you want to say?" if denial
+            "What's been on your mind, if you want to say?"
+            if denial
             else "What was the hardest part of it for you?"
         ),
         "asks_needs": "Do you want me to just listen, or would it help to think it through "
@@ -192,8 +297,8 @@ def better_reply(
     wanted = [k for k in order if k in missing[:4] and k in moves]
     if asked and "exploration" in wanted:
         wanted.remove("exploration")
-    best = ""
-    for n in range(1, len(wanted) + 1):
+    # The fullest version first: most replies need every move; fewer only if it fails.
+    for n in range(len(wanted), 0, -1):
         use = wanted[:n]
         statements = [moves[k] for k in use if k not in ("exploration", "asks_needs")]
         questions = [moves[k] for k in use if k in ("exploration", "asks_needs")]
@@ -206,7 +311,5 @@ def better_reply(
         if any(not _unharmful(s) for s in cand_acts.sentences):
             continue
         if score > current and _norm(text) != _norm(acts.reply):
-            best = text
-            if score >= 80:
-                break
-    return best
+            return text
+    return ""

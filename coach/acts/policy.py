@@ -91,8 +91,9 @@ class Verdict:
     harm_quotes: dict[str, str]  # flag -> the first sentence that raised it
 
 
-def _levels(acts: ReplyActs, *, use_stock: bool, harmful: bool, sneer: bool = False
-            ) -> dict[str, tuple[int, list[tuple[Tag, Sentence]]]]:
+def _levels(
+    acts: ReplyActs, *, use_stock: bool, harmful: bool, sneer: bool = False
+) -> dict[str, tuple[int, list[tuple[Tag, Sentence]]]]:
     """Level per criterion and the tags that set it."""
     best: dict[str, tuple[int, list[tuple[Tag, Sentence]]]] = {
         k: (0, []) for k in POSITIVE_CRITERIA
@@ -129,8 +130,12 @@ def _mercies(levels: dict[str, tuple[int, list]], acts: ReplyActs) -> dict[str, 
         levels["no_fixing"] = (1, levels["no_fixing"][1])
         notes["no_fixing"] = "but asks what they want first"
     stay, why = levels["stays_with_them"]
-    if (stay == 0 and levels["exploration"][0] == 2 and len(acts.sentences) > 1
-            and not acts.has("defensiveness")):
+    if (
+        stay == 0
+        and levels["exploration"][0] == 2
+        and len(acts.sentences) > 1
+        and not acts.has("defensiveness")
+    ):
         levels["stays_with_them"] = (1, why)
         notes["stays_with_them"] = "returns to them with a question"
     return notes
@@ -138,9 +143,7 @@ def _mercies(levels: dict[str, tuple[int, list]], acts: ReplyActs) -> dict[str, 
 
 def _score(level: int, why: list[tuple[Tag, Sentence]], extra: str = "") -> CriterionScore:
     evidence = list(dict.fromkeys(s.text for _, s in why))
-    reasons = list(dict.fromkeys(
-        t.why + (" (a stock phrase)" if t.stock else "") for t, _ in why
-    ))
+    reasons = list(dict.fromkeys(t.why + (" (a stock phrase)" if t.stock else "") for t, _ in why))
     if extra:
         reasons.append(extra)
     return CriterionScore(level=level, evidence=evidence, note="; ".join(reasons))
@@ -148,16 +151,20 @@ def _score(level: int, why: list[tuple[Tag, Sentence]], extra: str = "") -> Crit
 
 def judge_acts(acts: ReplyActs) -> Verdict:
     """Levels per criterion, horsemen flags and the overall cap, from a reply's acts."""
-    flags = [f for f in FLAG_ORDER if any(
-        FLAG_OF.get(t.act) == f for s in acts.sentences for t in s.tags)]
-    dismissal = any(t.act in ("minimizing", "contempt") and t.strength == 2
-                    for s in acts.sentences for t in s.tags)
+    flags = [
+        f
+        for f in FLAG_ORDER
+        if any(FLAG_OF.get(t.act) == f for s in acts.sentences for t in s.tags)
+    ]
+    dismissal = any(
+        t.act in ("minimizing", "contempt") and t.strength == 2
+        for s in acts.sentences
+        for t in s.tags
+    )
     harmful = bool(flags) or dismissal
     levels = _levels(acts, use_stock=True, harmful=harmful, sneer="contempt" in flags)
     notes_by_key = _mercies(levels, acts)
-    scores = {
-        c.key: _score(*levels[c.key], notes_by_key.get(c.key, "")) for c in CRITERIA
-    }
+    scores = {c.key: _score(*levels[c.key], notes_by_key.get(c.key, "")) for c in CRITERIA}
     notes: list[str] = []
     caps = [CAPS[f] for f in flags]
     if dismissal:

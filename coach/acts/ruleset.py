@@ -86,6 +86,7 @@ class Rule:
     question: str
     stock: bool
     anchored: bool
+    source: str = ""  # the pattern as written, word classes filled in
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ class RuleSet:
     the lexicon."""
 
     rules: dict[str, tuple[Rule, ...]]
-    # act -> (one alternation of its plain rules, or None; the rules to try regardless)
-    any_of: dict[str, tuple[re.Pattern[str] | None, tuple[Rule, ...]]]
+    # act -> its gate; patterns search the sentences joined by newlines in multiline mode
+    # (so ^ and $ are a sentence's ends)
+    gates: dict[str, Gate]
     lexicon: Lexicon
     files: dict[str, ActFile]
     version: str
@@ -108,8 +110,10 @@ def _expand(pattern: str, classes: dict[str, str], where: str) -> str:
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in classes:
-            raise CoachError(f"{where}: unknown word class {{{name}}} (lexicon.toml has "
-                             f"{', '.join(sorted(classes))})")
+            raise CoachError(
+                f"{where}: unknown word class {{{name}}} (lexicon.toml has "
+                f"{', '.join(sorted(classes))})"
+            )
         return classes[name]
 
     return _PLACEHOLDER.sub(sub, pattern)
@@ -126,11 +130,21 @@ def _read(root: Traversable, name: str) -> tuple[str, dict]:
 def _compile(spec: RuleSpec, act: str, classes: dict[str, str], where: str) -> Rule:
     source = _expand(spec.pattern, classes, where)
     try:
-        pattern = re.compile(source)
+        re.compile(source)
+        pattern = re.compile(factored([source]))
     except re.error as e:
         raise CoachError(f"{where}: rule {spec.why!r}: bad pattern: {e}") from None
-    return Rule(act, pattern, spec.strength, spec.why, spec.negatable, spec.question,
-                spec.stock, _anchored(source))
+    return Rule(
+        act,
+        pattern,
+        spec.strength,
+        spec.why,
+        spec.negatable,
+        spec.question,
+        spec.stock,
+        _anchored(source),
+        source,
+    )
 
 
 def _anchored(source: str) -> bool:
@@ -140,14 +154,100 @@ def _anchored(source: str) -> bool:
     return "^" in bare or "$" in bare
 
 
-def _any_of(rules: tuple[Rule, ...]) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
-    """One alternation of the act's plain rules, searched once over the reply: most acts
-    are absent from most replies, so one search skips them. Anchored rules (and those that
-    look behind, which make an alternation slower) are tried sentence by sentence anyway."""
-    plain = tuple(r for r in rules if not r.anchored and "(?<" not in r.pattern.pattern)
-    always = tuple(r for r in rules if r not in plain)
-    gate = re.compile("|".join(f"(?:{r.pattern.pattern})" for r in plain)) if plain else None
-    return gate, always
+def alternatives(source: str) -> list[str]:
+    """The top-level alternatives of a pattern (split at | outside groups and classes)."""
+    out, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(source):
+        c = source[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if source[i + 1 : i + 2] == "]" or source[i + 1 : i + 3] == "^]":
+                i += 2 if source[i + 1] == "]" else 3
+                continue
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(source[start:i])
+            start = i + 1
+        i += 1
+    out.append(source[start:])
+    return out
+
+
+def factored(sources: list[str]) -> str:
+    """One pattern for all `sources`, with the word boundary most alternatives start with
+    taken out in front: the engine then tries the alternatives only where a word starts or
+    ends, instead of at every character (several times faster; the same matches)."""
+    bounded, anchored, other = [], [], []
+    for src in sources:
+        for alt in alternatives(src):
+            # "(?<!say )\bsorry" is "\b(?<!say )sorry": both assertions hold at one place
+            m = _LOOKBEHINDS_THEN_B.match(alt)
+            if m:
+                alt = "\\b" + m.group(1) + alt[m.end() :]
+            if alt.startswith("\\b"):
+                bounded.append(alt[2:])
+            elif alt.startswith("^"):
+                anchored.append(alt[1:])
+            else:
+                other.append(alt)
+    parts = [f"\\b(?:{'|'.join(bounded)})"] if bounded else []
+    parts += [f"^(?:{'|'.join(anchored)})"] if anchored else []
+    return "|".join(parts + [f"(?:{a})" for a in other])
+
+
+_LOOKBEHINDS_THEN_B = re.compile(r"((?:\(\?<[!=][^()]*\))+)\\b")
+
+
+_META = set("()[]{}.\\|^$*+?")
+
+
+def leading_text(alt: str) -> str:
+    """The literal text every match of alternative `alt` starts with ("" if none), read
+    from the pattern's source: letters up to the first metacharacter, less a letter made
+    optional by the quantifier after it."""
+    out = []
+    for c in alt:
+        if c in _META:
+            if c in "?*{" and out:
+                out.pop()
+            break
+        out.append(c)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A cheap test of whether any rule of an act could match, before any regex runs:
+    the literal texts the alternatives start with, and a pattern for the rest."""
+
+    texts: tuple[str, ...]
+    rest: re.Pattern[str] | None
+    full: re.Pattern[str]
+
+
+def _gate(rules: tuple[Rule, ...]) -> Gate:
+    texts, rest = [], []
+    for r in rules:
+        for alt in alternatives(r.source):
+            bare = alt[2:] if alt.startswith("\\b") else alt
+            lead = leading_text(bare)
+            if len(lead) >= 3:
+                texts.append(lead)
+            else:
+                rest.append(alt)
+    return Gate(
+        tuple(dict.fromkeys(texts)),
+        re.compile(factored(rest), re.MULTILINE) if rest else None,
+        re.compile(factored([r.source for r in rules]), re.MULTILINE),
+    )
 
 
 @functools.cache
@@ -188,5 +288,5 @@ def read_rules(root: Traversable) -> RuleSet:
             raise CoachError(f"{where}: holds act {spec.act!r}; name the file {spec.act}.toml")
         files[spec.act] = spec
         rules[spec.act] = tuple(_compile(r, spec.act, lexicon.classes, where) for r in spec.rule)
-    any_of = {act: _any_of(rs) for act, rs in rules.items()}
-    return RuleSet(rules, any_of, lexicon, files, "acts-" + digest.hexdigest()[:8])
+    gates = {act: _gate(rs) for act, rs in rules.items()}
+    return RuleSet(rules, gates, lexicon, files, "acts-" + digest.hexdigest()[:8])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -21,11 +22,22 @@ from coach.acts.ruleset import Rule, RuleSet, load_rules
 from coach.acts.shield import shield
 
 # Acts that show listening; they read the reply with judge-directed text blanked out.
-POSITIVE = frozenset({
-    "care", "affirmation", "validation", "understanding_claim", "simple_reflection",
-    "complex_reflection", "open_question", "closed_question", "asks_needs", "offer_presence",
-    "apology", "ownership",
-})
+POSITIVE = frozenset(
+    {
+        "care",
+        "affirmation",
+        "validation",
+        "understanding_claim",
+        "simple_reflection",
+        "complex_reflection",
+        "open_question",
+        "closed_question",
+        "asks_needs",
+        "offer_presence",
+        "apology",
+        "ownership",
+    }
+)
 HARMFUL = frozenset({"contempt", "blame", "defensiveness", "withdrawal"})
 QUESTIONS = ("open_question", "closed_question")
 REFLECTIONS = ("simple_reflection", "complex_reflection")
@@ -33,7 +45,7 @@ REFLECTIONS = ("simple_reflection", "complex_reflection")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _WORD = re.compile(r"[a-z']+")
 _CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
-_MOCK_SWEET = re.compile("[\U0001F618\U0001F609\U0001F61C\U0001F643]")
+_MOCK_SWEET = re.compile("[\U0001f618\U0001f609\U0001f61c\U0001f643]")
 # A sentence that is only a laugh or a "kidding" makes the sentence before it a jab.
 _LAUGH_ONLY = re.compile(r"^\W*(lol|lmao|haha+|hehe|jk|kidding|just kidding|only joking)?\W*$")
 
@@ -175,10 +187,11 @@ def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
             r"\b(if|would|could|should|can|will|won't|might|maybe|perhaps|need to|have to|"
             r"try|hope|please|just|always|never|everyone|everybody|people|sometimes|"
             r"there is|there are|it's easy)\b|'ll\b|^\W*(do|don't|dont|go|get|be|stop|take|"
-            r"make|keep|let|find|talk|tell|call|remember|think|look)\b"),
+            r"make|keep|let|find|talk|tell|call|remember|think|look)\b"
+        ),
         "commitment": re.compile(
-            r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to|i'?m staying|"
-            r"i'?d love (that|to)|consider it done|you got it|happy to|it is)\b|"
+            r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to|"
+            r"i'?m staying|i'?d love (that|to)|consider it done|you got it|happy to|it is)\b|"
             r"^\W*(yes|yeah|of course|course|okay|ok|sure|absolutely|always|deal|done)\b"
         ),
         "assent": re.compile(
@@ -195,25 +208,56 @@ def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
         ),
         "dont": re.compile(
             r"\b(don'?t|do not|please don'?t|stop|no more) (say(ing)?|tell(ing)? me|give me|"
-            r"start|bring(ing)? up|apologi[sz]e|try(ing)? to|promise|ask(ing)?)\b(?P<what>[^.!?]{0,30})"
+            r"start|bring(ing)? up|apologi[sz]e|try(ing)? to|promise|ask(ing)?)\b"
+            r"(?P<what>[^.!?]{0,30})"
         ),
         "cause": re.compile(r"\b(because|after|when|since|that|while|then)\b"),
     }
 
 
-def _scan(rules: RuleSet, text: str, spans: list[Sentence]) -> list[list[Tag]]:
-    """Phrase-rule tags per sentence, reading `text` (the lower-cased reply)."""
+def _scan(
+    rules: RuleSet, text: str, spans: list[Sentence], memo: dict[str, list[Tag]] | None = None
+) -> list[list[Tag]]:
+    """Phrase-rule tags per sentence, reading `text` (the lower-cased reply).
+
+    `memo` holds the tags of sentences already read (a rule reads one sentence at a time,
+    so a sentence's tags do not depend on its neighbours); new ones are added to it.
+    """
+    all_segs = [text[sp.start : sp.end] for sp in spans]
+    if memo is not None and all(s in memo for s in all_segs):
+        return [list(memo[s]) for s in all_segs]
+    if memo is not None:
+        todo = [i for i, s in enumerate(all_segs) if s not in memo]
+        fresh = _scan(rules, text, [spans[i] for i in todo])
+        for i, tags in zip(todo, fresh, strict=True):
+            memo[all_segs[i]] = tags
+        return [list(memo[s]) for s in all_segs]
     lex = rules.lexicon
     negators, window = frozenset(lex.negators), lex.negation_window
     out: list[list[Tag]] = [[] for _ in spans]
+    segs = all_segs
+    # The sentences one per line: each act's alternation is searched once over them, and
+    # its rules are tried only on the sentences where it matched something.
+    joined = "\n".join(segs)
+    starts, pos = [], 0
+    for seg in segs:
+        starts.append(pos)
+        pos += len(seg) + 1
     for act, act_rules in rules.rules.items():
-        gate, always = rules.any_of[act]
-        if gate is not None and gate.search(text) is None:
-            act_rules = always
-        if not act_rules:
+        g = rules.gates[act]
+        gate = g.full if any(t in joined for t in g.texts) else g.rest
+        if gate is None:
             continue
-        for i, sp in enumerate(spans):
-            seg = text[sp.start : sp.end]
+        found: list[int] = []
+        at = 0
+        while (m := gate.search(joined, at)) is not None:
+            i = bisect_right(starts, m.start()) - 1
+            found.append(i)
+            if i + 1 >= len(starts):
+                break
+            at = starts[i + 1]
+        for i in found:
+            seg = segs[i]
             is_q = seg.rstrip().endswith("?")
             for rule in act_rules:
                 if (rule.question == "only" and not is_q) or (rule.question == "never" and is_q):
@@ -232,8 +276,9 @@ def _is_stock(seg: str, pats: dict[str, re.Pattern[str]]) -> bool:
     return len(_WORD.findall(rest)) < 3
 
 
-def _context_tags(tags: list[Tag], seg: str, ctx: Context,
-                  pats: dict[str, re.Pattern[str]]) -> list[Tag]:
+def _context_tags(
+    tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]]
+) -> list[Tag]:
     """Tags that need what the partner said (see the module docstring)."""
     is_q = seg.rstrip().endswith("?")
     acts = {t.act for t in tags}
@@ -243,9 +288,14 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         re.search(r"n't|\bnot\b|\bno\b|\bnever\b", ctx.partner_line.lower())
     )
     # Says the opposite of what they said: "It sounds like you had a lovely day".
-    if (acts & {"simple_reflection", "complex_reflection", "understanding_claim"}
-            or (pats["second_person"].search(seg) and not is_q)) and told_negative \
-            and pats["pleasant"].search(seg):
+    if (
+        (
+            acts & {"simple_reflection", "complex_reflection", "understanding_claim"}
+            or (pats["second_person"].search(seg) and not is_q)
+        )
+        and told_negative
+        and pats["pleasant"].search(seg)
+    ):
         tags = [t for t in tags if t.act not in REFLECTIONS]
         tags.append(Tag("minimizing", 1, "says the opposite of what they told you"))
         return tags
@@ -253,28 +303,48 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         return tags
     # Picks up their own situation in the listener's words: a plain statement about them
     # (no "I", no advice, no "if", "maybe" or "will") that uses what they told you.
-    if (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
-                                 "self_focus", "affirmation", "minimizing", *HARMFUL}
-            and not pats["first_person"].search(seg)
-            and not pats["hedged"].search(seg)
-            and pats["about_them"].search(seg)
-            and len(overlap) >= 2 and len(seg.split()) >= 4):
+    if (
+        not is_q
+        and not acts
+        & {
+            "simple_reflection",
+            "complex_reflection",
+            "advice",
+            "self_focus",
+            "affirmation",
+            "minimizing",
+            *HARMFUL,
+        }
+        and not pats["first_person"].search(seg)
+        and not pats["hedged"].search(seg)
+        and pats["about_them"].search(seg)
+        and len(overlap) >= 2
+        and len(seg.split()) >= 4
+    ):
         if pats["feelings"].search(seg) and pats["cause"].search(seg):
             tags.append(Tag("complex_reflection", 2, "names their feeling and what caused it"))
         else:
             tags.append(Tag("simple_reflection", 1, "picks up what they told you"))
     # A question about something else entirely.
-    if is_q and acts & set(QUESTIONS) and not overlap and not acts & {"asks_needs"} and (
-        pats["off_topic"].search(seg)
+    if (
+        is_q
+        and acts & set(QUESTIONS)
+        and not overlap
+        and not acts & {"asks_needs"}
+        and (pats["off_topic"].search(seg))
     ):
         tags = [t for t in tags if t.act not in QUESTIONS]
         tags.append(Tag("off_topic_question", 2, "asks about something else"))
     partner = ctx.partner_line.lower()
     # Offers what they just asked for.
     asked = pats["requests"].search(partner)
-    if (asked and not is_q and not acts & (HARMFUL | {"minimizing", "acknowledgement"})
-            and pats["commitment"].search(seg)):
-        wanted = content_words(partner[asked.start():])
+    if (
+        asked
+        and not is_q
+        and not acts & (HARMFUL | {"minimizing", "acknowledgement"})
+        and pats["commitment"].search(seg)
+    ):
+        wanted = content_words(partner[asked.start() :])
         if mine & wanted or pats["assent"].search(seg):
             tags = [t for t in tags if t.act != "advice"]
             tags.append(Tag("offer_presence", 2, "does what they asked for"))
@@ -289,7 +359,9 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         said = m.group(0)
         words = set(content_words(m.group("what")))
         # "sorry" and "promise" are function words elsewhere, but here they are the point.
-        words |= {w for w in ("sorry", "promise") if w in said or (w == "sorry" and "apolog" in said)}
+        words |= {
+            w for w in ("sorry", "promise") if w in said or (w == "sorry" and "apolog" in said)
+        }
         hit = next((w for w in _WORD.findall(seg) if _stem(w) in words), None)
         if hit and not _negated(seg, seg.find(hit), frozenset(load_rules().lexicon.negators), 2):
             tags.append(Tag("minimizing", 1, "does what they asked you not to"))
@@ -335,8 +407,13 @@ def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     return list(best.values())
 
 
-def tag_reply(reply: str, partner_line: str = "", situation: str = "",
-              context: Context | None = None) -> ReplyActs:
+def tag_reply(
+    reply: str,
+    partner_line: str = "",
+    situation: str = "",
+    context: Context | None = None,
+    memo: dict[str, list[Tag]] | None = None,
+) -> ReplyActs:
     """Tag every sentence of `reply` with the acts it performs.
 
     Args:
@@ -344,6 +421,8 @@ def tag_reply(reply: str, partner_line: str = "", situation: str = "",
         partner_line: what the partner said just before (may be empty).
         situation: the scenario's situation and opening, for picking up their story.
         context: a prepared `make_context(...)`, instead of the two strings.
+        memo: phrase-rule tags of sentences already read (see `_scan`), to share between
+            readings of replies that have sentences in common (a reply and its rewrite).
     """
     rules = load_rules()
     pats = _lexicon_patterns()
@@ -352,8 +431,8 @@ def tag_reply(reply: str, partner_line: str = "", situation: str = "",
     low = reply.lower()
     shielded = shield(reply)
     low_shielded = low if shielded is reply else shielded.lower()
-    raw = _scan(rules, low, spans)
-    safe = raw if low_shielded is low else _scan(rules, low_shielded, spans)
+    raw = _scan(rules, low, spans, memo)
+    safe = raw if low_shielded is low else _scan(rules, low_shielded, spans, memo)
     out = []
     for i, sp in enumerate(spans):
         seg = low[sp.start : sp.end]

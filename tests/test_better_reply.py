@@ -1,0 +1,112 @@
+"""The better reply is better, over every gold and dev reply: it keeps no sentence the judge
+tags as harmful, repeats no sentence, stays in the reply's language, draws on what the
+partner said, and scores higher than the user's reply under the same judge."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from coach.acts.feedback import DROP
+from coach.acts.tagger import content_words, make_context
+from coach.heuristic import HeuristicJudge, read_reply
+from coach.judge import JudgeContext, Line
+from tests.data_paths import load_dev
+
+JUDGE = HeuristicJudge()
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z']+", text.lower()))
+
+
+def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
+    """What is wrong with the better reply for `reply`, if anything."""
+    ctx = JudgeContext(reply=reply, history=history, scenario=scenario)
+    rating = JUDGE.rate(ctx)
+    better = rating.better_reply
+    if rating.status != "scored":
+        return [] if not better else ["an unscored reply got a better reply"]
+    if not better:
+        return []
+    problems = []
+    partner = next((ln.text for ln in reversed(history) if ln.role == "partner"), "")
+    situation = f"{scenario.situation}\n{scenario.opening}" if scenario else ""
+    acts = read_reply(better, make_context(partner, situation))
+    harmful = [s.text for s in acts.sentences if s.has(*DROP)]
+    if harmful:
+        problems.append(f"keeps harmful sentences {harmful}")
+    said = [_norm(s.text) for s in acts.sentences]
+    if len(said) != len(set(said)):
+        problems.append("repeats a sentence")
+    again = JUDGE.rate(JudgeContext(reply=better, history=history, scenario=scenario))
+    if again.status != "scored" or again.overall is None or rating.overall is None:
+        problems.append(f"the better reply is not scored: {again.reason}")
+    elif again.overall <= rating.overall:
+        problems.append(f"scores {again.overall} <= {rating.overall}")
+    theirs = set(content_words(partner))
+    if len(theirs) >= 3 and not set(content_words(better)) & theirs:
+        problems.append("shares nothing with what the partner said")
+    own = {_norm(s.text) for s in read_reply(reply).sentences}
+    stock = [
+        s.text
+        for s in acts.sentences
+        if _norm(s.text) not in own and s.tags and all(t.stock for t in s.tags)
+    ]
+    if stock:
+        problems.append(f"adds stock lines {stock}")
+    return problems
+
+
+def _run(cases) -> None:
+    failures = []
+    for reply, history, scenario in cases:
+        problems = _check(reply, history, scenario)
+        if problems:
+            failures.append((reply[:80], problems))
+    assert not failures, f"{len(failures)} bad better replies, e.g. {failures[:5]}"
+
+
+def test_better_reply_on_every_gold_reply(library) -> None:
+    cases = []
+    for sc in library.values():
+        lines = [sc.opening, *(b.heard for b in sc.beats)]
+        for ex in sc.examples:
+            partner = lines[min(ex.turn - 1, len(lines) - 1)]
+            cases.append((ex.reply, (Line("partner", partner),), sc))
+    assert len(cases) > 80
+    _run(cases)
+
+
+@pytest.mark.parametrize("name", ["epitome", "esconv", "annomi"])
+def test_better_reply_on_every_dev_reply(name: str) -> None:
+    items = load_dev(name)
+    seen: set[str] = set()
+    cases = []
+    for it in items:
+        for turn in it.turns:
+            if turn.reply in seen:
+                continue
+            seen.add(turn.reply)
+            cases.append((turn.reply, turn.history, None))
+    assert len(cases) > 500
+    _run(cases)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Lo siento mucho, mi amor. ¿Qué pasó?",
+        "Das tut mir so leid. Erzähl mir alles.",
+    ],
+)
+def test_no_better_reply_in_another_language(reply: str) -> None:
+    rating = JUDGE.rate(JudgeContext(reply=reply, history=(Line("partner", "I had a bad day."),)))
+    assert rating.status == "unscored" and rating.better_reply == ""
+    assert "English" in rating.reason
+
+
+def test_no_sorry_when_they_say_nothing_is_wrong() -> None:
+    rating = JUDGE.rate(JudgeContext(reply="Ok.", history=(Line("partner", "Nothing's wrong!"),)))
+    assert rating.better_reply and "sorry" not in rating.better_reply.lower()
