@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from coach.acts.policy import Verdict
-from coach.acts.tagger import HARMFUL, ReplyActs, Sentence, content_words, sentences
+from coach.acts.tagger import HARMFUL, ReplyActs, Sentence, content_words, is_stock, sentences
 
 TIPS: dict[str, str] = {
     "warmth": "Let them feel you care: name what you feel for them ('I'm so sorry that "
@@ -99,6 +99,10 @@ _LEAD = re.compile(
     r"ok|yeah|no|yes),?\s+",
     re.IGNORECASE,
 )
+_ASKING = re.compile(
+    r"(what|how|why|when|where|who|which|do|does|did|is|are|can|could|should|would|will)\b",
+    re.IGNORECASE,
+)
 _DANGLING = {
     "being",
     "a",
@@ -180,13 +184,16 @@ def _their_clause(partner_line: str) -> str:
     for sp in sentences(partner_line):
         if sp.text.endswith("?"):
             continue
-        for clause in re.split(r"[,;:()]|\s[-–—]\s|\.\.\.", sp.text):
+        for clause in re.split(r"[,;:()]|\s[-–—]\s|\.\.\.|\s(?:and|but|so)\s", sp.text):
             clause = _LEAD.sub("", clause.strip(" .!…'\""))
             words = clause.split()
             if (
                 not 3 <= len(words) <= 14
                 or _SECOND.search(clause)
                 or words[-1].lower().strip(".,!") in _DANGLING
+                or _ASKING.match(clause)
+                or not content_words(clause)
+                or is_stock(clause)
             ):
                 continue
             key = (
@@ -214,29 +221,56 @@ FIXED_MOVES = (
 )
 
 
+def _their_words(partner_line: str) -> str:
+    """A few of their own words to quote back, when no clause of theirs can be said back."""
+    best, best_n = "", 0
+    for sp in sentences(partner_line):
+        words = sp.text.rstrip(".!?…").split()
+        # the run of up to eight words that carries the most of what they said
+        for i in range(max(1, len(words) - 7)):
+            run = _LEAD.sub("", " ".join(words[i : i + 8]).strip(" ,-"))
+            n = len(content_words(run))
+            if n > best_n:
+                best, best_n = run, n
+    return best.rstrip(",;:- ")
+
+
+def _reflection(clause: str, quote: str, denial: bool) -> str:
+    """Their own words said back (see `_moves`)."""
+    if denial:
+        said = (
+            f"You said {clause[:1].lower() + clause[1:]}, and that's okay. "
+            if clause
+            else f"You said “{quote}”, and that's okay. "
+            if quote
+            else ""
+        )
+        return said + "You don't have to tell me anything until you're ready."
+    if clause.startswith("I "):  # what they said you did, owned: "You laughed" -> "I laughed"
+        return f"You're right. {clause}, and that wasn't fair on you."
+    if clause:
+        return f"{clause}. That sounds really painful."
+    if quote:
+        return f"When you say “{quote}”, I can hear how much it's weighing on you."
+    return "It sounds like this has really been weighing on you."
+
+
 def _moves(partner_line: str) -> dict[str, str]:
     """One sentence per missing move, in words from the partner's own line."""
     low = partner_line.lower()
     feeling = _FEELING_WORDS.search(low)
     clause = _their_clause(partner_line)
     denial = _DENIAL.search(low) is not None
-    moves = {
+    return {
         "warmth": "I'm not going anywhere." if denial else "I'm so sorry, love.",
         "validation": (
             f"No wonder you feel {feeling.group(1)}."
             if feeling
             else "It makes sense that this is getting to you."
         ),
-        "understanding": (
-            "You don't have to tell me anything until you're ready."
-            if denial
-            # what they said you did, owned: "You laughed" -> "I laughed"
-            else f"You're right. {clause}, and that wasn't fair on you."
-            if clause.startswith("I ")
-            else f"{clause}. That sounds really painful."
-            if clause
-            else "It sounds like this has really been weighing on you."
-        ),
+        "understanding": _reflection(clause, "" if clause else _their_words(partner_line), denial),
+        # said back the same way, if their clause reads as harm when said by you
+        "understanding_quote": _reflection("", _their_words(partner_line), denial),
         "exploration": (
             "What's been on your mind, if you want to say?"
             if denial
@@ -245,7 +279,18 @@ def _moves(partner_line: str) -> dict[str, str]:
         "asks_needs": "Do you want me to just listen, or would it help to think it through "
         "together?",
     }
-    return moves
+
+
+def _once(text: str) -> str:
+    """`text` with any sentence that repeats an earlier one taken out."""
+    seen: set[str] = set()
+    out = []
+    for sp in sentences(text):
+        key = _norm(sp.text)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(sp.text)
+    return " ".join(out)
 
 
 def _unharmful(s: Sentence) -> bool:
@@ -297,14 +342,32 @@ def better_reply(
     wanted = [k for k in order if k in missing[:4] and k in moves]
     if asked and "exploration" in wanted:
         wanted.remove("exploration")
+    # A better reply is about their situation: if nothing kept picks up their words, the
+    # reflection of their own words goes in, whatever else is missing.
+    theirs = content_words(partner_line)
+    if theirs and not any(content_words(t) & theirs for t in said + asked):
+        if "understanding" not in wanted:
+            wanted.insert(1 if wanted[:1] == ["warmth"] else 0, "understanding")
     # The fullest version first: most replies need every move; fewer only if it fails.
-    for n in range(len(wanted), 0, -1):
+    tries = [(n, refl) for n in range(len(wanted), 0, -1)
+             for refl in ("understanding", "understanding_quote")]
+    for n, refl in tries:
         use = wanted[:n]
-        statements = [moves[k] for k in use if k not in ("exploration", "asks_needs")]
+        if refl != "understanding" and "understanding" not in use:
+            continue
+        statements = [moves[refl if k == "understanding" else k] for k in use
+                      if k not in ("exploration", "asks_needs")]
         questions = [moves[k] for k in use if k in ("exploration", "asks_needs")]
-        parts = [*said, *statements, *asked, *questions][:6]
+        # Their own words first, but never so many that the missing moves fall off the end.
+        room = max(2, 6 - len(statements) - len(questions) - len(asked))
+        if theirs and "understanding" not in use and not any(
+            content_words(t) & theirs for t in [*said[:room], *asked]
+        ):
+            statements.insert(0, moves[refl])
+        parts = [*said[:room], *statements, *asked, *questions]
         parts = [p for i, p in enumerate(parts) if _norm(p) not in {_norm(q) for q in parts[:i]}]
         text = " ".join(p if p[-1:] in ".!?…" else p + "." for p in parts)
+        text = _once(text)
         if not text:
             continue
         cand_acts, score = assess(text)

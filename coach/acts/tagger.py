@@ -44,6 +44,7 @@ REFLECTIONS = ("simple_reflection", "complex_reflection")
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _WORD = re.compile(r"[a-z']+")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 _CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
 _MOCK_SWEET = re.compile("[\U0001f618\U0001f609\U0001f61c\U0001f643]")
 # A sentence that is only a laugh or a "kidding" makes the sentence before it a jab.
@@ -267,6 +268,11 @@ def _scan(
     return out
 
 
+def is_stock(text: str) -> bool:
+    """Whether `text` is only stock phrases ("I hear you. That makes sense.")."""
+    return _is_stock(text.lower(), _lexicon_patterns())
+
+
 def _is_stock(seg: str, pats: dict[str, re.Pattern[str]]) -> bool:
     """A sentence that is only stock phrases ("I hear you, love."): with them taken out,
     at most two words are left ("That makes sense after what he did" is not stock)."""
@@ -431,7 +437,12 @@ def tag_reply(
     low = reply.lower()
     shielded = shield(reply)
     low_shielded = low if shielded is reply else shielded.lower()
-    raw = _scan(rules, low, spans, memo)
+    # Their words in double quotes are theirs: "When you say “no one cares”..." is not the
+    # speaker's contempt. Harmful acts read the reply with quotations blanked out.
+    unquoted = low
+    if "“" in low or '"' in low:
+        unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), low)
+    raw = _scan(rules, unquoted, spans, memo)
     safe = raw if low_shielded is low else _scan(rules, low_shielded, spans, memo)
     out = []
     for i, sp in enumerate(spans):
