@@ -345,9 +345,9 @@ def better_reply(
     # A better reply is about their situation: if nothing kept picks up their words, the
     # reflection of their own words goes in, whatever else is missing.
     theirs = content_words(partner_line)
-    if theirs and not any(content_words(t) & theirs for t in said + asked):
-        if "understanding" not in wanted:
-            wanted.insert(1 if wanted[:1] == ["warmth"] else 0, "understanding")
+    if (theirs and "understanding" not in wanted
+            and not any(content_words(t) & theirs for t in said + asked)):
+        wanted.insert(1 if wanted[:1] == ["warmth"] else 0, "understanding")
     # The fullest version first: most replies need every move; fewer only if it fails.
     tries = [(n, refl) for n in range(len(wanted), 0, -1)
              for refl in ("understanding", "understanding_quote")]
