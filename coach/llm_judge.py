@@ -507,9 +507,13 @@ class LLMJudge:
             cap = other.level(key)
             level = score.level if cap is None else min(score.level, cap)
             scores[key] = score.model_copy(update={"level": level})
+        own = overall_score(scores, {k: ctx.weight(k) for k in scores})
+        # The other judge's overall may be capped below its levels' mean (harm, stock
+        # phrases): the capped grade never goes above it either.
+        overall = own if other.overall is None else min(own, other.overall)
         return rating.model_copy(update={
             "scores": scores,
-            "overall": overall_score(scores, {k: ctx.weight(k) for k in scores}),
+            "overall": overall,
             "notes": [*rating.notes, reason + f"levels are capped at the {self.fallback.name} "
                       "judge's levels."],
         })
