@@ -248,7 +248,8 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
                               r"evening|morning|luck)|have a|take care)\b|^\W*(are|is|do|does|"
                               r"did|have|has|can|could|would|will|what|why|how|when|where|who)\b",
                               seg)
-            and not mine <= {"good", "bad", "great", "nice", "fine", "hard", "true", "right"}):
+            and not mine <= {"good", "bad", "great", "nice", "fine", "hard", "true", "right",
+                             "hmm", "mhm", "huh", "yep", "nope", "mmm", "uh-huh", "mm-hmm"}):
         tags.append(Tag("simple_reflection", 1, "echoes their own words"))
     return tags
 
