@@ -212,6 +212,14 @@ def _is_stock(seg: str, pats: dict[str, re.Pattern[str]]) -> bool:
     return len(content_words(rest)) < 2
 
 
+# Reflections found by form alone (no lead-in, no feeling named): they need a word of the
+# partner's own story when there is one.
+_BARE_REFLECTIONS = frozenset({
+    "says back their experience, about them", "sums up their situation",
+    "says their story back in a question's tune",
+})
+
+
 def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]],
                is_q: bool, mine: frozenset[str], overlap: frozenset[str]) -> list[Tag]:
     """Reflections without a lead-in: their situation picked up, or their words echoed."""
@@ -221,9 +229,9 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
     # (`re` caches the compiled pattern; it stays here so this block is self-contained.)
     not_saying_back = (
         r"\b(if|should|could|might|maybe|perhaps|need to|needs to|have to|has to|try|hope|"
-        r"please|will|won't|everyone|everybody|people|sometimes|always)\b|'ll\b|^\W*(do|don't|"
-        r"dont|go|get|be|stop|take|make|keep|let|find|talk|tell|call|remember|think|look|try|"
-        r"give|consider)\b")
+        r"please|will|won't|everyone|everybody|people|sometimes|always|can help|supposed to)\b|"
+        r"'ll\b|^\W*(do|don't|dont|go|get|be|stop|take|make|keep|let|find|talk|tell|call|"
+        r"remember|think|look|try|give|consider)\b")
     if (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
                                  "self_focus", "affirmation", "minimizing", "validation",
                                  "care", *HARMFUL}
@@ -236,10 +244,12 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
         else:
             tags.append(Tag("simple_reflection", 1, "picks up what they told you"))
     # Echoes their own words ("Security." after "...and security"): a short statement made
-    # only of words they just used is a simple reflection, whoever it is about.
+    # only of words they just used (their last dozen) is a simple reflection, whoever it is
+    # about.
     elif (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
                                    "self_focus", "minimizing", *HARMFUL}
-            and mine and mine <= ctx.line_words and len(seg.split()) <= 8
+            and mine and mine <= content_words(" ".join(ctx.partner_line.split()[-12:]))
+            and len(seg.split()) <= 8
             and not pats["first_person"].search(seg)
             and not re.search(not_saying_back, seg)
             # Greetings, thanks and goodbyes echo too, and are not reflections; nor is a
@@ -273,6 +283,10 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         return tags
     if ctx.partner_line:
         tags = _said_back(tags, seg, ctx, pats, is_q, mine, overlap)
+        if len(ctx.line_words) >= 15 and not mine & ctx.line_words:
+            # After a real story, a "you..." sentence with none of its words is about
+            # something else (a pep talk, an argument), not their story said back.
+            tags = [t for t in tags if t.why not in _BARE_REFLECTIONS]
     acts = {t.act for t in tags}
     if "complex_reflection" in acts:
         # One reflection per sentence; and one that only repeats their words adds nothing
