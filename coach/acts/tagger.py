@@ -231,7 +231,11 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
         r"\b(if|should|could|might|maybe|perhaps|need to|needs to|have to|has to|try|hope|"
         r"please|will|won't|everyone|everybody|people|sometimes|always|can help|supposed to)\b|"
         r"'ll\b|^\W*(do|don't|dont|go|get|be|stop|take|make|keep|let|find|talk|tell|call|"
-        r"remember|think|look|try|give|consider)\b")
+        r"remember|think|look|try|give|consider|wait|see|hear|ask|say|write|read|leave|put|"
+        r"start|use|pick|rest|breathe|relax|enjoy|stay|focus|avoid|visit|join|reach|check)\b|"
+        # and a question that lost its question mark
+        r"^\W*(how|what|why|when|where|who|which|are|is|do|does|did|have|has|can|could|would|"
+        r"will)\b")
     if (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
                                  "self_focus", "affirmation", "minimizing", "validation",
                                  "care", *HARMFUL}
