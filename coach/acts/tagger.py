@@ -237,8 +237,7 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
         r"^\W*(how|what|why|when|where|who|which|are|is|do|does|did|have|has|can|could|would|"
         r"will)\b")
     if (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
-                                 "self_focus", "affirmation", "minimizing", "validation",
-                                 "care", *HARMFUL}
+                                 "self_focus", "affirmation", "minimizing", *HARMFUL}
             and not pats["first_person"].search(seg)
             and not re.search(not_saying_back, seg)
             and pats["about_them"].search(seg)
@@ -260,8 +259,9 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
             # question without its mark, or a bare "good"/"bad".
             and not re.search(r"\b(hello|hi|hey|bye|goodbye|thanks?|welcome|good (day|night|"
                               r"evening|morning|luck)|have a|take care)\b|^\W*(are|is|do|does|"
-                              r"did|have|has|can|could|would|will|what|why|how|when|where|who)\b",
-                              seg)
+                              r"did|have|has|can|could|would|will|what|why|how|when|where|who)\b"
+                              # a sulk is no echo: "Fine. Not talking, then."
+                              r"|\bthen\W*$|^\W*(fine|whatever)\b", seg)
             and not mine <= {"good", "bad", "great", "nice", "fine", "hard", "true", "right",
                              "hmm", "mhm", "huh", "yep", "nope", "mmm", "uh-huh", "mm-hmm"}):
         tags.append(Tag("simple_reflection", 1, "echoes their own words"))
