@@ -229,7 +229,8 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
     # (`re` caches the compiled pattern; it stays here so this block is self-contained.)
     not_saying_back = (
         r"\b(if|should|could|might|maybe|perhaps|need to|needs to|have to|has to|try|hope|"
-        r"please|will|won't|everyone|everybody|people|sometimes|always|can help|supposed to)\b|"
+        r"please|will|won't|would|can|just|never|there is|there are|it's easy|everyone|"
+        r"everybody|people|sometimes|always|supposed to)\b|"
         r"'ll\b|^\W*(do|don't|dont|go|get|be|stop|take|make|keep|let|find|talk|tell|call|"
         r"remember|think|look|try|give|consider|wait|see|hear|ask|say|write|read|leave|put|"
         r"start|use|pick|rest|breathe|relax|enjoy|stay|focus|avoid|visit|join|reach|check)\b|"
