@@ -293,6 +293,10 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             # something else (a pep talk, an argument), not their story said back.
             tags = [t for t in tags if t.why not in _BARE_REFLECTIONS]
     acts = {t.act for t in tags}
+    if acts & {"blame", "defensiveness"}:
+        # "You're overreacting" is about them, and says nothing of theirs back.
+        tags = [t for t in tags if t.act not in REFLECTIONS]
+        acts -= set(REFLECTIONS)
     if "complex_reflection" in acts:
         # One reflection per sentence; and one that only repeats their words adds nothing
         # beyond them, which is what makes a reflection simple.
