@@ -282,9 +282,65 @@ def _is_stock(seg: str, pats: dict[str, re.Pattern[str]]) -> bool:
     return len(_WORD.findall(rest)) < 3
 
 
-def _context_tags(
-    tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]]
-) -> list[Tag]:
+# Reflections found by form alone (no lead-in, no feeling named): they need a word of the
+# partner's own story when there is one.
+_BARE_REFLECTIONS = frozenset({
+    "says back their experience, about them", "sums up their situation",
+    "says their story back in a question's tune",
+})
+
+
+def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]],
+               is_q: bool, mine: frozenset[str], overlap: frozenset[str]) -> list[Tag]:
+    """Reflections without a lead-in: their situation picked up, or their words echoed."""
+    acts = {t.act for t in tags}
+    # Picks up their own situation in the listener's words: a plain statement about them
+    # (no "I", no advice, no "if", "maybe" or "will") that uses what they told you.
+    # (`re` caches the compiled pattern; it stays here so this block is self-contained.)
+    not_saying_back = (
+        r"\b(if|should|could|might|maybe|perhaps|need to|needs to|have to|has to|try|hope|"
+        r"please|will|won't|would|can|just|never|there is|there are|it's easy|everyone|"
+        r"everybody|people|sometimes|always|supposed to)\b|"
+        r"'ll\b|^\W*(do|don't|dont|go|get|be|stop|take|make|keep|let|find|talk|tell|call|"
+        r"remember|think|look|try|give|consider|wait|see|hear|ask|say|write|read|leave|put|"
+        r"start|use|pick|rest|breathe|relax|enjoy|stay|focus|avoid|visit|join|reach|check)\b|"
+        # and a question that lost its question mark
+        r"^\W*(how|what|why|when|where|who|which|are|is|do|does|did|have|has|can|could|would|"
+        r"will)\b")
+    if (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
+                                 "self_focus", "affirmation", "minimizing", *HARMFUL}
+            and not pats["first_person"].search(seg)
+            and not re.search(not_saying_back, seg)
+            and pats["about_them"].search(seg)
+            and len(overlap) >= 2 and len(seg.split()) >= 4):
+        if pats["feelings"].search(seg) and pats["cause"].search(seg):
+            tags.append(Tag("complex_reflection", 2, "names their feeling and what caused it"))
+        else:
+            tags.append(Tag("simple_reflection", 1, "picks up what they told you"))
+    # Echoes their own words ("Security." after "...and security"): a short statement made
+    # only of words they just used (their last dozen) is a simple reflection, whoever it is
+    # about.
+    elif (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
+                                   "self_focus", "minimizing", *HARMFUL}
+            and mine and mine <= content_words(" ".join(ctx.partner_line.split()[-12:]))
+            and len(seg.split()) <= 8
+            and not pats["first_person"].search(seg)
+            and not re.search(not_saying_back, seg)
+            # Greetings, thanks and goodbyes echo too, and are not reflections; nor is a
+            # question without its mark, or a bare "good"/"bad".
+            and not re.search(r"\b(hello|hi|hey|bye|goodbye|thanks?|welcome|good (day|night|"
+                              r"evening|morning|luck)|have a|take care)\b|^\W*(are|is|do|does|"
+                              r"did|have|has|can|could|would|will|what|why|how|when|where|who)\b"
+                              # a sulk is no echo: "Fine. Not talking, then."
+                              r"|\bthen\W*$|^\W*(fine|whatever)\b", seg)
+            and not mine <= {"good", "bad", "great", "nice", "fine", "hard", "true", "right",
+                             "hmm", "mhm", "huh", "yep", "nope", "mmm", "uh-huh", "mm-hmm"}):
+        tags.append(Tag("simple_reflection", 1, "echoes their own words"))
+    return tags
+
+
+def _context_tags(tags: list[Tag], seg: str, ctx: Context,
+                  pats: dict[str, re.Pattern[str]]) -> list[Tag]:
     """Tags that need what the partner said (see the module docstring)."""
     is_q = seg.rstrip().endswith("?")
     acts = {t.act for t in tags}
@@ -305,32 +361,28 @@ def _context_tags(
         tags = [t for t in tags if t.act not in REFLECTIONS]
         tags.append(Tag("minimizing", 1, "says the opposite of what they told you"))
         return tags
+    if ctx.partner_line:
+        tags = _said_back(tags, seg, ctx, pats, is_q, mine, overlap)
+        if len(ctx.line_words) >= 15 and not mine & ctx.line_words:
+            # After a real story, a "you..." sentence with none of its words is about
+            # something else (a pep talk, an argument), not their story said back.
+            tags = [t for t in tags if t.why not in _BARE_REFLECTIONS]
+    acts = {t.act for t in tags}
+    if acts & {"blame", "defensiveness"}:
+        # "You're overreacting" is about them, and says nothing of theirs back.
+        tags = [t for t in tags if t.act not in REFLECTIONS]
+        acts -= set(REFLECTIONS)
+    if "complex_reflection" in acts:
+        # One reflection per sentence; and one that only repeats their words adds nothing
+        # beyond them, which is what makes a reflection simple.
+        if mine and ctx.line_words and mine <= ctx.line_words:
+            tags = [t for t in tags if t.act != "complex_reflection"]
+            if "simple_reflection" not in acts:
+                tags.append(Tag("simple_reflection", 1, "says their own words back"))
+        else:
+            tags = [t for t in tags if t.act != "simple_reflection"]
     if not ctx.partner_line:
         return tags
-    # Picks up their own situation in the listener's words: a plain statement about them
-    # (no "I", no advice, no "if", "maybe" or "will") that uses what they told you.
-    if (
-        not is_q
-        and not acts
-        & {
-            "simple_reflection",
-            "complex_reflection",
-            "advice",
-            "self_focus",
-            "affirmation",
-            "minimizing",
-            *HARMFUL,
-        }
-        and not pats["first_person"].search(seg)
-        and not pats["hedged"].search(seg)
-        and pats["about_them"].search(seg)
-        and len(overlap) >= 2
-        and len(seg.split()) >= 4
-    ):
-        if pats["feelings"].search(seg) and pats["cause"].search(seg):
-            tags.append(Tag("complex_reflection", 2, "names their feeling and what caused it"))
-        else:
-            tags.append(Tag("simple_reflection", 1, "picks up what they told you"))
     # A question about something else entirely.
     if (
         is_q
