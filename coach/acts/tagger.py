@@ -44,6 +44,7 @@ REFLECTIONS = ("simple_reflection", "complex_reflection")
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _WORD = re.compile(r"[a-z']+")
+_CHECKED = re.compile(r",\s*(right|yeah|yes|is that right|is that it|am i right)\W*\?\W*$")
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 _CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
 _MOCK_SWEET = re.compile("[\U0001f618\U0001f609\U0001f61c\U0001f643]")
@@ -430,6 +431,10 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
 def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     """Resolve conflicts between the acts of one sentence."""
     acts = {t.act for t in tags}
+    if "rhetorical_question" in acts and acts & set(REFLECTIONS) and _CHECKED.search(seg):
+        # "So you felt alone, right?" checks a reflection; it is no jab.
+        tags = [t for t in tags if t.act != "rhetorical_question"]
+        acts.discard("rhetorical_question")
     if "rhetorical_question" in acts or "off_topic_question" in acts:
         tags = [t for t in tags if t.act not in QUESTIONS]
     if "advice" in acts and acts & set(QUESTIONS) and not acts & {"asks_needs"}:
