@@ -243,13 +243,12 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             tags.append(Tag("complex_reflection", 2, "names their feeling and what caused it"))
         else:
             tags.append(Tag("simple_reflection", 1, "picks up what they told you"))
-    # A question about something else entirely.
-    if is_q and acts & set(QUESTIONS) and not overlap and not acts & {"asks_needs"} and (
-        pats["off_topic"].search(seg)
-        or not (pats["second_person"].search(seg) or pats["feelings"].search(seg)
-                or pats["third_person"].search(seg) or re.search(r"\b(there|that|this)\b", seg)
-                or any(t.stock for t in tags))
-    ):
+    # A question about something else entirely: it names a topic beside the point (the
+    # weather, dinner) and shares no word with what they told you. A question that merely
+    # has no pronoun ("What happened?", "Is depression real?", "What's the plan for the
+    # drinking?") is not off topic: short follow-ups rarely repeat the partner's words.
+    if (acts & set(QUESTIONS) and not overlap and not acts & {"asks_needs"}
+            and pats["off_topic"].search(seg)):
         tags = [t for t in tags if t.act not in QUESTIONS]
         tags.append(Tag("off_topic_question", 2, "asks about something else"))
     # Offers what they just asked for.
@@ -262,15 +261,35 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     return tags
 
 
+_QUESTION_CLAUSE = re.compile(r"(?:[,;:\u2014\u2013]|\s-)\s*(?:(?:and|but|so)\s+)?(?=(?:what|how|why|"
+                              r"when|where|who|which|do|did|does|is|are|was|were|have|has|"
+                              r"can|could|would|will)\b)")
+
+
+def _advice_in_question(seg: str) -> bool:
+    """Whether the advice of a question sentence lies in its question clause (the last
+    clause that opens with a question word), not in a clause before it."""
+    parts = _QUESTION_CLAUSE.split(seg)
+    if len(parts) < 2:
+        return True
+    last = parts[-1]
+    return any(r.pattern.search(last) for r in load_rules().rules.get("advice", ()))
+
+
 def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     """Resolve conflicts between the acts of one sentence."""
     acts = {t.act for t in tags}
     if "rhetorical_question" in acts or "off_topic_question" in acts:
         tags = [t for t in tags if t.act not in QUESTIONS]
-    if "advice" in acts and acts & set(QUESTIONS) and not acts & {"asks_needs"}:
-        # "Have you tried talking to HR?" is advice dressed as a question.
+    if ("advice" in acts and acts & set(QUESTIONS) and not acts & {"asks_needs"}
+            and _advice_in_question(seg)):
+        # "Have you tried talking to HR?" is advice dressed as a question; "You should be
+        # proud, and how did you do it?" is advice followed by a real question.
         tags = [t for t in tags if t.act not in QUESTIONS]
-    if "open_question" in acts:
+    if any(t.act == "closed_question" and t.why == "asks how much or how long" for t in tags):
+        # "On a scale of one to ten, how ready are you?" asks for a number, however it opens.
+        tags = [t for t in tags if t.act != "open_question"]
+    elif "open_question" in acts:
         tags = [t for t in tags if t.act != "closed_question"]
         stock = [t for t in tags if t.act == "open_question" and t.stock]
         if stock:  # a generic question stays generic, whatever else it matched
