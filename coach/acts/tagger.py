@@ -261,9 +261,11 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     return tags
 
 
-_QUESTION_CLAUSE = re.compile(r"(?:[,;:\u2014\u2013]|\s-)\s*(?:(?:and|but|so)\s+)?(?=(?:what|how|why|"
-                              r"when|where|who|which|do|did|does|is|are|was|were|have|has|"
-                              r"can|could|would|will)\b)")
+# Where a question clause starts after a lead-in ("You should be proud, and how did you ...").
+_QUESTION_CLAUSE = re.compile(
+    r"(?:[,;:\u2014\u2013]|\s-)\s*(?:(?:and|but|so)\s+)?(?=(?:what|how|why|when|where|who|"
+    r"which|do|did|does|is|are|was|were|have|has|can|could|would|will)\b)"
+)
 
 
 def _advice_in_question(seg: str) -> bool:
