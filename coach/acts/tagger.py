@@ -278,12 +278,20 @@ def _advice_in_question(seg: str) -> bool:
     return any(r.pattern.search(last) for r in load_rules().rules.get("advice", ()))
 
 
+@functools.cache
+def _suggests() -> re.Pattern[str]:
+    return re.compile(load_rules().lexicon.classes["q_suggests"])
+
+
 def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     """Resolve conflicts between the acts of one sentence."""
     acts = {t.act for t in tags}
     if "rhetorical_question" in acts or "off_topic_question" in acts:
         tags = [t for t in tags if t.act not in QUESTIONS]
-    if ("advice" in acts and acts & set(QUESTIONS) and not acts & {"asks_needs"}
+    if acts & set(QUESTIONS) and not acts & {"asks_needs"} and _suggests().search(seg):
+        # "Would it be possible to take a day off?" suggests; it does not ask.
+        tags = [t for t in tags if t.act not in QUESTIONS]
+    elif ("advice" in acts and acts & set(QUESTIONS) and not acts & {"asks_needs"}
             and _advice_in_question(seg)):
         # "Have you tried talking to HR?" is advice dressed as a question; "You should be
         # proud, and how did you do it?" is advice followed by a real question.
