@@ -212,6 +212,10 @@ def _is_stock(seg: str, pats: dict[str, re.Pattern[str]]) -> bool:
     return len(content_words(rest)) < 2
 
 
+# Someone the question is about ("What did he say?" is not a question about anything).
+_SOMEONE = re.compile(r"\b(he|she|they|him|her|them|his|their|he's|she's|they're)\b")
+
+
 def _context_tags(tags: list[Tag], seg: str, ctx: Context,
                   pats: dict[str, re.Pattern[str]]) -> list[Tag]:
     """Tags that need what the partner said (see the module docstring)."""
@@ -251,6 +255,13 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             and pats["off_topic"].search(seg)):
         tags = [t for t in tags if t.act not in QUESTIONS]
         tags.append(Tag("off_topic_question", 2, "asks about something else"))
+    # An open question with no word of content and no one named ("How do you know that?",
+    # "What would you like to do?") could be asked of anything: it is generic exploration.
+    elif (is_q and any(t.act == "open_question" and t.strength == 2 for t in tags)
+            and not mine and not _SOMEONE.search(seg)
+            and not pats["feelings"].search(seg)):
+        tags = [replace(t, strength=1, why="a question anyone could ask")
+                if t.act == "open_question" else t for t in tags]
     # Offers what they just asked for.
     asked = pats["requests"].search(ctx.partner_line.lower())
     if asked and pats["commitment"].search(seg) and not is_q:
