@@ -302,10 +302,12 @@ def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     if acts & set(QUESTIONS) and not acts & {"asks_needs"} and _suggests().search(seg):
         # "Would it be possible to take a day off?" suggests; it does not ask.
         tags = [t for t in tags if t.act not in QUESTIONS]
-    elif ("advice" in acts and acts & set(QUESTIONS) and not acts & {"asks_needs"}
-            and _advice_in_question(seg)):
-        # "Have you tried talking to HR?" is advice dressed as a question; "You should be
-        # proud, and how did you do it?" is advice followed by a real question.
+    elif ("advice" in acts and "closed_question" in acts and "open_question" not in acts
+            and not acts & {"asks_needs"} and _advice_in_question(seg)):
+        # "Should you maybe call her?" is advice dressed as a question; "You should be
+        # proud, and did you tell anyone?" is advice followed by a real question. An open
+        # question stays a question even with advice words in it ("What do you think you
+        # need?"): suggestions put as wh-questions ("Why don't you ...") are caught above.
         tags = [t for t in tags if t.act not in QUESTIONS]
     if any(t.act == "closed_question" and t.why == "asks how much or how long" for t in tags):
         # "On a scale of one to ten, how ready are you?" asks for a number, however it opens.
