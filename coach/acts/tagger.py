@@ -297,6 +297,10 @@ def _suggests() -> re.Pattern[str]:
 def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     """Resolve conflicts between the acts of one sentence."""
     acts = {t.act for t in tags}
+    if any(t.why == "checks they were understood" for t in tags):
+        # "Did I get that right?" asks them, though it ends in "right?" and names "I".
+        tags = [t for t in tags if t.act != "rhetorical_question"]
+        acts.discard("rhetorical_question")
     if "rhetorical_question" in acts or "off_topic_question" in acts:
         tags = [t for t in tags if t.act not in QUESTIONS]
     if acts & set(QUESTIONS) and not acts & {"asks_needs"} and _suggests().search(seg):
