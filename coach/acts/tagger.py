@@ -318,9 +318,10 @@ def _settle(tags: list[Tag], seg: str) -> list[Tag]:
         tags = [t for t in tags if t.act != "open_question"]
     elif "open_question" in acts:
         tags = [t for t in tags if t.act != "closed_question"]
-        stock = [t for t in tags if t.act == "open_question" and t.stock]
-        if stock:  # a generic question stays generic, whatever else it matched
-            tags = [t for t in tags if t.act != "open_question" or t.stock]
+    for q in QUESTIONS:
+        if any(t.act == q and t.stock for t in tags):
+            # A generic question stays generic, whatever else it matched.
+            tags = [t for t in tags if t.act != q or t.stock]
     if any(t.act == "offer_presence" and t.strength == 2 for t in tags):
         # "I'll make you a cup of tea" is an offer, not a plan to fix them.
         tags = [t for t in tags if t.act != "advice"]
