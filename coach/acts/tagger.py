@@ -212,7 +212,7 @@ def _is_stock(seg: str, pats: dict[str, re.Pattern[str]]) -> bool:
     return len(content_words(rest)) < 2
 
 
-# Someone the question is about ("What did he say?" is not a question about anything).
+# Someone a question names: "What did he say?" asks about their story, so it is not generic.
 _SOMEONE = re.compile(r"\b(he|she|they|him|her|them|his|their|he's|she's|they're)\b")
 
 
