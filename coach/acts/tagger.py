@@ -340,6 +340,10 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
     return tags
 
 
+# Someone a question names: "What did he say?" asks about their story, so it is not generic.
+_SOMEONE = re.compile(r"\b(he|she|they|him|her|them|his|their|he's|she's|they're)\b")
+
+
 def _context_tags(tags: list[Tag], seg: str, ctx: Context,
                   pats: dict[str, re.Pattern[str]]) -> list[Tag]:
     """Tags that need what the partner said (see the module docstring)."""
@@ -384,16 +388,21 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             tags = [t for t in tags if t.act != "simple_reflection"]
     if not ctx.partner_line:
         return tags
-    # A question about something else entirely.
-    if (
-        is_q
-        and acts & set(QUESTIONS)
-        and not overlap
-        and not acts & {"asks_needs"}
-        and (pats["off_topic"].search(seg))
-    ):
+    # A question about something else entirely: it names a topic beside the point (the
+    # weather, dinner) and shares no word with what they told you. A question that merely
+    # has no pronoun ("What happened?", "Is depression real?", "What's the plan for the
+    # drinking?") is not off topic: short follow-ups rarely repeat the partner's words.
+    if (acts & set(QUESTIONS) and not overlap and not acts & {"asks_needs"}
+            and pats["off_topic"].search(seg)):
         tags = [t for t in tags if t.act not in QUESTIONS]
         tags.append(Tag("off_topic_question", 2, "asks about something else"))
+    # An open question with no word of content and no one named ("How do you know that?",
+    # "What would you like to do?") could be asked of anything: it is generic exploration.
+    elif (is_q and any(t.act == "open_question" and t.strength == 2 for t in tags)
+            and not mine and not _SOMEONE.search(seg)
+            and not pats["feelings"].search(seg)):
+        tags = [replace(t, strength=1, why="a question anyone could ask")
+                if t.act == "open_question" else t for t in tags]
     partner = ctx.partner_line.lower()
     # Offers what they just asked for.
     asked = pats["requests"].search(partner)
@@ -428,28 +437,64 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     return tags
 
 
+# Where a question clause starts after a lead-in ("You should be proud, and how did you ...").
+_QUESTION_CLAUSE = re.compile(
+    r"(?:[,;:\u2014\u2013]|\s-)\s*(?:(?:and|but|so)\s+)?(?=(?:what|how|why|when|where|who|"
+    r"which|do|did|does|is|are|was|were|have|has|can|could|would|will)\b)"
+)
+
+
+def _advice_in_question(seg: str) -> bool:
+    """Whether the advice of a question sentence lies in its question clause (the last
+    clause that opens with a question word), not in a clause before it."""
+    parts = _QUESTION_CLAUSE.split(seg)
+    if len(parts) < 2:
+        return True
+    last = parts[-1]
+    return any(r.pattern.search(last) for r in load_rules().rules.get("advice", ()))
+
+
+@functools.cache
+def _suggests() -> re.Pattern[str]:
+    return re.compile(load_rules().lexicon.classes["q_suggests"])
+
+
 def _settle(tags: list[Tag], seg: str) -> list[Tag]:
     """Resolve conflicts between the acts of one sentence."""
     acts = {t.act for t in tags}
-    if "rhetorical_question" in acts and acts & set(REFLECTIONS) and _CHECKED.search(seg):
-        # "So you felt alone, right?" checks a reflection; it is no jab.
+    if ("rhetorical_question" in acts and acts & set(REFLECTIONS) and _CHECKED.search(seg)) or any(
+        t.why == "checks they were understood" for t in tags
+    ):
+        # "So you felt alone, right?" checks a reflection, and "Did I get that right?" asks
+        # them, though both end in "right?": neither is a jab.
         tags = [t for t in tags if t.act != "rhetorical_question"]
         acts.discard("rhetorical_question")
     if "rhetorical_question" in acts or "off_topic_question" in acts:
         tags = [t for t in tags if t.act not in QUESTIONS]
-    if "advice" in acts and acts & set(QUESTIONS) and not acts & {"asks_needs"}:
-        # "Have you tried talking to HR?" is advice dressed as a question.
+    if acts & set(QUESTIONS) and not acts & {"asks_needs"} and _suggests().search(seg):
+        # "Would it be possible to take a day off?" suggests; it does not ask.
+        tags = [t for t in tags if t.act not in QUESTIONS]
+    elif ("advice" in acts and "closed_question" in acts and "open_question" not in acts
+            and not acts & {"asks_needs"} and _advice_in_question(seg)):
+        # "Should you maybe call her?" is advice dressed as a question; "You should be
+        # proud, and did you tell anyone?" is advice followed by a real question. An open
+        # question stays a question even with advice words in it ("What do you think you
+        # need?"): suggestions put as wh-questions ("Why don't you ...") are caught above.
         tags = [t for t in tags if t.act not in QUESTIONS]
     if "complex_reflection" in acts:
         tags = [t for t in tags if t.act != "simple_reflection"]  # one reflection a sentence
     if "asks_needs" in acts:
         # "Do you want me to just listen?" asks about support, not about their experience.
         tags = [replace(t, strength=1) if t.act == "closed_question" else t for t in tags]
-    if "open_question" in acts:
+    if any(t.act == "closed_question" and t.why == "asks how much or how long" for t in tags):
+        # "On a scale of one to ten, how ready are you?" asks for a number, however it opens.
+        tags = [t for t in tags if t.act != "open_question"]
+    elif "open_question" in acts:
         tags = [t for t in tags if t.act != "closed_question"]
-        stock = [t for t in tags if t.act == "open_question" and t.stock]
-        if stock:  # a generic question stays generic, whatever else it matched
-            tags = [t for t in tags if t.act != "open_question" or t.stock]
+    for q in QUESTIONS:
+        if any(t.act == q and t.stock for t in tags):
+            # A generic question stays generic, whatever else it matched.
+            tags = [t for t in tags if t.act != q or t.stock]
     if any(t.act == "offer_presence" and t.strength == 2 for t in tags):
         # "I'll make you a cup of tea" is an offer, not a plan to fix them.
         tags = [t for t in tags if t.act != "advice"]
