@@ -149,3 +149,9 @@ def language_of(text: str) -> str | None:
     if top.value >= MIN_CONFIDENCE and english < top.value / 2:
         return top.language.name.title()
     return None
+
+
+def warm_up() -> None:
+    """Load the language models now (a few seconds), so that the first reply in another
+    language is not the one that waits for them. Safe to call from a background thread."""
+    _detector()[0].compute_language_confidence_values("Hola, ¿cómo estás? Das ist gut.")

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import streamlit as st
 
+from coach.acts import language
 from coach.app import state
 from coach.app.text import escape_md
 from coach.app.widgets import practice_note
 from coach.errors import CoachError
 
 HERE = Path(__file__).parent
+
+
+@st.cache_resource
+def _warm_language_models() -> threading.Thread:
+    """Once per app process: load the language identifier in the background, so the first
+    reply in another language does not wait seconds for it."""
+    thread = threading.Thread(target=language.warm_up, name="language-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+_warm_language_models()
 
 st.set_page_config(page_title="Coach", page_icon=":material/forum:", layout="wide")
 
