@@ -323,8 +323,14 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
     # about.
     elif (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
                                    "self_focus", "minimizing", *HARMFUL}
-            and mine and mine <= content_words(" ".join(ctx.partner_line.split()[-12:]))
-            and len(seg.split()) <= 8
+            and mine
+            and (
+                (mine <= content_words(" ".join(ctx.partner_line.split()[-12:]))
+                 and len(seg.split()) <= 8)
+                # or a longer run of their own details, picked from anywhere in what they
+                # said ("Forty hellos before ten, and Mrs Patel with the kettle on.")
+                or (len(mine) >= 3 and mine <= ctx.line_words and len(seg.split()) <= 14)
+            )
             and not pats["first_person"].search(seg)
             and not re.search(not_saying_back, seg)
             # Greetings, thanks and goodbyes echo too, and are not reflections; nor is a
