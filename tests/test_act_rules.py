@@ -63,3 +63,38 @@ def test_tagged_replies_carry_the_act(act: str, reply: str) -> None:
 @pytest.mark.parametrize(("act", "reply"), NOT_TAGGED)
 def test_not_tagged_replies_do_not(act: str, reply: str) -> None:
     assert act not in tag_reply(reply).kinds
+
+
+def _texts() -> list[str]:
+    """Every sentence the project holds: rule examples, scenario lines, the suites."""
+    import json
+    from pathlib import Path
+
+    from coach.acts.tagger import sentences
+    from coach.scenario import load_library
+
+    out = [ex for spec in RULES.files.values() for r in spec.rule for ex in r.examples]
+    out += [t for spec in RULES.files.values() for t in (*spec.tagged, *spec.not_tagged)]
+    for sc in load_library().values():
+        out += [sc.opening, sc.situation, *(ex.reply for ex in sc.examples)]
+        out += [getattr(b, f) for b in sc.beats for f in ("heard", "fixing", "dismissing")]
+    for path in (Path(__file__).parents[1] / "evals").rglob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            out += [v for k, v in row.items() if isinstance(v, str) and k != "id"]
+    return [s.text.lower() for t in out for s in sentences(t)]
+
+
+def test_the_cheap_pre_tests_never_skip_a_match() -> None:
+    """Each rule is tried in parts, each part only where a text it needs is there: together
+    they must find exactly what the rule's whole pattern finds."""
+    texts = [(seg, RULES.present(seg)) for seg in _texts()]
+    assert len(texts) > 2000
+    for rules in RULES.rules.values():
+        for rule in rules:
+            for seg, present in texts:
+                whole = rule.pattern.search(seg) is not None
+                parts = any(n.may_match(present) and p.search(seg) for n, p in rule.parts)
+                assert whole == parts, (rule.act, rule.why, seg)
+                if whole:
+                    assert rule.needs.may_match(present), (rule.act, rule.why, seg)

@@ -17,7 +17,7 @@ import functools
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Literal
@@ -75,6 +75,18 @@ class Lexicon(_Strict):
 
 
 @dataclass(frozen=True)
+class Needs:
+    """Texts one of which every match of a rule contains (None: no such texts)."""
+
+    texts: frozenset[str] | None
+
+    def may_match(self, present: frozenset[str]) -> bool:
+        """False only when the rule cannot match a sentence holding just the `present`
+        texts (of all the rules' needed texts, those found in it)."""
+        return self.texts is None or not self.texts.isdisjoint(present)
+
+
+@dataclass(frozen=True)
 class Rule:
     """A compiled rule."""
 
@@ -87,20 +99,39 @@ class Rule:
     stock: bool
     anchored: bool
     source: str = ""  # the pattern as written, word classes filled in
+    # texts one of which any match contains: a substring test rules out most rules for
+    # most sentences far more cheaply than the regex would
+    needs: Needs = Needs(None)
+    # the pattern split in two: the alternatives that need some text (tried only when it is
+    # there) and the rest (always tried); together they match what `pattern` matches
+    parts: tuple[tuple[Needs, re.Pattern[str]], ...] = ()
 
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Every act's compiled rules, a cheap "could this act fire at all?" test per act, and
-    the lexicon."""
+    """Every act's compiled rules, and the lexicon."""
 
     rules: dict[str, tuple[Rule, ...]]
-    # act -> its gate; patterns search the sentences joined by newlines in multiline mode
-    # (so ^ and $ are a sentence's ends)
-    gates: dict[str, Gate]
     lexicon: Lexicon
     files: dict[str, ActFile]
     version: str
+    # every text some rule needs: a sentence is checked for each once, and a rule is tried
+    # only if one of its texts is among those found
+    needed: tuple[str, ...] = ()
+    flat: tuple[Rule, ...] = ()  # every rule, act by act, in file order
+    by_text: dict[str, tuple[int, ...]] = field(default_factory=dict)  # text -> rules needing it
+    always: tuple[int, ...] = ()  # rules with a part that needs no text
+
+    def present(self, sentence: str) -> frozenset[str]:
+        """The needed texts that `sentence` contains."""
+        return frozenset(t for t in self.needed if t in sentence)
+
+    def candidates(self, present: frozenset[str]) -> list[Rule]:
+        """The rules that may match a sentence holding the `present` texts, in order."""
+        picked = set(self.always)
+        for t in present:
+            picked.update(self.by_text[t])
+        return [self.flat[i] for i in sorted(picked)]
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -144,7 +175,26 @@ def _compile(spec: RuleSpec, act: str, classes: dict[str, str], where: str) -> R
         spec.stock,
         _anchored(source),
         source,
+        needs_of(source),
+        _parts(source),
     )
+
+
+def _parts(source: str) -> tuple[tuple[Needs, re.Pattern[str]], ...]:
+    needy, free, texts = [], [], []
+    for alt in alternatives(source):
+        found = required_texts(alt)
+        if found is None:
+            free.append(alt)
+        else:
+            needy.append(alt)
+            texts += found
+    out = []
+    if needy:
+        out.append((Needs(frozenset(texts)), re.compile(factored(needy))))
+    if free:
+        out.append((Needs(None), re.compile(factored(free))))
+    return tuple(out)
 
 
 def _anchored(source: str) -> bool:
@@ -209,45 +259,113 @@ _LOOKBEHINDS_THEN_B = re.compile(r"((?:\(\?<[!=][^()]*\))+)\\b")
 _META = set("()[]{}.\\|^$*+?")
 
 
-def leading_text(alt: str) -> str:
-    """The literal text every match of alternative `alt` starts with ("" if none), read
-    from the pattern's source: letters up to the first metacharacter, less a letter made
-    optional by the quantifier after it."""
-    out = []
-    for c in alt:
-        if c in _META:
-            if c in "?*{" and out:
-                out.pop()
-            break
-        out.append(c)
-    return "".join(out)
+def required_texts(alt: str) -> tuple[str, ...] | None:
+    """Texts one of which every match of alternative `alt` contains (None if it cannot be
+    told), read from the pattern's source: a run of plain characters outside any group or
+    class, or a group whose every branch has such texts. The most selective candidate wins.
+    """
+    cands: list[tuple[str, ...]] = []
+    run: list[str] = []
+
+    def close() -> None:
+        if run:
+            cands.append(("".join(run),))
+            run.clear()
+
+    i = 0
+    while i < len(alt):
+        c = alt[i]
+        if c == "\\":
+            close()
+            i = _escape_end(alt, i)
+        elif c == "[":
+            close()
+            i = _class_end(alt, i)
+        elif c == "(":
+            close()
+            end = _group_end(alt, i)
+            body = alt[i + 1 : end]
+            optional = alt[end + 1 : end + 2] in ("?", "*") or alt[end + 1 : end + 3] == "{0"
+            if not body.startswith("?") or body.startswith("?:"):
+                inner = body[2:] if body.startswith("?:") else body
+                branches = [required_texts(b) for b in alternatives(inner)]
+                if not optional and all(branches):
+                    cands.append(tuple(t for b in branches for t in b))  # type: ignore[union-attr]
+            i = end + 1
+        elif c in "?*{":
+            if run:
+                run.pop()  # the character before is optional
+            close()
+            i = alt.index("}", i) + 1 if c == "{" else i + 1
+        elif c in "+.^$|)":
+            close()
+            i += 1
+        else:
+            run.append(c)
+            i += 1
+    close()
+    good = [c for c in cands if min(len(t.strip()) for t in c) >= MIN_REQUIRED]
+    if not good:
+        return None
+    return max(good, key=lambda c: (min(len(t) for t in c), -len(c)))
 
 
-@dataclass(frozen=True)
-class Gate:
-    """A cheap test of whether any rule of an act could match, before any regex runs:
-    the literal texts the alternatives start with, and a pattern for the rest."""
+def _escape_end(source: str, i: int) -> int:
+    """The index just past the escape that starts at `source[i]` (a backslash)."""
+    kind = source[i + 1 : i + 2]
+    width = {"u": 4, "U": 8, "x": 2}.get(kind)
+    if width:
+        return i + 2 + width
+    if kind == "N" and source[i + 2 : i + 3] == "{":
+        return source.index("}", i) + 1
+    return i + 2
 
-    texts: tuple[str, ...]
-    rest: re.Pattern[str] | None
-    full: re.Pattern[str]
+
+def _group_end(source: str, i: int) -> int:
+    """The index of the parenthesis that closes the group opening at `source[i]`."""
+    depth, j = 0, i
+    while j < len(source):
+        c = source[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            j = _class_end(source, j)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return len(source) - 1
 
 
-def _gate(rules: tuple[Rule, ...]) -> Gate:
-    texts, rest = [], []
-    for r in rules:
-        for alt in alternatives(r.source):
-            bare = alt[2:] if alt.startswith("\\b") else alt
-            lead = leading_text(bare)
-            if len(lead) >= 3:
-                texts.append(lead)
-            else:
-                rest.append(alt)
-    return Gate(
-        tuple(dict.fromkeys(texts)),
-        re.compile(factored(rest), re.MULTILINE) if rest else None,
-        re.compile(factored([r.source for r in rules]), re.MULTILINE),
-    )
+def _class_end(source: str, i: int) -> int:
+    """The index just past the character class that starts at `source[i]`."""
+    j = i + 1
+    if source[j : j + 1] == "^":
+        j += 1
+    if source[j : j + 1] == "]":
+        j += 1
+    while j < len(source) and source[j] != "]":
+        j += 2 if source[j] == "\\" else 1
+    return j + 1
+
+
+MIN_REQUIRED = 3
+
+
+def needs_of(source: str) -> Needs:
+    """What a rule's pattern needs: required texts for each alternative, if each has some."""
+    texts: list[str] = []
+    for alt in alternatives(source):
+        found = required_texts(alt)
+        if found is None:
+            return Needs(None)
+        texts += found
+    return Needs(frozenset(texts))
 
 
 @functools.cache
@@ -288,5 +406,17 @@ def read_rules(root: Traversable) -> RuleSet:
             raise CoachError(f"{where}: holds act {spec.act!r}; name the file {spec.act}.toml")
         files[spec.act] = spec
         rules[spec.act] = tuple(_compile(r, spec.act, lexicon.classes, where) for r in spec.rule)
-    gates = {act: _gate(rs) for act, rs in rules.items()}
-    return RuleSet(rules, gates, lexicon, files, "acts-" + digest.hexdigest()[:8])
+    flat = tuple(r for rs in rules.values() for r in rs)
+    by_text: dict[str, list[int]] = {}
+    always = []
+    for i, r in enumerate(flat):
+        for needs, _ in r.parts:
+            if needs.texts is None:
+                always.append(i)
+            else:
+                for t in needs.texts:
+                    by_text.setdefault(t, []).append(i)
+    return RuleSet(
+        rules, lexicon, files, "acts-" + digest.hexdigest()[:8], tuple(sorted(by_text)), flat,
+        {t: tuple(dict.fromkeys(ix)) for t, ix in by_text.items()}, tuple(dict.fromkeys(always)),
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import re
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -160,10 +159,17 @@ def _negated(seg: str, at: int, negators: frozenset[str], window: int) -> bool:
     return any(w in negators or w.endswith("n't") for w in words)
 
 
-def _first_match(rule: Rule, seg: str, negators: frozenset[str], window: int) -> bool:
-    for m in rule.pattern.finditer(seg):
-        if not (rule.negatable and _negated(seg, m.start(), negators, window)):
-            return True
+def _first_match(
+    rule: Rule, seg: str, negators: frozenset[str], window: int, present: frozenset[str]
+) -> bool:
+    """Whether `rule` matches somewhere in `seg` that no negation cancels (`present`: the
+    texts rules need that `seg` holds)."""
+    for needs, pattern in rule.parts:
+        if not needs.may_match(present):
+            continue
+        for m in pattern.finditer(seg):
+            if not (rule.negatable and _negated(seg, m.start(), negators, window)):
+                return True
     return False
 
 
@@ -237,35 +243,14 @@ def _scan(
     lex = rules.lexicon
     negators, window = frozenset(lex.negators), lex.negation_window
     out: list[list[Tag]] = [[] for _ in spans]
-    segs = all_segs
-    # The sentences one per line: each act's alternation is searched once over them, and
-    # its rules are tried only on the sentences where it matched something.
-    joined = "\n".join(segs)
-    starts, pos = [], 0
-    for seg in segs:
-        starts.append(pos)
-        pos += len(seg) + 1
-    for act, act_rules in rules.rules.items():
-        g = rules.gates[act]
-        gate = g.full if any(t in joined for t in g.texts) else g.rest
-        if gate is None:
-            continue
-        found: list[int] = []
-        at = 0
-        while (m := gate.search(joined, at)) is not None:
-            i = bisect_right(starts, m.start()) - 1
-            found.append(i)
-            if i + 1 >= len(starts):
-                break
-            at = starts[i + 1]
-        for i in found:
-            seg = segs[i]
-            is_q = seg.rstrip().endswith("?")
-            for rule in act_rules:
-                if (rule.question == "only" and not is_q) or (rule.question == "never" and is_q):
-                    continue
-                if _first_match(rule, seg, negators, window):
-                    out[i].append(Tag(act, rule.strength, rule.why, rule.stock))
+    for i, seg in enumerate(all_segs):
+        is_q = seg.rstrip().endswith("?")
+        present = rules.present(seg)
+        for rule in rules.candidates(present):
+            if (rule.question == "only" and not is_q) or (rule.question == "never" and is_q):
+                continue
+            if _first_match(rule, seg, negators, window, present):
+                out[i].append(Tag(rule.act, rule.strength, rule.why, rule.stock))
     return out
 
 
