@@ -215,6 +215,34 @@ class Scenario(_Strict):
         return float(self.weights.get(key, 1.0))
 
 
+_ACT_LINE_HELP = {
+    "answer": "answer = the answer to an open question, with the next layer of the story",
+    "more": "more = what they say when a reflection lands",
+    "apology": "apology = their response to an apology or to you owning your part",
+    "put_down": "put_down = hurt or withdrawal at a put-down",
+    "bare": "bare = a prod or a retreat after a bare 'ok'",
+}
+
+
+def act_line_gaps(sc: Scenario) -> list[str]:
+    """What to add so the partner can answer what each reply did: one line per beat that
+    lacks act lines, naming the fields (empty when none is missing). The schema keeps them
+    optional so older files and stored copies still load; `coach scenarios --check` asks."""
+    out, wanted = [], set()
+    for i, beat in enumerate(sc.beats):
+        missing = beat.missing()
+        wanted.update(missing)
+        if missing:
+            out.append(f"beats[{i}]: add {', '.join(missing)}")
+    if out:
+        out.append(
+            "what each line is: "
+            + "; ".join(_ACT_LINE_HELP[m] for m in ACT_FIELDS if m in wanted)
+            + " (see 'What the reply did' in scenarios/AUTHORING.md)"
+        )
+    return out
+
+
 def _loc(loc: Iterable[object]) -> str:
     out = ""
     for part in loc:
