@@ -87,7 +87,8 @@ class Variants(_Strict):
     def pick(self, band: str) -> str:
         order = {
             "guarded": ("guarded", "opening", "open"),
-            "opening": ("opening", "guarded", "open"),
+            # a middle band leans open: a prod, not a retreat, when nothing else is written
+            "opening": ("opening", "open", "guarded"),
             "open": ("open", "opening", "guarded"),
         }[band]
         return next(v for v in (getattr(self, b) for b in order) if v)
