@@ -9,7 +9,8 @@ a person would answer first, and harm is heard over kindness):
 
 1. `put_down`   contempt or blame (acts, or the contempt/criticism flags): hurt or withdrawal.
 2. `defensive`  defensiveness: "this isn't about you" (said in the beat's `self_focused` line).
-3. `dismissed`  minimizing or withdrawal, or a reply read as dismissing: the `dismissing` line.
+3. `dismissed`  a reply read as dismissing, or minimizing/withdrawal the reading did not
+                forgive: the `dismissing` line.
 4. `advice`     a reply read as fixing: pushback on being given a plan (the `fixing` line).
 5. `about_you`  self-focus, or a reply read as self-focused: the `self_focused` line.
 6. `apology`    an apology or ownership of one's part: a response to the apology.
@@ -18,8 +19,9 @@ a person would answer first, and harm is heard over kindness):
 9. `bare`       a bare acknowledgement and nothing else: a prod, or a retreat when guarded.
 10. `heard` / `neutral`  anything else: the beat's line for the reading.
 
-Advice follows the reading, not the bare act: a tentative idea wrapped in real attunement
-is forgiven by the reading, so the partner does not push back on it either.
+Advice and minimizing follow the reading, not the bare act: a tentative idea or a "sorry"
+after "don't say sorry", wrapped in real attunement, is forgiven by the reading, so the
+partner answers what else the reply did (the apology, the question) instead.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def response_to(rating: Rating, reading: Reading, fallback_acts: Iterable[str] =
         return Response.PUT_DOWN
     if "defensiveness" in kinds or "defensiveness" in flags:
         return Response.DEFENSIVE
-    if kinds & _DISMISS or reading == Reading.DISMISSING:
+    if reading == Reading.DISMISSING or kinds & _DISMISS and reading != Reading.HEARD:
         return Response.DISMISSED
     if reading == Reading.FIXING:
         return Response.ADVICE
