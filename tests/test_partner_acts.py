@@ -322,3 +322,10 @@ def test_a_missing_band_uses_the_nearest() -> None:
     v = Variants(guarded="retreat", open="prod")
     assert (v.pick("guarded"), v.pick("opening"), v.pick("open")) == ("retreat", "prod", "prod")
     assert Variants(opening="only").pick("open") == "only"
+
+
+def test_the_authoring_guides_minimal_example_passes_the_check() -> None:
+    guide = (default_scenario_dir() / "AUTHORING.md").read_text()
+    example = guide.split("## A minimal complete scenario", 1)[1].split("```toml\n", 1)[1]
+    sc = parse_scenario(example.split("```", 1)[0], source="AUTHORING.md", default_id="x")
+    assert act_line_gaps(sc) == []
