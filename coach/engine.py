@@ -1,8 +1,11 @@
 """The practice loop: store the reply, then judge and answer it, then store the result.
 
 Order matters for "nothing lost": the reply is committed first, in its own transaction.
-The judge runs in a worker thread while the partner streams in the caller's thread, so a
-model turn takes about as long as the slower of the two. Any model failure leaves the reply
+The partner answers what the reply did, read from the rating the user sees
+(coach/response.py). A model judge runs in a worker thread while a model partner streams in
+the caller's thread, so a model turn takes about as long as the slower of the two; that
+partner reads the built-in rules' acts. A scripted partner, which costs nothing, waits for
+the model judge and answers its rating. Any model failure leaves the reply
 stored and marked failed, and `retry` finishes whatever part is missing.
 """
 

@@ -329,3 +329,19 @@ def test_the_authoring_guides_minimal_example_passes_the_check() -> None:
     example = guide.split("## A minimal complete scenario", 1)[1].split("```toml\n", 1)[1]
     sc = parse_scenario(example.split("```", 1)[0], source="AUTHORING.md", default_id="x")
     assert act_line_gaps(sc) == []
+
+
+def test_the_cli_comparison_shows_both_reactions(tmp_path, capsys) -> None:
+    import re
+
+    db = str(tmp_path / "c.db")
+    sc = LIBRARY["laid-off-and-joking"]
+    assert main(["--db", db, "practice", sc.id, "--reply", FIVE[Response.MORE]]) == 0
+    sid = re.search(r"Saved as session (\w+)", capsys.readouterr().out).group(1)
+    assert main(["--db", db, "replay", sid, "--from", "1", "--reply", FIVE[Response.ADVICE]]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "review", sid, "--compare", "1", "2"]) == 0
+    out = " ".join(capsys.readouterr().out.replace("|", " ").split())
+    for line in (sc.beats[0].more, sc.beats[0].fixing):
+        first_words = " ".join(line.split()[:4])
+        assert first_words in out, (first_words, out)
