@@ -345,3 +345,15 @@ def test_the_cli_comparison_shows_both_reactions(tmp_path, capsys) -> None:
     for line in (sc.beats[0].more, sc.beats[0].fixing):
         first_words = " ".join(line.split()[:4])
         assert first_words in out, (first_words, out)
+
+
+def test_openness_sets_the_tone_of_an_answer(engine) -> None:
+    """A guarded partner answers a question guardedly; the layer comes once they open up."""
+    sc = LIBRARY["cold-shoulder-overheard-call"]  # starts at -3
+    info, _ = engine.start(sc.id)
+    res = engine.reply(info.id, FIVE[Response.ANSWER])
+    assert res.partner.openness <= -1
+    assert res.partner.text == sc.beats[0].answer.guarded
+    assert sc.beats[0].answer.open != sc.beats[0].answer.guarded
+    beat = sc.beats[0]
+    assert beat.says(Response.ANSWER, Reading.HEARD, openness=3) == beat.answer.open
