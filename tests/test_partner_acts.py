@@ -357,3 +357,20 @@ def test_openness_sets_the_tone_of_an_answer(engine) -> None:
     assert sc.beats[0].answer.open != sc.beats[0].answer.guarded
     beat = sc.beats[0]
     assert beat.says(Response.ANSWER, Reading.HEARD, openness=3) == beat.answer.open
+
+
+def test_the_model_partner_is_told_what_the_reply_did() -> None:
+    from coach.judge import Line
+    from coach.llm_partner import WHAT_IT_DID, LLMPartner
+    from coach.partner import PartnerContext
+
+    sc = LIBRARY["vent-humiliated-at-work"]
+    partner = LLMPartner(model=None, model_name="m")  # type: ignore[arg-type]
+    history = (Line("partner", sc.opening), Line("user", FIVE[Response.ADVICE]))
+    ctx = PartnerContext(scenario=sc, history=history, reading=Reading.FIXING, openness=-1,
+                         turn=1, response=Response.ADVICE)
+    system = partner.messages(ctx)[0]["content"]
+    assert WHAT_IT_DID[Response.ADVICE] in system and sc.beats[0].fixing in system
+    plain = PartnerContext(scenario=sc, history=history, reading=Reading.FIXING, openness=-1,
+                           turn=1)
+    assert WHAT_IT_DID[Response.ADVICE] not in partner.messages(plain)[0]["content"]
