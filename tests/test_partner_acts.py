@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coach.backends import Backend
 from coach.cli import main
@@ -19,8 +21,9 @@ from coach.errors import ScenarioError
 from coach.partner import ScriptedPartner
 from coach.reading import Reading
 from coach.response import ACT_FIELDS, Response, band_of, response_to
-from coach.rubric import CRITERION_KEYS, Act, CriterionScore, Rating
+from coach.rubric import ACT_KINDS, CRITERION_KEYS, Act, CriterionScore, Rating
 from coach.scenario import (
+    Beat,
     Variants,
     act_line_gaps,
     default_scenario_dir,
@@ -374,3 +377,28 @@ def test_the_model_partner_is_told_what_the_reply_did() -> None:
     plain = PartnerContext(scenario=sc, history=history, reading=Reading.FIXING, openness=-1,
                            turn=1)
     assert WHAT_IT_DID[Response.ADVICE] not in partner.messages(plain)[0]["content"]
+
+
+# ------------------------------------------------------------------ properties
+
+BEAT_LINES = [f for f in Beat.model_fields if f != "moment"]
+
+_KINDS = st.sets(st.sampled_from(sorted(ACT_KINDS)), max_size=6)
+_FLAGS = st.sets(st.sampled_from(["criticism", "contempt", "defensiveness", "stonewalling"]),
+                 max_size=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kinds=_KINDS, flags=_FLAGS, reading=st.sampled_from(list(Reading)),
+       openness=st.integers(-5, 5))
+def test_every_reply_gets_one_of_its_beats_lines(kinds, flags, reading, openness) -> None:
+    rating = _acts(*kinds).model_copy(update={"flags": sorted(flags)})
+    response = response_to(rating, reading)
+    assert response == response_to(rating, reading)  # pure: same input, same answer
+    if kinds & {"contempt", "blame"} or flags & {"contempt", "criticism"}:
+        assert response == Response.PUT_DOWN  # harm is heard over any kindness
+    for sc in LIBRARY.values():
+        for beat in sc.beats:
+            line = beat.says(response, reading, openness)
+            own = set().union(*(_variants(getattr(beat, f)) for f in BEAT_LINES))
+            assert line and line in own
