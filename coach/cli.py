@@ -235,7 +235,7 @@ def _scenario_or_none(engine, tree):
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from coach.scenario import load_library, load_scenario
+    from coach.scenario import act_line_gaps, load_library, load_scenario
 
     if args.check:
         failed = 0
@@ -245,6 +245,13 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
             except CoachError as e:
                 failed += 1
                 _out(str(e))
+                continue
+            gaps = act_line_gaps(sc)
+            if gaps:
+                failed += 1
+                _out(f"{p}: loads, but the partner cannot answer what a reply did yet:")
+                for gap in gaps:
+                    _out(f"  - {gap}")
                 continue
             _out(f"{p}: ok ({sc.id}: {len(sc.beats)} beats, {len(sc.examples)} examples)")
         return EXIT_USER_ERROR if failed else 0

@@ -1,8 +1,11 @@
 """The practice loop: store the reply, then judge and answer it, then store the result.
 
 Order matters for "nothing lost": the reply is committed first, in its own transaction.
-The judge runs in a worker thread while the partner streams in the caller's thread, so a
-model turn takes about as long as the slower of the two. Any model failure leaves the reply
+The partner answers what the reply did, read from the rating the user sees
+(coach/response.py). A model judge runs in a worker thread while a model partner streams in
+the caller's thread, so a model turn takes about as long as the slower of the two; that
+partner reads the built-in rules' acts. A scripted partner, which costs nothing, waits for
+the model judge and answers its rating. Any model failure leaves the reply
 stored and marked failed, and `retry` finishes whatever part is missing.
 """
 
@@ -22,6 +25,7 @@ from coach.judge import MAX_REPLY_CHARS, JudgeContext, Line
 from coach.partner import PartnerContext, ending_for
 from coach.reading import Reading, advance_openness, reading_of
 from coach.redact import redact
+from coach.response import response_to
 from coach.rubric import Rating
 from coach.safety import PAUSE_LINE, RESOURCES, concern
 from coach.scenario import Scenario
@@ -231,6 +235,20 @@ class Engine:
 
     # ------------------------------------------------------------------ the turn
 
+    @staticmethod
+    def _judged(future: Future, errors: list[str]) -> tuple[Rating | None, BaseException | None]:
+        """The model judge's rating, or None with its failure added to `errors` (and a bug
+        in a judge handed back, to raise once the partner's line is stored)."""
+        try:
+            return future.result(), None
+        except ModelError as e:
+            errors.append(f"judge: {e}")
+            return None, None
+        except Exception as e:  # a bug in a judge: keep the partner's line, then raise
+            # Not a ModelError, so not redacted yet: it is stored, so redact it here.
+            errors.append(redact(f"judge: unexpected error ({type(e).__name__}: {e})"))
+            return None, e
+
     def process(self, user: Turn, *, on_token: TokenSink | None = None) -> TurnResult:
         """Rate and answer a stored reply; store whatever succeeds.
 
@@ -262,28 +280,37 @@ class Engine:
         )
         jctx = JudgeContext(reply=user.text, history=history, scenario=sc, turn=user.idx)
 
-        # The fast reading drives the partner, so the partner never waits for a model judge.
         flagged = concern(user.text)
         quick = _withheld(flagged) if flagged else _QUICK.rate(jctx)
-        reading = Reading.NEUTRAL if flagged else reading_of(quick)
-        openness = advance_openness(prev_openness, reading)
-        # A safety concern pauses the role-play: no in-character answer, no ending.
-        ending = ending_for(sc, openness) if user.idx >= sc.turns and not flagged else None
+        answered = [t for t in tree.children(user.id) if t.role == "partner"]
+        partner_turn = answered[0] if answered else None
 
         rating = user.rating
         judge_future = None
+        errors: list[str] = []
+        unexpected: BaseException | None = None
         if rating is None:
             if flagged or self.backend.judge.name == "heuristic":
                 rating = quick
             else:
                 judge_future = _in_background(self.backend.judge.rate, jctx)
+                # The partner answers the rating the user sees. A scripted partner costs
+                # nothing, so it waits for the model judge; a model partner streams
+                # alongside it and reads the built-in rules instead (waiting would add the
+                # judge's whole time to every turn), and hears the reply itself anyway.
+                if partner_turn is None and self.backend.partner.name == "scripted":
+                    rating, unexpected = self._judged(judge_future, errors)
+                    judge_future = None
+        shown = rating if rating is not None and rating.status == "scored" else quick
+        reading = Reading.NEUTRAL if flagged else reading_of(shown)
+        response = response_to(shown, reading, fallback_acts=(a.kind for a in quick.acts))
+        openness = advance_openness(prev_openness, reading)
+        # A safety concern pauses the role-play: no in-character answer, no ending.
+        ending = ending_for(sc, openness) if user.idx >= sc.turns and not flagged else None
 
-        answered = [t for t in tree.children(user.id) if t.role == "partner"]
-        partner_turn = answered[0] if answered else None
-        errors: list[str] = []
         partner_text = ""
         t0 = time.perf_counter()
-        meta: dict = {"partner": self.backend.partner.name}
+        meta: dict = {"partner": self.backend.partner.name, "response": response.value}
         if partner_turn is None and flagged:
             partner_text, meta = PAUSE_LINE, {"pause": True}  # shown by the UI, not streamed
         elif partner_turn is None:
@@ -294,6 +321,7 @@ class Engine:
                 openness=openness,
                 turn=user.idx,
                 ending=ending,
+                response=response,
             )
             try:
                 chunks = []
@@ -308,17 +336,8 @@ class Engine:
                 errors.append(f"partner: {e}")
         partner_ms = round((time.perf_counter() - t0) * 1000, 1)
 
-        unexpected: BaseException | None = None
         if judge_future is not None:
-            try:
-                rating = judge_future.result()
-            except ModelError as e:
-                errors.append(f"judge: {e}")
-                rating = None
-            except Exception as e:  # a bug in a judge: keep the partner's line, then raise
-                # Not a ModelError, so not redacted yet: it is stored, so redact it here.
-                errors.append(redact(f"judge: unexpected error ({type(e).__name__}: {e})"))
-                rating, unexpected = None, e
+            rating, unexpected = self._judged(judge_future, errors)
         if rating is not None and user.rating is None:
             self.store.save_rating(user.id, rating, reading)
 

@@ -15,6 +15,7 @@ from coach.llm import ChatModel, Message
 from coach.partner import PartnerContext, scripted_line
 from coach.prompts import prompt_version, render
 from coach.reading import Reading
+from coach.response import Response
 
 MAX_TOKENS = 160  # 1-3 short sentences; generous so a line is rarely cut by the limit
 # The token limit is only a request: a server may ignore it and send megabytes, which would
@@ -30,6 +31,24 @@ HOW_TAKEN: dict[Reading, str] = {
     "and pull back.",
     Reading.SELF_FOCUSED: "their last reply turned the focus to themselves; you feel unheard.",
     Reading.NEUTRAL: "their last reply was neither here nor there; you stay guarded.",
+}
+
+# What the reply did (coach/response.py), for the model partner to answer; the reading
+# above says how it felt. Kinds without a note leave the reading to speak for itself.
+WHAT_IT_DID: dict[Response, str] = {
+    Response.PUT_DOWN: "They put you down: you are hurt, and it shows.",
+    Response.DEFENSIVE: "They defended themselves: this is not about them, say so in your way.",
+    Response.DISMISSED: "They brushed it off: you pull back.",
+    Response.ADVICE: "They told you what to do: push back on that advice, you need to be "
+    "heard first.",
+    Response.ABOUT_YOU: "They talked about themselves: this is not about them, say so in "
+    "your way.",
+    Response.APOLOGY: "They apologised or owned their part: respond to the apology.",
+    Response.ANSWER: "They asked you an open question: answer it, and let the next layer "
+    "of the story out if you feel open enough.",
+    Response.MORE: "They put into words what you feel, and it landed: say a little more.",
+    Response.BARE: "They only acknowledged you, nothing more: prod them, or retreat if you "
+    "are guarded.",
 }
 
 _QUOTES = "\"'“”‘’"
@@ -132,6 +151,7 @@ class LLMPartner:
             openness=ctx.openness,
             how_taken=HOW_TAKEN[ctx.reading][:1].upper() + HOW_TAKEN[ctx.reading][1:],
             hint=hint,
+            did=WHAT_IT_DID.get(ctx.response, "") if ctx.response else "",
             ending=ctx.ending,
         )
         out: list[Message] = [{"role": "system", "content": system}]

@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 
 from coach.judge import Line
 from coach.reading import Reading
+from coach.response import Response
 from coach.scenario import Scenario
 
 Ending = Literal["felt_heard", "not_heard"]
@@ -29,6 +30,8 @@ class PartnerContext:
         openness: their openness after the reply, -5 (shut) to 5 (open).
         turn: the user turn being answered (1-based).
         ending: set when this answer ends the scenario, to the ending it must be.
+        response: what the partner answers in the reply (coach/response.py); None means
+            "answer the reading" (callers from before act lines).
     """
 
     scenario: Scenario
@@ -37,6 +40,7 @@ class PartnerContext:
     openness: int
     turn: int
     ending: Ending | None = None
+    response: Response | None = None
 
 
 class Partner(Protocol):
@@ -55,18 +59,23 @@ def ending_for(scenario: Scenario, openness: int) -> Ending:
 
 
 def scripted_line(ctx: PartnerContext) -> str:
-    """The scenario's own line for this moment: the ending, or the beat's line for the reading.
+    """The scenario's own line for this moment: the ending, or the beat's line for what the
+    reply did (its response kind) at this openness, else for the reading.
 
     The scripted partner says it; the model partner is shown it as the gist to follow.
     """
     sc = ctx.scenario
     if ctx.ending is not None:
         return getattr(sc.endings, ctx.ending)
-    return sc.beats[min(max(ctx.turn, 1), len(sc.beats)) - 1].line(ctx.reading)
+    beat = sc.beats[min(max(ctx.turn, 1), len(sc.beats)) - 1]
+    if ctx.response is None:
+        return beat.line(ctx.reading, ctx.openness)
+    return beat.says(ctx.response, ctx.reading, ctx.openness)
 
 
 class ScriptedPartner:
-    """The offline partner: each beat has a line per reading; the last reply gets an ending.
+    """The offline partner: each beat has a line per thing a reply can do (and per reading);
+    the last reply gets an ending.
 
     Deterministic: the same replies give the same conversation.
     """

@@ -1,7 +1,9 @@
 """How the partner takes a reply, and how that moves their openness.
 
-The reading is derived from a rating (normally the fast heuristic one) so that the
-partner's reaction stays consistent with the feedback the user sees. Pure functions only.
+The reading is derived from the rating the user sees (the built-in rules' one while a
+model judge is still running) so that the partner's reaction stays consistent with the
+feedback. It moves openness; what the partner answers is coach/response.py's business.
+Pure functions only.
 """
 
 from __future__ import annotations

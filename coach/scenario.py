@@ -24,6 +24,7 @@ from pydantic import (
 
 from coach.errors import ScenarioError
 from coach.reading import Reading
+from coach.response import ACT_FIELDS, LINE_FIELDS, Response, band_of
 from coach.rubric import CRITERION_KEYS, MAX_LEVEL
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -69,18 +70,74 @@ class Partner(_Strict):
     mood: Text
 
 
+class Variants(_Strict):
+    """One line said differently by openness band: guarded (openness -1 or less), opening
+    (0 to 2) and open (3 or more). A band left out uses the nearest one written."""
+
+    guarded: Text | None = None
+    opening: Text | None = None
+    open: Text | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Variants:
+        if not (self.guarded or self.opening or self.open):
+            raise ValueError("write at least one of guarded, opening, open")
+        return self
+
+    def pick(self, band: str) -> str:
+        order = {
+            "guarded": ("guarded", "opening", "open"),
+            # a middle band leans open: a prod, not a retreat, when nothing else is written
+            "opening": ("opening", "open", "guarded"),
+            "open": ("open", "opening", "guarded"),
+        }[band]
+        return next(v for v in (getattr(self, b) for b in order) if v)
+
+
+BeatLine = Text | Variants
+
+
+def _said(value: BeatLine | None, band: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.pick(band)
+
+
 class Beat(_Strict):
-    """The partner's next line for each way a reply can be read."""
+    """The partner's next line: one per way a reply can be read (the fallback every beat
+    has), plus one per thing the reply did (coach/response.py says which is said when)."""
 
     moment: str = ""
-    heard: Text
-    fixing: Text
-    dismissing: Text
-    self_focused: Text
-    neutral: Text
+    heard: BeatLine
+    fixing: BeatLine
+    dismissing: BeatLine
+    self_focused: BeatLine
+    neutral: BeatLine
+    # What the reply did. Optional so that older files and stored session copies still
+    # load and replay (their reading lines answer instead); `--check` asks for them.
+    answer: BeatLine | None = None
+    more: BeatLine | None = None
+    apology: BeatLine | None = None
+    put_down: BeatLine | None = None
+    bare: BeatLine | None = None
 
-    def line(self, reading: Reading) -> str:
-        return getattr(self, reading.value)
+    def line(self, reading: Reading, openness: int = 0) -> str:
+        """The line for a reading (the pre-acts choice, and every response's last resort)."""
+        return _said(getattr(self, reading.value), band_of(openness)) or ""
+
+    def says(self, response: Response, reading: Reading, openness: int = 0) -> str:
+        """The line for a response kind at this openness: its field, then LINE_FIELDS'
+        fallbacks, then the line for the reading (a file written before act lines)."""
+        band = band_of(openness)
+        for name in LINE_FIELDS[response]:
+            said = _said(getattr(self, name), band)
+            if said:
+                return said
+        return self.line(reading, openness)
+
+    def missing(self) -> list[str]:
+        """The act lines this beat does not have yet."""
+        return [name for name in ACT_FIELDS if getattr(self, name) is None]
 
 
 class Endings(_Strict):
@@ -157,6 +214,34 @@ class Scenario(_Strict):
 
     def weight(self, key: str) -> float:
         return float(self.weights.get(key, 1.0))
+
+
+_ACT_LINE_HELP = {
+    "answer": "answer = the answer to an open question, with the next layer of the story",
+    "more": "more = what they say when a reflection lands",
+    "apology": "apology = their response to an apology or to you owning your part",
+    "put_down": "put_down = hurt or withdrawal at a put-down",
+    "bare": "bare = a prod or a retreat after a bare 'ok'",
+}
+
+
+def act_line_gaps(sc: Scenario) -> list[str]:
+    """What to add so the partner can answer what each reply did: one line per beat that
+    lacks act lines, naming the fields (empty when none is missing). The schema keeps them
+    optional so older files and stored copies still load; `coach scenarios --check` asks."""
+    out, wanted = [], set()
+    for i, beat in enumerate(sc.beats):
+        missing = beat.missing()
+        wanted.update(missing)
+        if missing:
+            out.append(f"beats[{i}]: add {', '.join(missing)}")
+    if out:
+        out.append(
+            "what each line is: "
+            + "; ".join(_ACT_LINE_HELP[m] for m in ACT_FIELDS if m in wanted)
+            + " (see 'What the reply did' in scenarios/AUTHORING.md)"
+        )
+    return out
 
 
 def _loc(loc: Iterable[object]) -> str:

@@ -11,6 +11,7 @@ import pytest
 from coach.heuristic import HeuristicJudge
 from coach.judge import JudgeContext
 from coach.reading import Reading, reading_of
+from coach.response import Response
 from coach.scenario import load_library
 
 LIBRARY = load_library()
@@ -42,12 +43,16 @@ def test_poor_replies_get_pushback_in_the_scenarios_own_words(engine, sid) -> No
     results = _play(engine, sc, "poor")
     assert results[-1].partner.ending == "not_heard"
     assert results[-1].partner.text == sc.endings.not_heard
+    # The partner answers what each reply did (coach/response.py); a poor reply's harm is
+    # answered with that beat's own pushback line.
+    harm = {Response.PUT_DOWN, Response.DEFENSIVE, Response.DISMISSED, Response.ADVICE,
+            Response.ABOUT_YOU}
     pushback = {
-        b.line(r.user.reading)
+        b.says(Response(r.partner.meta["response"]), r.user.reading, r.partner.openness)
         for b, r in zip(sc.beats, results, strict=False)
-        if r.user.reading in (Reading.FIXING, Reading.DISMISSING, Reading.SELF_FOCUSED)
+        if r.partner.meta["response"] in harm
     }
-    assert pushback, [r.user.reading for r in results]
+    assert pushback, [r.partner.meta["response"] for r in results]
     said = {r.partner.text for r in results}
     assert pushback <= said
 

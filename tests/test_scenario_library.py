@@ -16,7 +16,15 @@ from coach.judge import Line
 from coach.partner import PartnerContext, ScriptedPartner, ending_for
 from coach.reading import Reading, advance_openness
 from coach.rubric import CRITERION_KEYS
-from coach.scenario import PRACTICES, SIGNS, Scenario, load_library, load_scenario
+from coach.scenario import (
+    PRACTICES,
+    SIGNS,
+    Beat,
+    Scenario,
+    act_line_gaps,
+    load_library,
+    load_scenario,
+)
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 LIBRARY: dict[str, Scenario] = load_library(SCENARIO_DIR)
@@ -32,7 +40,14 @@ def by_id(fn):
 def partner_lines(sc: Scenario) -> list[str]:
     lines = [sc.opening, sc.endings.felt_heard, sc.endings.not_heard]
     for beat in sc.beats:
-        lines += [beat.line(r) for r in Reading]
+        for name in Beat.model_fields:
+            value = getattr(beat, name)
+            if name == "moment" or value is None:
+                continue
+            # Every openness variant is a line the partner may say.
+            lines += [value] if isinstance(value, str) else [
+                v for v in (value.guarded, value.opening, value.open) if v
+            ]
     return lines
 
 
@@ -107,6 +122,11 @@ def test_scenario_is_complete(sc: Scenario):
     assert sc.partner.background and sc.partner.speaking_style and sc.partner.mood
     assert all(b.moment for b in sc.beats), "every beat names its moment"
     assert sc.endings.felt_heard != sc.endings.not_heard
+
+
+@by_id
+def test_every_beat_answers_what_a_reply_did(sc: Scenario):
+    assert act_line_gaps(sc) == []
 
 
 @by_id

@@ -29,15 +29,18 @@ def test_opening_line_is_the_root(engine, library) -> None:
     assert state_of(tree.path(1)) == "awaiting_reply"
 
 
-def test_reply_is_rated_and_answered_by_reading(engine, library) -> None:
+def test_reply_is_rated_and_answered_for_what_it_did(engine, library) -> None:
     info, _ = engine.start(VENT)
     sc = library[VENT]
     good = engine.reply(info.id, GOOD)
     assert good.user.reading == "heard"
-    assert good.partner.text == sc.beats[0].heard
+    # It reflects and asks an open question: the question is answered (coach/response.py).
+    assert good.partner.meta["response"] == "answer"
+    assert good.partner.text == sc.beats[0].answer
     assert good.rating.status == "scored" and good.rating.overall > 60
     fix = engine.reply(info.id, FIX)
     assert fix.user.reading == "fixing"
+    assert fix.partner.meta["response"] == "advice"
     assert fix.partner.text == sc.beats[1].fixing
     assert fix.rating.level("no_fixing") == 0
 
