@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.render import ENDINGS, when
+from coach.render import ENDINGS, score_word, version_label, when  # noqa: F401 (re-exported)
 from coach.rubric import CRITERIA, Rating
 from coach.scenario import Scenario
 from coach.session import SessionInfo, Tree, Turn, user_turns
@@ -79,16 +79,6 @@ def evidence_rows(rating: Rating) -> list[tuple[str, int, list[str]]]:
     ]
 
 
-def score_word(overall: float | None) -> str:
-    if overall is None:
-        return "not scored"
-    if overall >= 75:
-        return "strong listening"
-    if overall >= 50:
-        return "on the way"
-    return "room to grow"
-
-
 # ------------------------------------------------------------------ sessions and versions
 
 
@@ -98,14 +88,6 @@ def session_label(info: SessionInfo) -> str:
     done = ", finished" if info.ended else ""
     counts = f"{info.user_turns} replies in all{score}{versions}{done}"
     return f"{when(info.updated_at)} · {info.title} ({counts})"
-
-
-def version_label(tree: Tree, branch: int) -> str:
-    """A version of the conversation in plain words, e.g. for a select box."""
-    fork = tree.fork_of(branch)
-    if fork is None:
-        return f"Version {branch} (the original conversation)"
-    return f"Version {branch} (a different reply {fork[1]}, starting from version {fork[0]})"
 
 
 def version_summary(tree: Tree, branch: int) -> dict:
