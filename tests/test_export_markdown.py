@@ -1,4 +1,4 @@
-"""The Markdown export as a renderer reads it (CommonMark, via markdown-it-py), in the app's words."""
+"""The Markdown export as a CommonMark renderer (markdown-it-py) reads it, in the app's words."""
 
 from __future__ import annotations
 
