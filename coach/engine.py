@@ -29,6 +29,7 @@ from coach.session import (
     SessionInfo,
     Tree,
     Turn,
+    is_suggestion_unchanged,
     last_partner_before,
     next_turn_number,
     path_to,
@@ -210,12 +211,21 @@ class Engine:
         tree = self.store.load_tree(session_id)
         sc = self.scenario_of(tree)
         text = validate_reply(text, sc.partner.name)
+        path = tree.path(branch)
         try:
-            fork = last_partner_before(tree.path(branch), from_turn)
+            fork = last_partner_before(path, from_turn)
         except ValueError as e:
             raise ReplyError(str(e)) from None
+        replaced = next((t for t in path if t.role == "user" and t.idx == from_turn), None)
+        # Kept with the reply, so a retry after a failed judge still marks its rating.
+        meta = {"suggested": True} if is_suggestion_unchanged(replaced, text) else None
         user = self.store.add_user_turn(
-            session_id=session_id, parent_id=fork.id, branch=None, idx=from_turn, text=text
+            session_id=session_id,
+            parent_id=fork.id,
+            branch=None,
+            idx=from_turn,
+            text=text,
+            meta=meta,
         )
         return self.process(user, on_token=on_token)
 
@@ -319,6 +329,8 @@ class Engine:
                 # Not a ModelError, so not redacted yet: it is stored, so redact it here.
                 errors.append(redact(f"judge: unexpected error ({type(e).__name__}: {e})"))
                 rating, unexpected = None, e
+        if rating is not None and user.meta.get("suggested") and not rating.suggested:
+            rating = rating.model_copy(update={"suggested": True})
         if rating is not None and user.rating is None:
             self.store.save_rating(user.id, rating, reading)
 

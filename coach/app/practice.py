@@ -153,6 +153,25 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
     st.rerun()
 
 
+def draft_editor(session_id: str, under: Turn | None) -> None:
+    """The "try this instead" editor, opened right under the reply it rewrites (`under`)."""
+    text, from_turn, from_branch = st.session_state[DRAFT]
+    with st.container(border=True, key=f"draft_box-{from_turn}"):
+        st.markdown(
+            f"**Try reply {from_turn} another way.** Edit it into your own words; "
+            "the original conversation stays as it is."
+        )
+        # no max_chars here: a too-long reply gets the engine's clear message instead
+        edited = st.text_area("Your new reply", value=text, key=f"draft-{from_turn}", height=100)
+        c1, c2, _ = st.columns([1, 1, 3])
+        if c1.button("Send this reply", type="primary", icon=":material/send:", key="draft_send"):
+            st.session_state.pop(DRAFT, None)
+            run_turn(session_id, from_branch, edited, from_turn=from_turn)
+        if c2.button("Cancel", key="draft_cancel"):
+            st.session_state.pop(DRAFT, None)
+            st.rerun()
+
+
 def conversation_page(session_id: str) -> None:
     eng = state.engine()
     try:
@@ -193,33 +212,23 @@ def conversation_page(session_id: str) -> None:
     def try_instead(t: Turn) -> None:
         st.session_state[DRAFT] = (t.rating.better_reply, t.idx, branch)
 
-    conversation(sc, path, on_try=try_instead, key="p")
+    shown = False
+
+    def editor_under(t: Turn) -> None:
+        nonlocal shown
+        draft = st.session_state.get(DRAFT)
+        if draft and draft[1] == t.idx and draft[2] == branch:
+            shown = True
+            draft_editor(session_id, t)
+
+    conversation(sc, path, on_try=try_instead, after_reply=editor_under, key="p")
 
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         st.warning(notice)
 
-    draft = st.session_state.get(DRAFT)
-    if draft:
-        text, from_turn, from_branch = draft
-        with st.container(border=True):
-            st.markdown(
-                f"**Try reply {from_turn} another way.** Edit it into your own words; "
-                "the original conversation stays as it is."
-            )
-            # no max_chars here: a too-long reply gets the engine's clear message instead
-            edited = st.text_area(
-                "Your new reply", value=text, key=f"draft-{from_turn}", height=100
-            )
-            c1, c2, _ = st.columns([1, 1, 3])
-            if c1.button(
-                "Send this reply", type="primary", icon=":material/send:", key="draft_send"
-            ):
-                st.session_state.pop(DRAFT, None)
-                run_turn(session_id, from_branch, edited, from_turn=from_turn)
-            if c2.button("Cancel", key="draft_cancel"):
-                st.session_state.pop(DRAFT, None)
-                st.rerun()
+    if not shown and st.session_state.get(DRAFT):
+        draft_editor(session_id, None)  # its reply is not on this page: show it here
 
     now = state_of(path)
     if now == "needs_retry":

@@ -115,13 +115,18 @@ def conversation(
     path: list[Turn],
     *,
     on_try: Callable[[Turn], None] | None = None,
+    after_reply: Callable[[Turn], None] | None = None,
     key: str = "",
 ) -> None:
+    """The conversation, line by line; `after_reply(turn)` may add something under a reply
+    (the "try this instead" editor opens there, next to the reply it belongs to)."""
     for t in path:
         if t.role == "partner":
             partner_line(scenario.partner.name, t)
         else:
             user_reply(t, on_try=on_try, key=key)
+            if after_reply is not None:
+                after_reply(t)
 
 
 def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
