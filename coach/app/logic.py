@@ -10,7 +10,7 @@ from pathlib import Path
 from coach.render import ENDINGS, score_word, version_label, when  # noqa: F401 (re-exported)
 from coach.rubric import CRITERIA, Rating
 from coach.scenario import Scenario
-from coach.session import SessionInfo, Tree, Turn, user_turns
+from coach.session import SessionInfo, Tree, Turn, branch_summary, user_turns
 from coach.store import default_home
 
 LEVEL_COLORS = {0: "red", 1: "orange", 2: "green"}
@@ -92,17 +92,15 @@ def session_label(info: SessionInfo) -> str:
 
 def version_summary(tree: Tree, branch: int) -> dict:
     """One row of the versions table."""
-    path = tree.path(branch)
-    users = user_turns(path)
-    scores = [t.rating.overall for t in users if t.rating and t.rating.overall is not None]
-    ending = next((t.ending for t in path if t.ending), None)
-    fork = tree.fork_of(branch)
+    s = branch_summary(tree, branch)
     return {
         "Version": branch,
-        "Starts from": "the beginning" if fork is None else f"reply {fork[1]} of version {fork[0]}",
-        "Replies": len(users),
-        "Average score": round(sum(scores) / len(scores)) if scores else None,
-        "Ending": ENDINGS.get(ending or "", "not reached yet"),
+        "Starts from": "the beginning"
+        if s.fork is None
+        else f"reply {s.fork[1]} of version {s.fork[0]}",
+        "Replies": s.replies,
+        "Average score": None if s.mean_score is None else round(s.mean_score),
+        "Ending": ENDINGS.get(s.ending or "", "not reached yet"),
     }
 
 
