@@ -26,7 +26,8 @@ def _in_order(at: AppTest) -> list:
 
 
 def _user_turn(at_db: Path, sid: str, idx: int, branch: int = 1):
-    return next(t for t in engine(at_db).tree(sid).path(branch) if t.role == "user" and t.idx == idx)
+    path = engine(at_db).tree(sid).path(branch)
+    return next(t for t in path if t.role == "user" and t.idx == idx)
 
 
 def test_try_this_instead_opens_under_its_reply(db):
