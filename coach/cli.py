@@ -438,7 +438,24 @@ def cmd_history(args: argparse.Namespace) -> int:
     total = store.count_sessions(args.scenario, include_empty=args.all)
     if args.offset + len(sessions) < total:
         _out(f"({total} sessions in all; next page: --offset {args.offset + len(sessions)})")
+    _drill(store, args)
     return 0
+
+
+def _drill(store, args: argparse.Namespace) -> None:
+    """The next drill under the history (the app's Review page shows the same)."""
+    from coach.drill import drill_words, suggest_drill
+    from coach.scenario import load_library
+
+    try:
+        library = load_library(args.scenarios)
+    except CoachError:  # a broken scenario folder: the history itself is still worth showing
+        return
+    d = suggest_drill(store.rated_turns(limit=3000), library)
+    if d is not None:
+        _out()
+        _out(f"Next drill: {drill_words(d)}")
+        _out(f"  coach practice {d.scenario.id}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -62,7 +62,7 @@ def test_history_shows_each_branch_on_its_own(capsys, tmp_path) -> None:
     assert main(["replay", sid, "--from", "2", "--reply", STRONG[1]]) == 0
     capsys.readouterr()
     assert main(["history"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = capsys.readouterr().out.split("\n\n")[0].splitlines()  # the drill follows
     assert len(lines) == 2 and lines[0].startswith(sid) and not lines[1].startswith(sid)
     assert "branch  1  turns  3" in lines[0]
     assert "branch  2  turns  2" in lines[1] and "(from branch 1, turn 2)" in lines[1]
@@ -95,3 +95,21 @@ def test_the_suggestion_sent_unchanged_is_marked_in_review_and_exports(capsys) -
     turns = json.loads(capsys.readouterr().out)["turns"]
     marked = [t["branch"] for t in turns if t["rating"] and t["rating"]["suggested"]]
     assert marked == [2]
+
+
+def test_history_ends_with_the_same_drill_as_the_app(capsys, library) -> None:
+    from coach.drill import drill_words, suggest_drill
+    from coach.store import default_home
+
+    _practice(capsys, STRONG[0], "You should go to HR.")
+    assert main(["history"]) == 0
+    out = capsys.readouterr().out
+    d = suggest_drill(Store(default_home() / "coach.db").rated_turns(), library)
+    assert f"Next drill: {drill_words(d)}" in out
+    assert f"coach practice {d.scenario.id}" in out
+
+
+def test_history_without_scored_replies_has_no_drill(capsys) -> None:
+    _practice(capsys, PAUSING)  # withheld: nothing scored
+    assert main(["history"]) == 0
+    assert "Next drill" not in capsys.readouterr().out
