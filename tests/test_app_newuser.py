@@ -71,3 +71,69 @@ def test_an_edited_suggestion_is_not_marked(db):
     assert not _user_turn(db, sid, 2, branch=2).rating.suggested
     assert not any(SUGGESTED_NOTE in c.value for c in at.caption)
     assert "You (reply 2)" in markdown(at)
+
+
+# ------------------------------------------------------------------ review
+
+
+def _review(db) -> AppTest:
+    at = app()
+    at.switch_page("review.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_progress_chart_names_each_conversation_by_date_and_scenario(db):
+    import datetime as dt
+    import json
+
+    from coach.scenario import load_library
+
+    eng = engine(db)
+    lib = load_library()
+    other = next(s for s in lib if s != "vent-humiliated-at-work")
+    for scenario_id in ("vent-humiliated-at-work", other):
+        info, _ = eng.start(scenario_id)
+        eng.reply(info.id, GOOD)
+    at = _review(db)
+    chart = (at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"))[0]
+    x = json.loads(chart.proto.spec)["spec"]["encoding"]["x"]
+    labels = x["sort"]
+    assert len(labels) == 2 and x["type"] == "ordinal"
+    infos = sorted(eng.store.list_sessions(), key=lambda i: i.created_at)
+    for label, info in zip(labels, infos, strict=True):
+        day = dt.datetime.fromtimestamp(info.created_at).strftime("%b %d")
+        assert label.startswith(day), label
+        assert info.title[:15] in label, label
+    assert not any(label.strip().isdigit() for label in labels)
+
+
+def test_the_debriefs_skill_bars_are_coloured_by_level(db):
+    eng = engine(db)
+    info, _ = eng.start("vent-humiliated-at-work")
+    eng.reply(info.id, GOOD)  # warm and validating, asks nothing
+    at = _review(db)
+    bars = [m.value for m in at.markdown if "█" in m.value or "░" in m.value]
+    assert bars, "no skill bars in the debrief"
+    text = bars[0]
+    assert ":green[" in text and ":red[" in text  # not one colour for every skill
+    assert "**Warmth** 2.0 · strong" in text and "**Asks what they need** 0.0 · not yet" in text
+
+
+def test_the_drill_names_the_weakest_skill_and_its_best_scenario(db):
+    from coach.drill import drill_words, suggest_drill
+    from coach.scenario import load_library
+
+    eng = engine(db)
+    info, _ = eng.start("vent-humiliated-at-work")
+    eng.reply(info.id, GOOD)
+    d = suggest_drill(eng.store.rated_turns(), load_library())
+    at = _review(db)
+    box = [m.value for m in at.markdown if "Next drill" in m.value]
+    assert len(box) == 1
+    shown = box[0].replace("\\", "")
+    assert drill_words(d) in shown and d.criterion.name in shown and d.scenario.title in shown
+    at.button(key="drill_start").click().run()
+    assert not at.exception, at.exception
+    started = eng.store.session(at.session_state["practice_session"])
+    assert started.scenario_id == d.scenario.id

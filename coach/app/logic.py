@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from coach.metrics import level_band
 from coach.render import ENDINGS, score_word, version_label, when  # noqa: F401 (re-exported)
 from coach.rubric import CRITERIA, Rating
 from coach.scenario import Scenario
@@ -62,6 +65,20 @@ def level_badges(rating: Rating) -> str:
         else:
             out.append(f":{LEVEL_COLORS[lvl]}-badge[{c.name} {'●' * lvl}{'○' * (2 - lvl)}]")
     return " ".join(out)
+
+
+BAND_WORDS = {0: "not yet", 1: "partly", 2: "strong"}
+BAR_CELLS = 10
+
+
+def skill_bar(name: str, mean: float | None) -> str:
+    """One skill's bar for the debrief, coloured by its level (red, orange, green)."""
+    if mean is None:
+        return f":gray[{'░' * BAR_CELLS}] **{name}** – not scored"
+    band = level_band(mean)
+    filled = round(max(0.0, min(mean, 2.0)) / 2 * BAR_CELLS)
+    bar = "█" * filled + "░" * (BAR_CELLS - filled)
+    return f":{LEVEL_COLORS[band]}[{bar}] **{name}** {mean:.1f} · {BAND_WORDS[band]}"
 
 
 def evidence_of(rating: Rating | None) -> list[str]:
@@ -163,4 +180,24 @@ def progress(rated: list[tuple[SessionInfo, Turn]]) -> list[ProgressPoint]:
                 overall=round(sum(overalls) / len(overalls), 1) if overalls else None,
             )
         )
+    return out
+
+
+def progress_labels(points: list[ProgressPoint], width: int = 22) -> list[str]:
+    """One x-axis label per point: its date and scenario ("Dec 01 · Humiliated at work").
+
+    Labels must be unique (the axis is one category per label): the time of day is added
+    when two share a date and scenario, then a number if they still match.
+    """
+    def short(title: str) -> str:
+        return title if len(title) <= width else title[: width - 1].rstrip(" ,") + "…"
+
+    day = [dt.datetime.fromtimestamp(p.when).strftime("%b %d") for p in points]
+    minute = [dt.datetime.fromtimestamp(p.when).strftime("%b %d %H:%M") for p in points]
+    first = [f"{d} · {short(p.title)}" for d, p in zip(day, points, strict=True)]
+    out, seen = [], Counter()
+    for i, p in enumerate(points):
+        label = first[i] if first.count(first[i]) == 1 else f"{minute[i]} · {short(p.title)}"
+        seen[label] += 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
     return out

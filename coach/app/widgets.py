@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from coach.app.logic import evidence_of, evidence_rows, level_badges, score_word
+from coach.app.logic import evidence_of, evidence_rows, level_badges, score_word, skill_bar
 from coach.app.text import escape_md, highlight
 from coach.metrics import debrief
 from coach.render import BETTER_REPLY, SUGGESTED_NOTE, ending_words, metric_rows
@@ -149,15 +149,9 @@ def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Scores per skill** (average level, 0 to 2)")
-        st.dataframe(
-            [{"Skill": c.name, "Level (0-2)": d.mean_levels.get(c.key)} for c in CRITERIA],
-            hide_index=True,
-            column_config={
-                "Level (0-2)": st.column_config.ProgressColumn(
-                    min_value=0, max_value=2, format="%.1f"
-                )
-            },
-        )
+        # Coloured by level, as the badges beside each reply are: a progress column has
+        # one colour for the whole column.
+        st.markdown("  \n".join(skill_bar(c.name, d.mean_levels.get(c.key)) for c in CRITERIA))
     with right:
         st.markdown("**What went well**")
         for w in d.went_well or ["Nothing rated yet."]:
