@@ -137,3 +137,63 @@ def test_the_drill_names_the_weakest_skill_and_its_best_scenario(db):
     assert not at.exception, at.exception
     started = eng.store.session(at.session_state["practice_session"])
     assert started.scenario_id == d.scenario.id
+
+
+# ------------------------------------------------------------------ settings
+
+
+def _settings(url: str, model: str = "m") -> AppTest:
+    at = app()
+    at.switch_page("settings.py").run()
+    at.radio(key="set_kind").set_value("local").run()
+    at.text_input(key="set_url").set_value(url).run()
+    at.text_input(key="set_partner").set_value(model).run()
+    return at
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _applied(at: AppTest) -> bool:
+    b = at.session_state["coach_backend"] if "coach_backend" in at.session_state else None  # noqa: SIM401 (no .get here)
+    return b is not None and not b.offline
+
+
+def test_using_settings_that_just_failed_the_test_asks_first(db):
+    from coach.fake_openai import FakeOpenAIServer, Fault
+
+    with FakeOpenAIServer(models=("m",)) as server:
+        server.models_fault = Fault(500, "down for maintenance")
+        at = _click(_settings(server.base_url), "Test connection")
+        assert at.error  # the test failed
+        _click(at, "Use these settings")
+        assert not _applied(at)
+        assert any("just failed" in w.value for w in at.warning)
+        _click(at, "Use them anyway")
+        assert _applied(at)
+        assert any("Settings applied" in s.value for s in at.success)
+
+
+def test_changed_settings_after_a_failed_test_are_used_at_once(db):
+    from coach.fake_openai import FakeOpenAIServer, Fault
+
+    with FakeOpenAIServer(models=("m",)) as server:
+        server.models_fault = Fault(500, "down for maintenance")
+        at = _click(_settings(server.base_url), "Test connection")
+        at.text_input(key="set_partner").set_value("other-model").run()
+        _click(at, "Use these settings")
+        assert not any("just failed" in w.value for w in at.warning)
+        assert _applied(at)
+
+
+def test_settings_that_passed_the_test_are_used_at_once(db):
+    from coach.fake_openai import FakeOpenAIServer
+
+    with FakeOpenAIServer(models=("m",)) as server:
+        at = _click(_settings(server.base_url), "Test connection")
+        assert not at.error
+        _click(at, "Use these settings")
+        assert not at.warning and _applied(at)
