@@ -315,7 +315,7 @@ class Engine:
                 if not partner_text:
                     raise ModelError("The partner model returned an empty line.", retryable=True)
             except ModelError as e:
-                errors.append(f"partner: {e}")
+                errors.append(f"partner: {e.template}")  # each UI words it (coach.wording)
         partner_ms = round((time.perf_counter() - t0) * 1000, 1)
 
         unexpected: BaseException | None = None
@@ -323,7 +323,7 @@ class Engine:
             try:
                 rating = judge_future.result()
             except ModelError as e:
-                errors.append(f"judge: {e}")
+                errors.append(f"judge: {e.template}")
                 rating = None
             except Exception as e:  # a bug in a judge: keep the partner's line, then raise
                 # Not a ModelError, so not redacted yet: it is stored, so redact it here.

@@ -13,6 +13,7 @@ from coach.metrics import MITI_NORMS, Debrief, debrief
 from coach.rubric import BY_KEY, CRITERIA, Rating
 from coach.scenario import Scenario
 from coach.session import Comparison, Tree, Turn, user_turns
+from coach.wording import worded
 
 DOTS = {0: "○○", 1: "●○", 2: "●●"}
 ENDINGS = {"felt_heard": "felt heard", "not_heard": "did not feel heard"}
@@ -207,7 +208,7 @@ def turn_lines(t: Turn, partner_name: str) -> list[str]:
         return [f"{partner_name}: {t.text}{tag}"]
     out = [f"You (turn {t.idx}): {t.text}"]
     if t.status != "ok":
-        out.append(f"  [{t.status}] {t.error}".rstrip())
+        out.append(f"  [{t.status}] {worded(t.error, 'cli')}".rstrip())
     if t.rating is not None:
         out += rating_lines(t.rating, indent="    ")
     return out
@@ -317,7 +318,7 @@ def export_dict(tree: Tree, scenario: Scenario | None) -> dict:
                 "turn": t.idx,
                 "text": t.text,
                 "status": t.status,
-                "error": t.error,
+                "error": worded(t.error, "cli"),
                 "reading": str(t.reading) if t.reading else None,
                 "openness": t.openness,
                 "ending": t.ending,
@@ -354,7 +355,7 @@ def _md_rating(r: Rating | None, t: Turn) -> list[str]:
     continuation of its last item, and Python-Markdown needs a blank line before a list.
     """
     if r is None:
-        return [f"> Not rated yet ({_md_escape(t.error or t.status)})"]
+        return [f"> Not rated yet ({_md_escape(worded(t.error, 'app') or t.status)})"]
     if r.status != "scored":
         return [f"> {_md_escape(r.reason or r.status)}"]
     src = "the built-in rules" if r.backend == "heuristic" else _md_escape(r.backend)

@@ -197,3 +197,76 @@ def test_settings_that_passed_the_test_are_used_at_once(db):
         assert not at.error
         _click(at, "Use these settings")
         assert not at.warning and _applied(at)
+
+
+TERMINAL_WORDS = ("OPENAI_", "COACH_", "--base-url", "--partner-model", "export ")
+
+
+def _app_words(message: str) -> None:
+    text = message.replace("\\", "")
+    assert "Settings page" in text, text
+    assert not any(w in text for w in TERMINAL_WORDS), text
+
+
+def test_a_missing_key_is_explained_in_the_apps_words(db):
+    at = app()
+    at.switch_page("settings.py").run()
+    at.radio(key="set_kind").set_value("remote").run()
+    at.text_input(key="set_url").set_value("https://api.openai.com/v1").run()
+    at.text_input(key="set_partner").set_value("m").run()
+    _click(at, "Use these settings")
+    (err,) = at.error
+    _app_words(err.value)
+    assert "API key field" in err.value
+
+
+def test_a_model_the_server_lacks_is_explained_in_the_apps_words(db):
+    from coach.fake_openai import FakeOpenAIServer, Fault
+
+    # lists "served"; a completion for any other name is refused
+    with FakeOpenAIServer(models=("served",), handler=lambda r: Fault(404, "no model")) as server:
+        at = _click(_settings(server.base_url, model="missing"), "Test connection")
+    (err,) = at.error
+    _app_words(err.value)
+    assert "served" in err.value and "model names" in err.value
+
+
+def test_the_terminal_keeps_its_own_words(capsys):
+    from coach.cli import main
+
+    assert main(["practice", "vent-humiliated-at-work", "--partner-model", "m",
+                 "--reply", "hi"]) == 2
+    err = capsys.readouterr().err
+    assert "OPENAI_API_KEY" in err and "Settings page" not in err
+
+
+def test_a_stored_model_error_is_worded_for_each_ui(db, capsys):
+    """The engine stores the error with the reply; after a reload the app reads it in its
+    words, and `coach resume` in the terminal's."""
+    from coach.backends import Backend
+    from coach.cli import main
+    from coach.errors import ModelError
+    from coach.heuristic import HeuristicJudge
+    from coach.wording import either
+
+    class KeyRefused:
+        name = "refused"
+
+        def respond(self, ctx):
+            raise ModelError("The server rejected the API key (401). " + either(
+                cli="Set OPENAI_API_KEY.", app="Type it on the Settings page."))
+            yield ""  # pragma: no cover - a generator, as partners are
+
+    at = app()
+    at.session_state["coach_backend"] = Backend(HeuristicJudge(), KeyRefused(), "t", False)
+    at.run()
+    send(start(at), GOOD)
+    _app_words(at.error[0].value)
+    sid = at.session_state["practice_session"]
+    again = AppTest.from_file(at._script_path, default_timeout=30)  # a reload
+    again.query_params["session"] = sid
+    again.run()
+    assert any("Type it on the Settings page" in e.value.replace("\\", "") for e in again.error)
+    assert main(["--db", str(db), "review", sid]) == 0
+    out = capsys.readouterr().out
+    assert "Set OPENAI_API_KEY." in out and "Settings page" not in out

@@ -12,6 +12,7 @@ from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, 
 from coach.judge import MAX_REPLY_CHARS
 from coach.scenario import PRACTICES, Scenario
 from coach.session import Turn, state_of
+from coach.wording import worded
 
 SESSION, BRANCH, ERROR, NOTICE = "practice_session", "practice_branch", "practice_error", "notice"
 DRAFT = "practice_draft"  # (text, turn, branch) of a "try this instead" being edited
@@ -134,13 +135,13 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
             else:
                 res = eng.reply(session_id, text, branch=branch, on_token=on_token)
         except (ReplyError, ConflictError) as e:
-            st.session_state[NOTICE] = str(e)
+            st.session_state[NOTICE] = e.for_ui("app")
         except (ModelError, ReplyKeptError) as e:
-            st.session_state[ERROR] = str(e)
+            st.session_state[ERROR] = e.for_ui("app")
             if e.branch is not None:  # show the version holding the reply, with its retry
                 st.session_state[BRANCH] = e.branch
         except StoreError as e:  # nothing of this turn was stored (a full disk, a damaged file)
-            st.session_state[NOTICE] = str(e)
+            st.session_state[NOTICE] = e.for_ui("app")
         else:
             st.session_state.pop(ERROR, None)
             st.session_state[BRANCH] = res.user.branch
@@ -178,7 +179,7 @@ def conversation_page(session_id: str) -> None:
         tree = eng.tree(session_id)
         sc = eng.scenario_of(tree)
     except StoreError as e:
-        st.warning(str(e))
+        st.warning(e.for_ui("app"))
         close_session()
         return
     branch = st.session_state.get(BRANCH, 1)
@@ -235,7 +236,7 @@ def conversation_page(session_id: str) -> None:
         stuck = next((t for t in reversed(path) if t.role == "user" and t.status != "ok"), None)
         msg = (
             st.session_state.get(ERROR)
-            or (stuck.error if stuck else "")
+            or (worded(stuck.error, "app") if stuck else "")
             or ("The last reply has not been answered yet.")
         )
         st.error(f"{escape_md(msg)}", icon=":material/error:")

@@ -214,7 +214,7 @@ def render() -> None:
                 with st.spinner("Connecting…"):
                     st.success(escape_md(check(config)), icon=":material/check_circle:")
             except ModelError as e:
-                st.session_state[FAILED] = (sig, str(e))
+                st.session_state[FAILED] = (sig, e.for_ui("app"))
                 raise
             st.session_state.pop(FAILED, None)
         if apply:
@@ -229,9 +229,9 @@ def render() -> None:
     except (ConfigError, ModelError) as e:
         # The server wrote part of this text: show it as text, never as Markdown (a remote
         # image in it would be fetched by the browser).
-        st.error(escape_md(str(e)), icon=":material/error:")
+        st.error(escape_md(e.for_ui("app")), icon=":material/error:")
     except CoachError as e:
-        st.error(escape_md(str(e)))
+        st.error(escape_md(e.for_ui("app")))
 
 
 if __name__ == "__main__":
