@@ -270,3 +270,14 @@ def test_a_stored_model_error_is_worded_for_each_ui(db, capsys):
     assert main(["--db", str(db), "review", sid]) == 0
     out = capsys.readouterr().out
     assert "Set OPENAI_API_KEY." in out and "Settings page" not in out
+
+
+def test_a_second_try_this_instead_moves_the_editor(db):
+    at = send(send(send(start(app()), GOOD), ADVICE), "What was the hardest part?")
+    sid = at.session_state["practice_session"]
+    first, second = _user_turn(db, sid, 1), _user_turn(db, sid, 2)
+    at.button(key=f"try-p-{first.id}").click().run()
+    assert at.text_area(key="draft-1")
+    at.button(key=f"try-p-{second.id}").click().run()
+    assert not at.exception, at.exception
+    assert [t.key for t in at.text_area] == ["draft-2"]

@@ -154,8 +154,8 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
     st.rerun()
 
 
-def draft_editor(session_id: str, under: Turn | None) -> None:
-    """The "try this instead" editor, opened right under the reply it rewrites (`under`)."""
+def draft_editor(session_id: str) -> None:
+    """The "try this instead" editor; the page puts it right under the reply it rewrites."""
     text, from_turn, from_branch = st.session_state[DRAFT]
     with st.container(border=True, key=f"draft_box-{from_turn}"):
         st.markdown(
@@ -212,6 +212,9 @@ def conversation_page(session_id: str) -> None:
 
     def try_instead(t: Turn) -> None:
         st.session_state[DRAFT] = (t.rating.better_reply, t.idx, branch)
+        # Again from the top: an editor already drawn under an earlier reply goes, and
+        # this one opens under its own.
+        st.rerun()
 
     shown = False
 
@@ -220,7 +223,7 @@ def conversation_page(session_id: str) -> None:
         draft = st.session_state.get(DRAFT)
         if draft and draft[1] == t.idx and draft[2] == branch:
             shown = True
-            draft_editor(session_id, t)
+            draft_editor(session_id)
 
     conversation(sc, path, on_try=try_instead, after_reply=editor_under, key="p")
 
@@ -229,7 +232,7 @@ def conversation_page(session_id: str) -> None:
         st.warning(notice)
 
     if not shown and st.session_state.get(DRAFT):
-        draft_editor(session_id, None)  # its reply is not on this page: show it here
+        draft_editor(session_id)  # its reply is not on this page: show it here
 
     now = state_of(path)
     if now == "needs_retry":
