@@ -281,3 +281,13 @@ def test_a_second_try_this_instead_moves_the_editor(db):
     at.button(key=f"try-p-{second.id}").click().run()
     assert not at.exception, at.exception
     assert [t.key for t in at.text_area] == ["draft-2"]
+
+
+def test_the_reply_box_says_which_reply_it_is(db):
+    from coach.scenario import load_library
+
+    n = load_library()["vent-humiliated-at-work"].turns
+    at = start(app())
+    assert at.chat_input[0].placeholder.endswith(f"(reply 1 of {n})")
+    send(at, "He hits me when he drinks.")  # a pause counts as a reply
+    assert at.chat_input[0].placeholder.endswith(f"(reply 2 of {n})")

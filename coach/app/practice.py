@@ -11,7 +11,7 @@ from coach.app.widgets import PARTNER_AVATAR, USER_AVATAR, conversation, debrief
 from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
 from coach.judge import MAX_REPLY_CHARS
 from coach.scenario import PRACTICES, Scenario
-from coach.session import Turn, state_of
+from coach.session import Turn, reply_count, state_of
 from coach.wording import worded
 
 SESSION, BRANCH, ERROR, NOTICE = "practice_session", "practice_branch", "practice_error", "notice"
@@ -235,6 +235,7 @@ def conversation_page(session_id: str) -> None:
         draft_editor(session_id)  # its reply is not on this page: show it here
 
     now = state_of(path)
+    count = reply_count(path, sc.turns)  # the same count as the terminal's prompt
     if now == "needs_retry":
         stuck = next((t for t in reversed(path) if t.role == "user" and t.status != "ok"), None)
         msg = (
@@ -260,7 +261,8 @@ def conversation_page(session_id: str) -> None:
             st.switch_page("replay.py")
 
     placeholder = {
-        "awaiting_reply": f"Your reply to {sc.partner.name}",
+        "awaiting_reply": f"Your reply to {sc.partner.name} (reply {count.number} of "
+        f"{count.total})",
         "needs_retry": "Retry the last reply first (above)",
         "ended": "This conversation has ended",
     }[now]
