@@ -55,7 +55,9 @@ def suggest_drill(
     """
     by_session: dict[str, tuple[SessionInfo, list[Turn]]] = {}
     for info, turn in rated:
-        if turn.role == "user" and turn.rating is not None and turn.rating.status == "scored":
+        r = turn.rating
+        # A suggestion sent unchanged rates the coach's words, not the user's skill.
+        if turn.role == "user" and r is not None and r.status == "scored" and not r.suggested:
             by_session.setdefault(info.id, (info, []))[1].append(turn)
     recent = sorted(by_session.values(), key=lambda it: (it[0].created_at, it[0].id))[-last:]
     turns = [t for _, ts in recent for t in ts]

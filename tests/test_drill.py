@@ -36,3 +36,11 @@ def test_nothing_scored_means_no_drill(library):
     unscored = Turn(2, "a", None, 1, "user", 1, "x", rating=Rating(status="unscored"))
     assert suggest_drill([(info, unscored)], library) is None
     assert suggest_drill([], library) is None
+
+
+def test_a_suggestion_sent_unchanged_does_not_count(library):
+    info, turn = _rated("a", 1.0, "warmth")
+    copied = Turn(2, "a", None, 2, "user", 1, "x",
+                  rating=turn.rating.model_copy(update={"suggested": True}))
+    assert suggest_drill([(info, copied)], library) is None
+    assert suggest_drill([(info, turn), (info, copied)], library).criterion.key == "warmth"
