@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coach import wording
 from coach.config import ModelConfig
 from coach.errors import ModelError
 from coach.judge import Judge
@@ -115,7 +116,7 @@ def check_connection(config: ModelConfig) -> str:
         raise ModelError(
             f"Connected to {safe_url(config.base_url)}, but it does not serve "
             f"{', '.join(missing)}. "
-            f"It serves: {', '.join(available[:10])}. Set COACH_PARTNER_MODEL / "
-            "COACH_JUDGE_MODEL to one of those."
+            f"It serves: {', '.join(available[:10])}. Set {wording.MODEL_NAMES} to one "
+            "of those."
         )
     return f"Connected to {safe_url(config.base_url)}; serving {', '.join(wanted)}."

@@ -10,7 +10,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from coach.errors import CoachError, ModelError, ReplyError, ReplyKeptError
@@ -24,6 +24,7 @@ from coach.render import (
     turn_lines,
     when,
 )
+from coach.safety import PAUSE_COUNT_RULE
 
 EXIT_USER_ERROR = 2
 
@@ -111,11 +112,11 @@ def _replies_from(args: argparse.Namespace) -> list[str] | None:
     return replies if (args.reply or args.replies) else None
 
 
-def _interactive(partner_name: str) -> Iterator[str]:
+def _interactive(partner_name: str, position: Callable[[], str]) -> Iterator[str]:
     _out("(Type your reply and press Enter. /quit stops; your session is kept.)")
     while True:
         try:
-            line = input("You: ")
+            line = input(f"You ({position()}): ")
         except EOFError:
             _out()
             return
@@ -152,15 +153,31 @@ class _Stream:
 
 def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | None = None) -> int:
     """Feed replies into a branch until they run out or the scenario ends."""
+    from coach.session import reply_count
+
     tree = engine.store.load_tree(session_id)
     sc = engine.scenario_of(tree)
     name = sc.partner.name
-    source = iter(replies) if replies is not None else _interactive(name)
     first_replay = from_turn
+
+    def count():
+        """Where the next reply stands; read afresh, as the branch changes on a replay."""
+        path = engine.store.load_tree(session_id).path(branch)
+        if first_replay is not None:  # the conversation that the replayed reply answers
+            path = [t for t in path if t.idx < first_replay]
+        return reply_count(path, sc.turns)
+
+    source = (
+        iter(replies)
+        if replies is not None
+        else _interactive(name, lambda: _position(count()))
+    )
     status = 0
     for text in source:
+        now = count()
         if replies is not None:  # echo the scripted reply, but not a wall of text
-            _out(f"You: {text if len(text) <= 300 else text[:299] + '…'}")
+            shown = text if len(text) <= 300 else text[:299] + "…"
+            _out(f"You ({_position(now)}): {shown}")
         stream = _Stream(name)
 
         try:
@@ -188,6 +205,7 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
         _say_if_raced(res, name)
         if res.partner is not None and res.partner.meta.get("pause"):
             _out(res.partner.text)
+            _out(_pause_count(now))
         if first_replay is not None:
             branch, first_replay = res.user.branch, None
             _out(f"(new branch {branch} of session {session_id})")
@@ -198,6 +216,22 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
             break
     _finish(engine, session_id, branch)
     return status
+
+
+def _position(c) -> str:
+    """A ReplyCount in the terminal's words: "reply 2 of 5"."""
+    return f"reply {c.number} of {c.total}"
+
+
+def _pause_count(c) -> str:
+    """What the pause just shown did to the count (c: the count of the paused reply)."""
+    if c.last:
+        return (
+            f"(That was reply {c.number} of {c.total}, but a conversation never ends on a "
+            f"pause: reply {c.number + 1} is one more, and the last.)"
+        )
+    left = c.total - c.number
+    return f"(The pause counts as reply {c.number} of {c.total}; {left} left.)"
 
 
 def _say_if_raced(res, name: str) -> None:
@@ -276,6 +310,8 @@ def cmd_practice(args: argparse.Namespace) -> int:
         _out("  (OPENAI_BASE_URL is set but no model is: set COACH_PARTNER_MODEL to use it)")
     _out()
     _out(" ".join(sc.brief.split()))
+    _out()
+    _out(f"{sc.turns} replies until the end. {PAUSE_COUNT_RULE}")
     _out()
     _out(f"{sc.partner.name}: {opening.text}")
     return _play(engine, info.id, 1, replies)
@@ -390,17 +426,43 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not sessions:
         _out("No sessions yet. Start one with: coach practice vent-humiliated-at-work")
         return 0
+    from coach.session import branch_summary
+
     for s in sessions:
-        score = "  -" if s.mean_score is None else f"{s.mean_score:3.0f}"
-        state = "ended" if s.ended else "open"
-        _out(
-            f"{s.id}  {when(s.updated_at)}  {s.scenario_id:<34}  turns {s.user_turns:>2}  "
-            f"score {score}  branches {s.branches}  {state}"
-        )
+        # Per branch, from its own conversation: the session's counters add up every
+        # branch, which read as one long conversation.
+        tree = store.load_tree(s.id)
+        head = f"{s.id}  {when(s.updated_at)}  {s.scenario_id:<34}"
+        for b in tree.branch_numbers():
+            bs = branch_summary(tree, b)
+            score = "  -" if bs.mean_score is None else f"{bs.mean_score:3.0f}"
+            state = "ended" if bs.ending else "open"
+            fork = f"  (from branch {bs.fork[0]}, turn {bs.fork[1]})" if bs.fork else ""
+            _out(
+                f"{head}  branch {b:>2}  turns {bs.replies:>2}  score {score}  {state}{fork}"
+            )
+            head = " " * len(head)
     total = store.count_sessions(args.scenario, include_empty=args.all)
     if args.offset + len(sessions) < total:
         _out(f"({total} sessions in all; next page: --offset {args.offset + len(sessions)})")
+    _drill(store, args)
     return 0
+
+
+def _drill(store, args: argparse.Namespace) -> None:
+    """The next drill under the history (the app's Review page shows the same)."""
+    from coach.drill import drill_words, suggest_drill
+    from coach.scenario import load_library
+
+    try:
+        library = load_library(args.scenarios)
+    except CoachError:  # a broken scenario folder: the history itself is still worth showing
+        return
+    d = suggest_drill(store.rated_turns(limit=3000), library)
+    if d is not None:
+        _out()
+        _out(f"Next drill: {drill_words(d)}")
+        _out(f"  coach practice {d.scenario.id}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

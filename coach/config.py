@@ -24,6 +24,7 @@ from typing import Literal, get_args
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
 from coach.errors import ConfigError
+from coach.wording import either
 
 Structured = Literal["json_schema", "json_object", "prompt"]
 STRUCTURED_MODES: tuple[str, ...] = get_args(Structured)
@@ -194,8 +195,9 @@ def resolve_config(
         # ConfigError redacts the URL's credentials, should it carry any.
         if base_url is not None and base_url.strip():
             raise ConfigError(
-                f"The base URL {url!r} is not usable: {problem}. Fix it (--base-url in a "
-                "terminal, Base URL in the app's Settings); e.g. http://127.0.0.1:8080/v1."
+                f"The base URL {url!r} is not usable: {problem}. "
+                + either(cli="Fix --base-url", app="Fix the Base URL on the Settings page")
+                + "; e.g. http://127.0.0.1:8080/v1."
             )
         raise ConfigError(
             f"OPENAI_BASE_URL={url!r} is not usable: {problem}. Fix it, e.g. "
@@ -206,10 +208,15 @@ def resolve_config(
     if key is None:
         if is_openai_url(url):
             raise ConfigError(
-                f"COACH_PARTNER_MODEL={partner} is set but there is no API key for {url}. "
-                "Set OPENAI_API_KEY, or point OPENAI_BASE_URL at a local server "
-                "(see `coach serve-local`), or unset COACH_PARTNER_MODEL/COACH_JUDGE_MODEL "
-                "to practise offline."
+                either(
+                    cli=f"COACH_PARTNER_MODEL={partner} is set but there is no API key for "
+                    f"{url}. Set OPENAI_API_KEY, or point OPENAI_BASE_URL at a local server "
+                    "(see `coach serve-local`), or unset COACH_PARTNER_MODEL/"
+                    "COACH_JUDGE_MODEL to practise offline.",
+                    app=f"There is no API key for {url}. Type it in the API key field on "
+                    "the Settings page, or choose a model server on this computer, or "
+                    "Offline.",
+                )
             )
         key = PLACEHOLDER_KEY
 

@@ -33,6 +33,7 @@ from coach.session import (
     SessionInfo,
     Tree,
     Turn,
+    is_suggestion_unchanged,
     last_partner_before,
     next_turn_number,
     path_to,
@@ -214,12 +215,21 @@ class Engine:
         tree = self.store.load_tree(session_id)
         sc = self.scenario_of(tree)
         text = validate_reply(text, sc.partner.name)
+        path = tree.path(branch)
         try:
-            fork = last_partner_before(tree.path(branch), from_turn)
+            fork = last_partner_before(path, from_turn)
         except ValueError as e:
             raise ReplyError(str(e)) from None
+        replaced = next((t for t in path if t.role == "user" and t.idx == from_turn), None)
+        # Kept with the reply, so a retry after a failed judge still marks its rating.
+        meta = {"suggested": True} if is_suggestion_unchanged(replaced, text) else None
         user = self.store.add_user_turn(
-            session_id=session_id, parent_id=fork.id, branch=None, idx=from_turn, text=text
+            session_id=session_id,
+            parent_id=fork.id,
+            branch=None,
+            idx=from_turn,
+            text=text,
+            meta=meta,
         )
         return self.process(user, on_token=on_token)
 
@@ -242,7 +252,7 @@ class Engine:
         try:
             return future.result(), None
         except ModelError as e:
-            errors.append(f"judge: {e}")
+            errors.append(f"judge: {e.template}")  # each UI words it (coach.wording)
             return None, None
         except Exception as e:  # a bug in a judge: keep the partner's line, then raise
             # Not a ModelError, so not redacted yet: it is stored, so redact it here.
@@ -333,11 +343,13 @@ class Engine:
                 if not partner_text:
                     raise ModelError("The partner model returned an empty line.", retryable=True)
             except ModelError as e:
-                errors.append(f"partner: {e}")
+                errors.append(f"partner: {e.template}")  # each UI words it (coach.wording)
         partner_ms = round((time.perf_counter() - t0) * 1000, 1)
 
         if judge_future is not None:
             rating, unexpected = self._judged(judge_future, errors)
+        if rating is not None and user.meta.get("suggested") and not rating.suggested:
+            rating = rating.model_copy(update={"suggested": True})
         if rating is not None and user.rating is None:
             self.store.save_rating(user.id, rating, reading)
 

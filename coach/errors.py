@@ -8,10 +8,23 @@ The CLI and the app print the message; they never show a traceback for these.
 from __future__ import annotations
 
 from coach.redact import redact
+from coach.wording import UI, worded
 
 
 class CoachError(Exception):
-    """Base class: the message is written for the person using the coach."""
+    """Base class: the message is written for the person using the coach.
+
+    `str(e)` is the message as a terminal shows it; `e.for_ui("app")` as the app does
+    (see coach.wording: a setting is a variable in one, a field in the other).
+    """
+
+    def __init__(self, message: str = "") -> None:
+        self.template = message
+        super().__init__(worded(message, "cli"))
+
+    def for_ui(self, ui: UI) -> str:
+        """The message in the words of `ui` ("cli" or "app")."""
+        return worded(self.template, ui)
 
 
 class ScenarioError(CoachError):

@@ -41,6 +41,7 @@ from tenacity import (
     stop_before_delay,
 )
 
+from coach import wording
 from coach.config import PLACEHOLDER_KEY, ModelConfig, safe_url
 from coach.errors import ModelError
 from coach.redact import install_log_filter, remember_secret, remember_url_secrets
@@ -50,11 +51,8 @@ install_log_filter()  # the HTTP client logs request URLs, credentials included
 
 Message = dict[str, str]
 
-# Said to people in the app and in a terminal alike, so each hint names both places.
-OFFLINE_HINT = (
-    "Offline practice still works: choose Offline in the app's Settings, or unset "
-    "COACH_PARTNER_MODEL/COACH_JUDGE_MODEL in a terminal."
-)
+# Said to people in the app and in a terminal alike: each UI reads its own words.
+OFFLINE_HINT = wording.OFFLINE_HINT
 
 
 @dataclass(frozen=True)
@@ -359,17 +357,20 @@ class OpenAIChatModel:
         if isinstance(exc, openai.APIConnectionError):
             return ModelError(
                 f"Cannot reach the model server at {url}{tries}. Is it running? Start it "
-                "(e.g. coach serve-local), or fix the base URL (Settings in the app, "
-                f"OPENAI_BASE_URL in a terminal). {OFFLINE_HINT}",
+                f"(e.g. coach serve-local), or fix {wording.BASE_URL}. {OFFLINE_HINT}",
                 retryable=True,
             )
         if isinstance(exc, openai.APIStatusError):
             code, msg = exc.status_code, _server_message(exc)
             if code == 401:
                 return ModelError(
-                    f"The server rejected the API key (401) at {url}. Set OPENAI_API_KEY (or type "
-                    f"the key in the app's Settings) to a valid key for this server. "
-                    f"{OFFLINE_HINT}"
+                    f"The server rejected the API key (401) at {url}. "
+                    + wording.either(
+                        cli="Set OPENAI_API_KEY to a valid key for this server.",
+                        app="Type a valid key for this server in the API key field on the "
+                        "Settings page.",
+                    )
+                    + f" {OFFLINE_HINT}"
                 )
             if code == 403:
                 return ModelError(
@@ -380,8 +381,7 @@ class OpenAIChatModel:
                 return ModelError(
                     f"Model '{model}' not found on server {url} (404: {msg}). Check the name "
                     f"(the server lists its models at {url}/models) and set "
-                    "COACH_PARTNER_MODEL / COACH_JUDGE_MODEL (or the model names in the "
-                    "app's Settings)."
+                    f"{wording.MODEL_NAMES}."
                 )
             if code == 429:
                 return ModelError(
@@ -397,13 +397,17 @@ class OpenAIChatModel:
                 )
             return ModelError(
                 f"The model server at {url} rejected the request (HTTP {code}: {msg}). If it "
-                "mentions response_format or json, set COACH_STRUCTURED=json_object or "
-                "COACH_STRUCTURED=prompt."
+                "mentions response_format or json, "
+                + wording.either(
+                    cli="set COACH_STRUCTURED=json_object or COACH_STRUCTURED=prompt.",
+                    app="choose json_object or prompt for 'How the rating model returns "
+                    "JSON' on the Settings page.",
+                )
             )
         # e.g. a 200 whose body is not JSON: the server is misbehaving, a retry may help.
         return ModelError(
             f"The model server at {url} sent a response the client could not read "
-            f"({type(exc).__name__}). Check that OPENAI_BASE_URL points at an "
+            f"({type(exc).__name__}). Check that {wording.BASE_URL} points at an "
             "OpenAI-compatible API (usually ending in /v1).",
             retryable=True,
         )

@@ -19,6 +19,17 @@ MITI_NORMS = {
 }
 
 
+STRONG_LEVEL = 1.5  # a mean level from here on is a strength; below it, something to try
+
+
+def level_band(mean: float) -> int:
+    """A mean level (0-2) as the level it is nearest to: 0 not yet, 1 partly, 2 strong.
+
+    The same line the debrief draws: "went well" from STRONG_LEVEL, "try next" below it.
+    """
+    return 2 if mean >= STRONG_LEVEL else 1 if mean >= 0.5 else 0
+
+
 @dataclass(frozen=True)
 class SessionMetrics:
     replies: int
@@ -110,10 +121,10 @@ def debrief(scenario: Scenario, path: list[Turn]) -> Debrief:
     went_well = [
         f"{BY_KEY[k].name} ({v:.1f}/2): {BY_KEY[k].strong}"
         for k, v in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
-        if v >= 1.5
+        if v >= STRONG_LEVEL
     ][:3]
     gaps = sorted(
-        (c for c in CRITERIA if c.key in scored and scored[c.key] < 1.5),
+        (c for c in CRITERIA if c.key in scored and scored[c.key] < STRONG_LEVEL),
         key=lambda c: (-(scenario.weight(c.key) * (2 - scored[c.key])), c.key),
     )
     try_next = [f"{c.name}: {TIPS[c.key]}" for c in gaps[:3]]

@@ -13,6 +13,7 @@ from coach.metrics import MITI_NORMS, Debrief, debrief
 from coach.rubric import BY_KEY, CRITERIA, Rating
 from coach.scenario import Scenario
 from coach.session import Comparison, Tree, Turn, user_turns
+from coach.wording import worded
 
 DOTS = {0: "○○", 1: "●○", 2: "●●"}
 ENDINGS = {"felt_heard": "felt heard", "not_heard": "did not feel heard"}
@@ -25,6 +26,73 @@ def ending_words(ending: str) -> str:
 
 def when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+# The words the app uses, shared with the exports so a report reads like the screen it came
+# from: a "version" of a conversation (the CLI's --branch), a "reply" (the CLI's turn).
+
+
+def version_label(tree: Tree, branch: int) -> str:
+    """A version of the conversation in plain words, e.g. for a select box or a heading."""
+    fork = tree.fork_of(branch)
+    if fork is None:
+        return f"Version {branch} (the original conversation)"
+    return f"Version {branch} (a different reply {fork[1]}, starting from version {fork[0]})"
+
+
+def score_word(overall: float | None) -> str:
+    """A score in words, as the app shows it beside the number."""
+    if overall is None:
+        return "not scored"
+    if overall >= 75:
+        return "strong listening"
+    if overall >= 50:
+        return "on the way"
+    return "room to grow"
+
+
+SUGGESTED_NOTE = "You sent the coach's suggested reply unchanged: this score rates its words."
+BETTER_REPLY = "A reply that would land better"
+FLAGS_WORD = "Watch out"
+
+
+def metric_rows(m) -> list[dict[str, str]]:
+    """The debrief's session measures against the MITI norms, as the app's table shows them."""
+    rq, cr = MITI_NORMS["reflection_to_question"], MITI_NORMS["complex_reflection_share"]
+    return [
+        {
+            "Measure": "Reflections per question",
+            "You": "–" if m.reflection_to_question is None else f"{m.reflection_to_question:.1f}",
+            "Fair": f"{rq['fair']:.0f}",
+            "Good": f"{rq['good']:.0f}",
+            "You are": m.miti_band("reflection_to_question"),
+        },
+        {
+            "Measure": "Reflections that add meaning",
+            "You": _pct(m.complex_reflection_share),
+            "Fair": f"{cr['fair']:.0%}",
+            "Good": f"{cr['good']:.0%}",
+            "You are": m.miti_band("complex_reflection_share"),
+        },
+        {
+            "Measure": "Open questions (of all questions)",
+            "You": _pct(m.open_question_share),
+            "Fair": "–",
+            "Good": "more is better",
+            "You are": "–",
+        },
+        {
+            "Measure": "Advice before validating",
+            "You": str(m.advice_before_validation),
+            "Fair": "–",
+            "Good": "0",
+            "You are": "good" if m.advice_before_validation == 0 else "try fewer",
+        },
+    ]
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0%}"
 
 
 def _q(text: str, width: int = 70) -> str:
@@ -56,6 +124,8 @@ def rating_lines(rating: Rating, *, indent: str = "  ") -> list[str]:
         out.append(f"{indent}Red flags (Gottman's four horsemen): {', '.join(rating.flags)}")
     for note in rating.notes:
         out.append(f"{indent}Note: {note}")
+    if rating.suggested:
+        out.append(f"{indent}Note: {SUGGESTED_NOTE}")
     if rating.tip:
         out.append(f"{indent}Tip: {rating.tip}")
     if rating.better_reply:
@@ -138,7 +208,7 @@ def turn_lines(t: Turn, partner_name: str) -> list[str]:
         return [f"{partner_name}: {t.text}{tag}"]
     out = [f"You (turn {t.idx}): {t.text}"]
     if t.status != "ok":
-        out.append(f"  [{t.status}] {t.error}".rstrip())
+        out.append(f"  [{t.status}] {worded(t.error, 'cli')}".rstrip())
     if t.rating is not None:
         out += rating_lines(t.rating, indent="    ")
     return out
@@ -248,7 +318,7 @@ def export_dict(tree: Tree, scenario: Scenario | None) -> dict:
                 "turn": t.idx,
                 "text": t.text,
                 "status": t.status,
-                "error": t.error,
+                "error": worded(t.error, "cli"),
                 "reading": str(t.reading) if t.reading else None,
                 "openness": t.openness,
                 "ending": t.ending,
@@ -278,58 +348,100 @@ def _md_escape(text: str) -> str:
     return out
 
 
+def _md_rating(r: Rating | None, t: Turn) -> list[str]:
+    """A reply's rating as a Markdown quote: one block per part, so none folds into another.
+
+    Blank "> " lines separate the blocks: without them a line after the list is a lazy
+    continuation of its last item, and Python-Markdown needs a blank line before a list.
+    """
+    if r is None:
+        return [f"> Not rated yet ({_md_escape(worded(t.error, 'app') or t.status)})"]
+    if r.status != "scored":
+        return [f"> {_md_escape(r.reason or r.status)}"]
+    src = "the built-in rules" if r.backend == "heuristic" else _md_escape(r.backend)
+    blocks = [
+        [
+            f"> **{r.overall:.0f}/100** · {score_word(r.overall)} (rated by {src}"
+            + (", as a fallback" if r.fallback else "")
+            + ")"
+        ]
+    ]
+    items = []
+    for c in CRITERIA:
+        s = r.scores.get(c.key)
+        if s is None:
+            continue
+        ev = f" — “{_md_escape(s.evidence[0])}”" if s.evidence else ""
+        items.append(f"> - {c.name}: {s.level}/2{ev}")
+    blocks.append(items)
+    if r.flags:
+        blocks.append([f"> {FLAGS_WORD}: {', '.join(r.flags)}"])
+    if r.suggested:
+        blocks.append([f"> *{SUGGESTED_NOTE}*"])
+    if r.tip:
+        blocks.append([f"> Tip: {_md_escape(r.tip)}"])
+    if r.better_reply:
+        blocks.append([f"> {BETTER_REPLY}: “{_md_escape(r.better_reply)}”"])
+    out: list[str] = []
+    for b in blocks:
+        if b:
+            out += ([">"] if out else []) + b
+    return out
+
+
+def _md_debrief(scenario: Scenario, d: Debrief) -> list[str]:
+    """The debrief as Markdown, with the app's headings and words."""
+    name = _md_escape(scenario.partner.name)
+    out = ["### Debrief", ""]
+    if d.ended:
+        out += [f"**{name} {ending_words(d.ended)}.**", ""]
+    score = "–" if d.overall is None else f"{d.overall:.0f}/100"
+    out += [f"Average score: {score} · replies: {d.metrics.replies}", ""]
+    out += ["**Scores per skill** (average level, 0 to 2)", ""]
+    for c in CRITERIA:
+        v = d.mean_levels.get(c.key)
+        out.append(f"- {c.name}: {'n/a' if v is None else f'{v:.1f}'}")
+    out += ["", "**What they needed** (hidden until now)", ""]
+    out += [_md_escape(d.hidden_need), ""]
+    out += ["**What went well**", ""]
+    out += [f"- {_md_escape(w)}" for w in d.went_well or ["Nothing rated yet."]]
+    if d.best_reply:
+        out += ["", f"**Your best reply:** “{_md_escape(d.best_reply)}”"]
+    out += ["", "**What to try next**", ""]
+    out += [f"- {_md_escape(t)}" for t in d.try_next or ["Keep doing what you did."]]
+    out += ["", "**How you talked**, compared with what counsellors aim for (MITI 4.2)", ""]
+    for row in metric_rows(d.metrics):
+        aim = "" if row["Good"] == "–" else f" (good: {_md_escape(row['Good'])})"
+        band = "" if row["You are"] == "–" else f", {row['You are']}"
+        out.append(f"- {row['Measure']}: {_md_escape(row['You'])}{aim}{band}")
+    out.append(f"- Your share of the words: {_pct(d.metrics.user_word_share)}")
+    return out
+
+
 def export_markdown(tree: Tree, scenario: Scenario | None) -> str:
-    """A readable report: each branch's transcript with ratings, then its debrief."""
+    """A readable report in the app's words: each version's conversation with its ratings,
+    then its debrief."""
     name = scenario.partner.name if scenario else "Partner"
     lines = [f"# {_md_escape(tree.info.title)}", ""]
     lines.append(
-        f"Session `{tree.info.id}`, started {when(tree.info.created_at)}, "
+        f"Conversation `{tree.info.id}`, started {when(tree.info.created_at)}, "
         f"{_md_escape(tree.info.backend)}."
     )
     for b in tree.branch_numbers():
-        fork = tree.fork_of(b)
-        lines += [
-            "",
-            f"## Branch {b}"
-            + (f" (replayed from branch {fork[0]}, turn {fork[1]})" if fork else ""),
-            "",
-        ]
+        lines += ["", f"## {version_label(tree, b)}", ""]
         path = tree.path(b)
         for t in path:
             if t.role == "partner" and t.meta.get("pause"):
                 lines += [f"*{_md_escape(t.text)}*", ""]
                 continue
             if t.role == "partner":
-                end = f" *({ending_words(t.ending)})*" if t.ending else ""
+                end = f" *(end of the conversation: {ending_words(t.ending)})*" if t.ending else ""
                 lines.append(f"**{_md_escape(name)}:** {_md_escape(t.text)}{end}")
                 lines.append("")
                 continue
-            lines.append(f"**You (turn {t.idx}):** {_md_escape(t.text)}")
+            lines.append(f"**You (reply {t.idx}):** {_md_escape(t.text)}")
             lines.append("")
-            r = t.rating
-            if r is None:
-                lines += [f"> not rated ({_md_escape(t.error or t.status)})", ""]
-                continue
-            if r.status != "scored":
-                lines += [f"> {_md_escape(r.reason or r.status)}", ""]
-                continue
-            lines.append(f"> Score **{r.overall:.0f}/100** ({_md_escape(r.backend)})")
-            for c in CRITERIA:
-                s = r.scores.get(c.key)
-                if s is None:
-                    continue
-                ev = f" — “{_md_escape(s.evidence[0])}”" if s.evidence else ""
-                lines.append(f"> - {c.name}: {s.level}/2{ev}")
-            if r.flags:
-                lines.append(f"> - Red flags: {', '.join(r.flags)}")
-            lines.append(f"> Tip: {_md_escape(r.tip)}")
-            lines.append(f"> Try instead: “{_md_escape(r.better_reply)}”")
-            lines.append("")
+            lines += _md_rating(t.rating, t) + [""]
         if scenario is not None and user_turns(path):
-            d = debrief(scenario, path)
-            # Debrief lines quote the user's best reply: escape them like everything else,
-            # and end each with two spaces so the plain lines stay lines.
-            lines += ["### Debrief", ""] + [
-                _md_escape(ln) + "  " for ln in debrief_lines(scenario, d)[2:]
-            ]
+            lines += _md_debrief(scenario, debrief(scenario, path))
     return "\n".join(lines).rstrip() + "\n"

@@ -264,6 +264,9 @@ class Rating(BaseModel):
     usage: dict[str, int] = Field(default_factory=dict)
     fallback: bool = False
     notes: list[str] = Field(default_factory=list)
+    # The reply is the coach's own better_reply, sent unchanged ("Try this instead"): the
+    # score then rates the coach's words, which every view says beside it.
+    suggested: bool = False
 
     def level(self, key: str) -> int | None:
         """The level for criterion `key`, or None when it was not scored."""

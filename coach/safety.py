@@ -37,6 +37,12 @@ PAUSE_LINE = (
     "you are ready, you can go on with the conversation, or stop here.)"
 )
 
+# What a pause does to the count of replies (the rule itself: coach.session.reply_count).
+PAUSE_COUNT_RULE = (
+    "A reply that pauses the practice for safety still counts as a reply, but the "
+    "conversation never ends on a pause: after one at the last reply, there is one more."
+)
+
 PRACTICE_NOTE = (
     "This is practice, not therapy. If you are struggling, a counsellor or a helpline can help."
 )

@@ -152,8 +152,71 @@ def state_of(path: list[Turn]) -> State:
     return "awaiting_reply"
 
 
+def same_words(a: str, b: str) -> bool:
+    """True when two replies are the same text, spacing aside."""
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def is_suggestion_unchanged(replaced: Turn | None, text: str) -> bool:
+    """True when `text`, replacing the reply `replaced`, is that reply's suggested better
+    reply sent as it was ("Try this instead" without an edit)."""
+    if replaced is None or replaced.rating is None or not replaced.rating.better_reply:
+        return False
+    return same_words(replaced.rating.better_reply, text)
+
+
 def next_turn_number(path: list[Turn]) -> int:
     return len(user_turns(path)) + 1
+
+
+@dataclass(frozen=True)
+class ReplyCount:
+    """Where the next reply stands in a conversation of `total` replies.
+
+    A reply that pauses the practice for safety counts like any other, but the partner
+    never ends the conversation on a pause (coach/engine.py): each pause at or past the
+    scenario's last reply adds one more reply to the total.
+    """
+
+    number: int  # the next reply's number
+    total: int  # the reply the conversation ends on, pauses at the end included
+    pauses: int  # replies so far that paused the practice
+
+    @property
+    def last(self) -> bool:
+        return self.number >= self.total
+
+
+def reply_count(path: list[Turn], turns: int) -> ReplyCount:
+    """The count for the reply that answers the last line of `path`, in a scenario of
+    `turns` replies."""
+    paused = [t for t in path if t.role == "partner" and t.meta.get("pause")]
+    late = sum(1 for t in paused if t.idx >= turns)
+    return ReplyCount(number=next_turn_number(path), total=turns + late, pauses=len(paused))
+
+
+@dataclass(frozen=True)
+class BranchSummary:
+    """One branch (the app's "version") on its own: its conversation's replies, shared ones
+    before its fork included, and their mean score; not the session's sum over branches."""
+
+    branch: int
+    fork: tuple[int, int] | None
+    replies: int
+    mean_score: float | None
+    ending: str | None
+
+
+def branch_summary(tree: Tree, branch: int) -> BranchSummary:
+    path = tree.path(branch)
+    users = user_turns(path)
+    return BranchSummary(
+        branch=branch,
+        fork=tree.fork_of(branch),
+        replies=len(users),
+        mean_score=mean_overall(users),
+        ending=next((t.ending for t in path if t.ending), None),
+    )
 
 
 @dataclass(frozen=True)

@@ -296,13 +296,22 @@ class Store:
         return self.session(sid), self.turn(tid)
 
     def add_user_turn(
-        self, *, session_id: str, parent_id: int, branch: int | None, idx: int, text: str
+        self,
+        *,
+        session_id: str,
+        parent_id: int,
+        branch: int | None,
+        idx: int,
+        text: str,
+        meta: dict | None = None,
     ) -> Turn:
         """Store the user's reply as pending. Committed before any model work starts.
 
         Args:
             branch: the branch the reply continues, or None to start a new branch (a
                 replay); the new number is reserved in the same transaction.
+            meta: facts about the reply kept with it, e.g. {"suggested": True} for the
+                coach's own suggestion sent unchanged.
 
         Raises:
             ConflictError: another tab already answered `parent_id` on this branch.
@@ -322,8 +331,8 @@ class Store:
                 )
             cur = c.execute(
                 "INSERT INTO turns (session_id, parent_id, branch, role, idx, text, status,"
-                " created_at) VALUES (?, ?, ?, 'user', ?, ?, 'pending', ?)",
-                (session_id, parent_id, branch, idx, text, now),
+                " meta, created_at) VALUES (?, ?, ?, 'user', ?, ?, 'pending', ?, ?)",
+                (session_id, parent_id, branch, idx, text, json.dumps(meta or {}), now),
             )
             c.execute(
                 "UPDATE sessions SET updated_at = ?, user_turns = user_turns + 1 WHERE id = ?",

@@ -113,7 +113,10 @@ def test_a_malformed_base_url_is_a_clear_error(url: str) -> None:
         env_err.value)
     with pytest.raises(ConfigError) as arg_err:  # typed in Settings, or --base-url
         resolve_config(base_url=url, partner_model="m", env={})
-    assert "--base-url" in str(arg_err.value) and "Settings" in str(arg_err.value)
+    # each UI names its own place to fix it (coach.wording): the flag, or the form's field
+    assert "--base-url" in str(arg_err.value) and "Settings" not in str(arg_err.value)
+    app = arg_err.value.for_ui("app")
+    assert "Base URL on the Settings page" in app and "--base-url" not in app
 
 
 def test_a_malformed_url_with_credentials_does_not_echo_them() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.render import ENDINGS, when
+from coach.metrics import level_band
+from coach.render import ENDINGS, score_word, version_label, when  # noqa: F401 (re-exported)
 from coach.rubric import CRITERIA, Rating
 from coach.scenario import Scenario
-from coach.session import SessionInfo, Tree, Turn, user_turns
+from coach.session import SessionInfo, Tree, Turn, branch_summary, user_turns
 from coach.store import default_home
 
 LEVEL_COLORS = {0: "red", 1: "orange", 2: "green"}
@@ -64,6 +67,20 @@ def level_badges(rating: Rating) -> str:
     return " ".join(out)
 
 
+BAND_WORDS = {0: "not yet", 1: "partly", 2: "strong"}
+BAR_CELLS = 10
+
+
+def skill_bar(name: str, mean: float | None) -> str:
+    """One skill's bar for the debrief, coloured by its level (red, orange, green)."""
+    if mean is None:
+        return f":gray[{'░' * BAR_CELLS}] **{name}** – not scored"
+    band = level_band(mean)
+    filled = round(max(0.0, min(mean, 2.0)) / 2 * BAR_CELLS)
+    bar = "█" * filled + "░" * (BAR_CELLS - filled)
+    return f":{LEVEL_COLORS[band]}[{bar}] **{name}** {mean:.1f} · {BAND_WORDS[band]}"
+
+
 def evidence_of(rating: Rating | None) -> list[str]:
     if rating is None or rating.status != "scored":
         return []
@@ -79,16 +96,6 @@ def evidence_rows(rating: Rating) -> list[tuple[str, int, list[str]]]:
     ]
 
 
-def score_word(overall: float | None) -> str:
-    if overall is None:
-        return "not scored"
-    if overall >= 75:
-        return "strong listening"
-    if overall >= 50:
-        return "on the way"
-    return "room to grow"
-
-
 # ------------------------------------------------------------------ sessions and versions
 
 
@@ -100,27 +107,17 @@ def session_label(info: SessionInfo) -> str:
     return f"{when(info.updated_at)} · {info.title} ({counts})"
 
 
-def version_label(tree: Tree, branch: int) -> str:
-    """A version of the conversation in plain words, e.g. for a select box."""
-    fork = tree.fork_of(branch)
-    if fork is None:
-        return f"Version {branch} (the original conversation)"
-    return f"Version {branch} (a different reply {fork[1]}, starting from version {fork[0]})"
-
-
 def version_summary(tree: Tree, branch: int) -> dict:
     """One row of the versions table."""
-    path = tree.path(branch)
-    users = user_turns(path)
-    scores = [t.rating.overall for t in users if t.rating and t.rating.overall is not None]
-    ending = next((t.ending for t in path if t.ending), None)
-    fork = tree.fork_of(branch)
+    s = branch_summary(tree, branch)
     return {
         "Version": branch,
-        "Starts from": "the beginning" if fork is None else f"reply {fork[1]} of version {fork[0]}",
-        "Replies": len(users),
-        "Average score": round(sum(scores) / len(scores)) if scores else None,
-        "Ending": ENDINGS.get(ending or "", "not reached yet"),
+        "Starts from": "the beginning"
+        if s.fork is None
+        else f"reply {s.fork[1]} of version {s.fork[0]}",
+        "Replies": s.replies,
+        "Average score": None if s.mean_score is None else round(s.mean_score),
+        "Ending": ENDINGS.get(s.ending or "", "not reached yet"),
     }
 
 
@@ -183,4 +180,24 @@ def progress(rated: list[tuple[SessionInfo, Turn]]) -> list[ProgressPoint]:
                 overall=round(sum(overalls) / len(overalls), 1) if overalls else None,
             )
         )
+    return out
+
+
+def progress_labels(points: list[ProgressPoint], width: int = 22) -> list[str]:
+    """One x-axis label per point: its date and scenario ("Dec 01 · Humiliated at work").
+
+    Labels must be unique (the axis is one category per label): the time of day is added
+    when two share a date and scenario, then a number if they still match.
+    """
+    def short(title: str) -> str:
+        return title if len(title) <= width else title[: width - 1].rstrip(" ,") + "…"
+
+    day = [dt.datetime.fromtimestamp(p.when).strftime("%b %d") for p in points]
+    minute = [dt.datetime.fromtimestamp(p.when).strftime("%b %d %H:%M") for p in points]
+    first = [f"{d} · {short(p.title)}" for d, p in zip(day, points, strict=True)]
+    out, seen = [], Counter()
+    for i, p in enumerate(points):
+        label = first[i] if first.count(first[i]) == 1 else f"{minute[i]} · {short(p.title)}"
+        seen[label] += 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
     return out

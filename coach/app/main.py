@@ -46,7 +46,8 @@ offline = state.is_offline()  # first use reads the environment's model settings
 if st.session_state.get(state.ENV_ERROR):
     st.warning(
         "The model settings in your environment can't be used, so this tab runs offline: "
-        + escape_md(st.session_state[state.ENV_ERROR]),
+        + escape_md(st.session_state[state.ENV_ERROR])
+        + " To use a model in this tab now, choose it on the **Settings** page.",
         icon=":material/warning:",
     )
 if offline:
@@ -62,4 +63,4 @@ try:
 except CoachError as e:
     # A fault no page handles itself (a damaged database, a full disk): one clear line
     # instead of a traceback. Streamlit's own rerun and page-switch signals pass through.
-    st.error(escape_md(str(e)), icon=":material/error:")
+    st.error(escape_md(e.for_ui("app")), icon=":material/error:")

@@ -11,7 +11,8 @@ from coach.app.widgets import PARTNER_AVATAR, USER_AVATAR, conversation, debrief
 from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
 from coach.judge import MAX_REPLY_CHARS
 from coach.scenario import PRACTICES, Scenario
-from coach.session import Turn, state_of
+from coach.session import Turn, reply_count, state_of
+from coach.wording import worded
 
 SESSION, BRANCH, ERROR, NOTICE = "practice_session", "practice_branch", "practice_error", "notice"
 DRAFT = "practice_draft"  # (text, turn, branch) of a "try this instead" being edited
@@ -134,13 +135,13 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
             else:
                 res = eng.reply(session_id, text, branch=branch, on_token=on_token)
         except (ReplyError, ConflictError) as e:
-            st.session_state[NOTICE] = str(e)
+            st.session_state[NOTICE] = e.for_ui("app")
         except (ModelError, ReplyKeptError) as e:
-            st.session_state[ERROR] = str(e)
+            st.session_state[ERROR] = e.for_ui("app")
             if e.branch is not None:  # show the version holding the reply, with its retry
                 st.session_state[BRANCH] = e.branch
         except StoreError as e:  # nothing of this turn was stored (a full disk, a damaged file)
-            st.session_state[NOTICE] = str(e)
+            st.session_state[NOTICE] = e.for_ui("app")
         else:
             st.session_state.pop(ERROR, None)
             st.session_state[BRANCH] = res.user.branch
@@ -153,13 +154,32 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
     st.rerun()
 
 
+def draft_editor(session_id: str) -> None:
+    """The "try this instead" editor; the page puts it right under the reply it rewrites."""
+    text, from_turn, from_branch = st.session_state[DRAFT]
+    with st.container(border=True, key=f"draft_box-{from_turn}"):
+        st.markdown(
+            f"**Try reply {from_turn} another way.** Edit it into your own words; "
+            "the original conversation stays as it is."
+        )
+        # no max_chars here: a too-long reply gets the engine's clear message instead
+        edited = st.text_area("Your new reply", value=text, key=f"draft-{from_turn}", height=100)
+        c1, c2, _ = st.columns([1, 1, 3])
+        if c1.button("Send this reply", type="primary", icon=":material/send:", key="draft_send"):
+            st.session_state.pop(DRAFT, None)
+            run_turn(session_id, from_branch, edited, from_turn=from_turn)
+        if c2.button("Cancel", key="draft_cancel"):
+            st.session_state.pop(DRAFT, None)
+            st.rerun()
+
+
 def conversation_page(session_id: str) -> None:
     eng = state.engine()
     try:
         tree = eng.tree(session_id)
         sc = eng.scenario_of(tree)
     except StoreError as e:
-        st.warning(str(e))
+        st.warning(e.for_ui("app"))
         close_session()
         return
     branch = st.session_state.get(BRANCH, 1)
@@ -192,41 +212,35 @@ def conversation_page(session_id: str) -> None:
 
     def try_instead(t: Turn) -> None:
         st.session_state[DRAFT] = (t.rating.better_reply, t.idx, branch)
+        # Again from the top: an editor already drawn under an earlier reply goes, and
+        # this one opens under its own.
+        st.rerun()
 
-    conversation(sc, path, on_try=try_instead, key="p")
+    shown = False
+
+    def editor_under(t: Turn) -> None:
+        nonlocal shown
+        draft = st.session_state.get(DRAFT)
+        if draft and draft[1] == t.idx and draft[2] == branch:
+            shown = True
+            draft_editor(session_id)
+
+    conversation(sc, path, on_try=try_instead, after_reply=editor_under, key="p")
 
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         st.warning(notice)
 
-    draft = st.session_state.get(DRAFT)
-    if draft:
-        text, from_turn, from_branch = draft
-        with st.container(border=True):
-            st.markdown(
-                f"**Try reply {from_turn} another way.** Edit it into your own words; "
-                "the original conversation stays as it is."
-            )
-            # no max_chars here: a too-long reply gets the engine's clear message instead
-            edited = st.text_area(
-                "Your new reply", value=text, key=f"draft-{from_turn}", height=100
-            )
-            c1, c2, _ = st.columns([1, 1, 3])
-            if c1.button(
-                "Send this reply", type="primary", icon=":material/send:", key="draft_send"
-            ):
-                st.session_state.pop(DRAFT, None)
-                run_turn(session_id, from_branch, edited, from_turn=from_turn)
-            if c2.button("Cancel", key="draft_cancel"):
-                st.session_state.pop(DRAFT, None)
-                st.rerun()
+    if not shown and st.session_state.get(DRAFT):
+        draft_editor(session_id)  # its reply is not on this page: show it here
 
     now = state_of(path)
+    count = reply_count(path, sc.turns)  # the same count as the terminal's prompt
     if now == "needs_retry":
         stuck = next((t for t in reversed(path) if t.role == "user" and t.status != "ok"), None)
         msg = (
             st.session_state.get(ERROR)
-            or (stuck.error if stuck else "")
+            or (worded(stuck.error, "app") if stuck else "")
             or ("The last reply has not been answered yet.")
         )
         st.error(f"{escape_md(msg)}", icon=":material/error:")
@@ -247,7 +261,8 @@ def conversation_page(session_id: str) -> None:
             st.switch_page("replay.py")
 
     placeholder = {
-        "awaiting_reply": f"Your reply to {sc.partner.name}",
+        "awaiting_reply": f"Your reply to {sc.partner.name} (reply {count.number} of "
+        f"{count.total})",
         "needs_retry": "Retry the last reply first (above)",
         "ended": "This conversation has ended",
     }[now]

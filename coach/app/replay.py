@@ -105,10 +105,10 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
             with st.spinner(f"{sc.partner.name} is answering…"):
                 res = state.engine().replay(tree.info.id, new, from_turn=n, branch=b)
         except (ReplyError, ConflictError) as e:
-            st.warning(str(e))
+            st.warning(e.for_ui("app"))
             return
         except ModelError as e:
-            st.error(escape_md(str(e)))  # the server's words, shown as text
+            st.error(escape_md(e.for_ui("app")))  # the server's words, shown as text
             st.caption(
                 "Your reply is saved: continue the new version on the Practice page to retry."
             )

@@ -7,8 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from coach.app import state
-from coach.app.logic import PAGE_SIZE, ProgressPoint, progress, session_label, version_label
+from coach.app.logic import (
+    PAGE_SIZE,
+    ProgressPoint,
+    progress,
+    progress_labels,
+    session_label,
+    version_label,
+)
+from coach.app.practice import open_session
+from coach.app.text import escape_md
 from coach.app.widgets import conversation, debrief_view
+from coach.drill import drill_words, suggest_drill
 from coach.render import export_json, export_markdown, when
 from coach.rubric import CRITERIA
 
@@ -22,10 +32,13 @@ def _progress(db: str, stamp: tuple) -> list[ProgressPoint]:
 
 
 def progress_figure(points: list[ProgressPoint]) -> alt.Chart:
-    """One line per skill: average level per conversation, oldest first."""
+    """One small chart per skill: average level per conversation, oldest first, each
+    conversation named on the x-axis by its date and scenario."""
+    labels = progress_labels(points)
     rows = [
-        {"Conversation": n, "When": when(p.when), "Skill": skill, "Level": level}
-        for n, p in enumerate(points, start=1)
+        {"Conversation": label, "When": when(p.when), "Scenario": p.title, "Skill": skill,
+         "Level": level}
+        for label, p in zip(labels, points, strict=True)
         for skill, level in p.levels.items()
     ]
     order = [c.name for c in CRITERIA]
@@ -35,7 +48,13 @@ def progress_figure(points: list[ProgressPoint]) -> alt.Chart:
         alt.Chart(pd.DataFrame(rows))
         .mark_line(point=alt.OverlayMarkDef(size=50))
         .encode(
-            x=alt.X("Conversation:O", title=None, axis=alt.Axis(labelAngle=0)),
+            x=alt.X(
+                "Conversation:O",
+                sort=labels,
+                title=None,
+                # slanted: a date and a scenario name side by side would overlap
+                axis=alt.Axis(labelAngle=-40, labelLimit=170),
+            ),
             y=alt.Y(
                 "Level:Q",
                 title=None,
@@ -43,9 +62,9 @@ def progress_figure(points: list[ProgressPoint]) -> alt.Chart:
                 axis=alt.Axis(values=[0, 1, 2]),
             ),
             color=alt.Color("Skill:N", sort=order, legend=None),
-            tooltip=["Skill", "Level", "When", "Conversation"],
+            tooltip=["Skill", "Level", "When", "Scenario"],
         )
-        .properties(width=150, height=90)
+        .properties(width=alt.Step(26), height=90)
         .facet(facet=alt.Facet("Skill:N", sort=order, title=None), columns=4)
         .properties(title="Average level (0-2) per conversation, oldest first")
     )
@@ -65,6 +84,21 @@ def progress_chart() -> None:
         f"Each point is one conversation ({len(points)} so far): the average level of your "
         "replies on each skill. 2 means the skill showed clearly."
     )
+
+
+def drill_box() -> None:
+    """The next drill: the weakest skill of late, and a button into its best scenario."""
+    d = suggest_drill(state.store().rated_turns(limit=3000), state.library())
+    if d is None:
+        return
+    with st.container(border=True, key="drill"):
+        st.markdown(f":material/fitness_center: **Next drill.** {escape_md(drill_words(d))}")
+        if st.button(
+            f"Practise {d.scenario.title}", key="drill_start", icon=":material/play_arrow:"
+        ):
+            info, _ = state.engine().start(d.scenario.id)
+            open_session(info.id)
+            st.switch_page("practice.py")
 
 
 def history() -> str | None:
@@ -155,6 +189,7 @@ def render() -> None:
     if not state.ready():
         return
     progress_chart()
+    drill_box()
     sid = history()
     if sid:
         st.subheader("Full feedback")

@@ -5,6 +5,8 @@ The API key is kept in this tab's session only: never written to disk, a URL or 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from urllib.parse import urlparse
@@ -25,6 +27,8 @@ KINDS = {
 LOCAL_URL = "http://127.0.0.1:8080/v1"
 AUTO = "auto"
 FLASH = "settings_flash"  # a confirmation shown once, after the rerun that applies settings
+FAILED = "settings_failed"  # (form fingerprint, message) of the last failed Test connection
+CONFIRM = "settings_confirm"  # the fingerprint the "use them anyway" question is about
 STRUCTURED = [AUTO, "json_schema", "json_object", "prompt"]
 
 
@@ -86,6 +90,13 @@ def check(config) -> str:
     if config is None:
         return "Offline mode needs no connection."
     return check_connection(config)
+
+
+def fingerprint(values: Mapping[str, str], api_key: str) -> str:
+    """The form's values as one opaque string: "are these the settings that just failed?"
+    A hash, so the key itself is not copied anywhere else in the tab's state."""
+    text = json.dumps({**values, "api_key": api_key}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _saved() -> dict:
@@ -168,11 +179,27 @@ def render() -> None:
             "Local servers usually need none.",
         )
     api_key = st.session_state.get(state.API_KEY, "") if kind != "offline" else ""
+    sig = fingerprint(values, api_key)
     c1, c2, _ = st.columns([1, 1, 3])
     test = c1.button("Test connection", icon=":material/network_check:", disabled=kind == "offline")
     apply = c2.button("Use these settings", type="primary", icon=":material/check:")
+    failed = st.session_state.get(FAILED)
+    if apply and failed and failed[0] == sig:
+        st.session_state[CONFIRM] = sig  # ask first: these are the settings that just failed
+        apply = False
+    if st.session_state.get(CONFIRM) not in (None, sig):
+        st.session_state.pop(CONFIRM, None)  # the form changed since: the question is moot
+    if st.session_state.get(CONFIRM) == sig and failed:
+        st.warning(
+            "These settings just failed **Test connection**: "
+            + escape_md(failed[1])
+            + " Change them and test again, or use them anyway.",
+            icon=":material/warning:",
+        )
+        apply = st.button("Use them anyway", key="settings_apply_anyway")
     if not (test or apply):
         return
+    st.session_state.pop(CONFIRM, None)
     try:
         config = build_config(
             kind,
@@ -183,8 +210,13 @@ def render() -> None:
             structured=values.get("structured"),
         )
         if test:
-            with st.spinner("Connecting…"):
-                st.success(escape_md(check(config)), icon=":material/check_circle:")
+            try:
+                with st.spinner("Connecting…"):
+                    st.success(escape_md(check(config)), icon=":material/check_circle:")
+            except ModelError as e:
+                st.session_state[FAILED] = (sig, e.for_ui("app"))
+                raise
+            st.session_state.pop(FAILED, None)
         if apply:
             st.session_state[state.SETTINGS] = {**saved, **values}
             st.session_state[state.BACKEND] = None if config is None else make_backend(config)
@@ -197,9 +229,9 @@ def render() -> None:
     except (ConfigError, ModelError) as e:
         # The server wrote part of this text: show it as text, never as Markdown (a remote
         # image in it would be fetched by the browser).
-        st.error(escape_md(str(e)), icon=":material/error:")
+        st.error(escape_md(e.for_ui("app")), icon=":material/error:")
     except CoachError as e:
-        st.error(escape_md(str(e)))
+        st.error(escape_md(e.for_ui("app")))
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def env_config() -> ModelConfig | None:
     try:
         return resolve_config()
     except ConfigError as e:
-        st.session_state[ENV_ERROR] = str(e)
+        st.session_state[ENV_ERROR] = e.for_ui("app")
         return None
 
 
@@ -98,7 +98,7 @@ def ready() -> bool:
         store()
         library()
     except CoachError as e:
-        st.error(str(e))
+        st.error(e.for_ui("app"))
         return False
     return True
 
@@ -110,5 +110,5 @@ def session_or_error(session_id: str) -> tuple[Tree, Scenario] | None:
         tree = eng.tree(session_id)
         return tree, eng.scenario_of(tree)
     except CoachError as e:
-        st.error(str(e))
+        st.error(e.for_ui("app"))
         return None

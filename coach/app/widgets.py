@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from coach.app.logic import evidence_of, evidence_rows, level_badges, score_word
+from coach.app.logic import evidence_of, evidence_rows, level_badges, score_word, skill_bar
 from coach.app.text import escape_md, highlight
-from coach.metrics import MITI_NORMS, debrief
-from coach.render import ending_words
+from coach.metrics import debrief
+from coach.render import BETTER_REPLY, SUGGESTED_NOTE, ending_words, metric_rows
 from coach.rubric import CRITERIA, Rating
 from coach.safety import PRACTICE_NOTE
 from coach.scenario import Scenario
@@ -53,6 +53,8 @@ def rating_card(rating: Rating) -> None:
         st.caption(
             f":material/info: Fallback rating by {by}: the rating model's answer could not be used."
         )
+    if rating.suggested:
+        st.caption(f":material/content_copy: {SUGGESTED_NOTE}")
     st.markdown(level_badges(rating))
     if rating.flags:
         st.markdown(":red[Watch out:] " + ", ".join(rating.flags))
@@ -89,7 +91,7 @@ def user_reply(
                 st.caption("Highlighted: the words the rating is based on.")
             better = turn.rating.better_reply if turn.rating else ""
             if better and turn.rating.status == "scored":
-                st.markdown(f"*A reply that would land better:* {escape_md(better)}")
+                st.markdown(f"*{BETTER_REPLY}:* {escape_md(better)}")
                 if on_try is not None and st.button(
                     "Try this instead",
                     key=f"try-{key}-{turn.id}",
@@ -113,13 +115,18 @@ def conversation(
     path: list[Turn],
     *,
     on_try: Callable[[Turn], None] | None = None,
+    after_reply: Callable[[Turn], None] | None = None,
     key: str = "",
 ) -> None:
+    """The conversation, line by line; `after_reply(turn)` may add something under a reply
+    (the "try this instead" editor opens there, next to the reply it belongs to)."""
     for t in path:
         if t.role == "partner":
             partner_line(scenario.partner.name, t)
         else:
             user_reply(t, on_try=on_try, key=key)
+            if after_reply is not None:
+                after_reply(t)
 
 
 def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
@@ -142,15 +149,9 @@ def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Scores per skill** (average level, 0 to 2)")
-        st.dataframe(
-            [{"Skill": c.name, "Level (0-2)": d.mean_levels.get(c.key)} for c in CRITERIA],
-            hide_index=True,
-            column_config={
-                "Level (0-2)": st.column_config.ProgressColumn(
-                    min_value=0, max_value=2, format="%.1f"
-                )
-            },
-        )
+        # Coloured by level, as the badges beside each reply are: a progress column has
+        # one colour for the whole column.
+        st.markdown("  \n".join(skill_bar(c.name, d.mean_levels.get(c.key)) for c in CRITERIA))
     with right:
         st.markdown("**What went well**")
         for w in d.went_well or ["Nothing rated yet."]:
@@ -158,46 +159,13 @@ def debrief_view(scenario: Scenario, path: list[Turn]) -> None:
         st.markdown("**What to try next**")
         for t in d.try_next or ["Keep doing what you did."]:
             st.markdown(f"- {escape_md(t)}")
-    m = d.metrics
-    rq, cr = MITI_NORMS["reflection_to_question"], MITI_NORMS["complex_reflection_share"]
     st.markdown("**How you talked**, compared with what counsellors aim for")
     st.caption(
         "The 'fair' and 'good' marks come from the norms counsellors are trained against "
         "(the MITI 4.2 coding manual for motivational interviewing)."
     )
     st.dataframe(
-        [
-            {
-                "Measure": "Reflections per question",
-                "You": "–"
-                if m.reflection_to_question is None
-                else f"{m.reflection_to_question:.1f}",
-                "Fair": f"{rq['fair']:.0f}",
-                "Good": f"{rq['good']:.0f}",
-                "You are": m.miti_band("reflection_to_question"),
-            },
-            {
-                "Measure": "Reflections that add meaning",
-                "You": _pct(m.complex_reflection_share),
-                "Fair": f"{cr['fair']:.0%}",
-                "Good": f"{cr['good']:.0%}",
-                "You are": m.miti_band("complex_reflection_share"),
-            },
-            {
-                "Measure": "Open questions (of all questions)",
-                "You": _pct(m.open_question_share),
-                "Fair": "–",
-                "Good": "more is better",
-                "You are": "–",
-            },
-            {
-                "Measure": "Advice before validating",
-                "You": str(m.advice_before_validation),
-                "Fair": "–",
-                "Good": "0",
-                "You are": "good" if m.advice_before_validation == 0 else "try fewer",
-            },
-        ],
+        metric_rows(d.metrics),
         hide_index=True,
     )
     st.caption(
