@@ -13,9 +13,11 @@ _JSONISH = re.compile(r"```.*?(```|$)|\{[^{}]*(\{[^{}]*\}[^{}]*)*\}", re.DOTALL)
 # Addressing a grader in general, not a list of attacks: the words for one who grades, the
 # things graded, and instructions about them.
 _JUDGE_TALK = re.compile(
-    r"\b(judge|grader?|grad(e|ing) (it|this|that)|rat(e|ing) (it|this|that|me)|ratings?|scores?|"
-    r"rubric|criteri(a|on)|instructions?|system|assistant|developer|evaluat\w*|assess\w*|"
-    r"full (credit|marks)|prompt|pretend|level [0-2]|output|previous guidance)\b",
+    r"\b(grader|evaluator|assessor|rubric|criteri(a|on)|system prompt|instructions?|"
+    r"assistant|developer|level [0-2]|full (credit|marks)|previous guidance|ratings?|scores?|"
+    r"(rate|rating|score|grade|grading|mark) (this|that|it|me|my reply|the reply|highly|instead)|"
+    r"pretend (the|this|that) (previous|last|above|reply|sentence|message)|"
+    r"(the|dear|to the|ai|hey) judge)\b|^\W*judge\W*[:,]",
     re.IGNORECASE,
 )
 _ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")

@@ -198,11 +198,13 @@ def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
             r"make|keep|let|find|talk|tell|call|remember|think|look)\b"
         ),
         "commitment": re.compile(
+            r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
             r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to|"
             r"i'?m staying|i'?d love (that|to)|consider it done|you got it|happy to|it is)\b|"
             r"^\W*(yes|yeah|of course|course|okay|ok|sure|absolutely|always|deal|done)\b"
         ),
         "assent": re.compile(
+            r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
             r"^\W*(yes|yeah|of course|course (you can|i will)|okay|ok|sure|absolutely|deal|done|"
             r"i can do that|i'?d love (that|to))\b|\b[a-z]+ it is\W*$"
         ),
@@ -486,6 +488,9 @@ def _settle(tags: list[Tag], seg: str) -> list[Tag]:
         if any(t.act == q and t.stock for t in tags):
             # A generic question stays generic, whatever else it matched.
             tags = [t for t in tags if t.act != q or t.stock]
+    if "ownership" in acts:
+        # "I laughed, and then I changed the subject" owns their part; it is no story of mine.
+        tags = [t for t in tags if t.act != "self_focus"]
     if any(t.act == "offer_presence" and t.strength == 2 for t in tags):
         # "I'll make you a cup of tea" is an offer, not a plan to fix them.
         tags = [t for t in tags if t.act != "advice"]
