@@ -147,6 +147,22 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in stop)
 
 
+# Verbs that say nothing of what someone did: "you know", "I think".
+_NOT_DEEDS = frozenset(w[:4] for w in (
+    "are", "were", "was", "have", "had", "has", "can", "could", "will", "would", "should",
+    "know", "think", "mean", "feel", "felt", "see", "guess", "want", "need", "get", "got",
+    "say", "are", "too", "also", "the", "and", "not", "don", "didn", "hope", "wish",
+))
+
+
+def _within(mine: frozenset[str], theirs: frozenset[str]) -> bool:
+    """Whether every word of `mine` is one of `theirs`, allowing for the forms the crude
+    stem misses ("burnt" and "burning", "arguments" and "arguing": the same first four
+    letters)."""
+    heads = {w[:4] for w in theirs if len(w) >= 4}
+    return all(w in theirs or (len(w) >= 4 and w[:4] in heads) for w in mine)
+
+
 def make_context(partner_line: str = "", situation: str = "") -> Context:
     """A context with its content words worked out once."""
     line = content_words(partner_line)
@@ -208,13 +224,13 @@ def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
             r"^\W*(yes|yeah|of course|course (you can|i will)|okay|ok|sure|absolutely|deal|done|"
             r"i can do that|i'?d love (that|to))\b|\b[a-z]+ it is\W*$"
         ),
+        # what they say you did, and what you say you did: "you (used to) love it" and
+        # "I loved that house"; the verb is compared by its stem
         "you_did": re.compile(
-            r"\byou (laughed|left|said|took|changed|asked|walked|went|forgot|missed|ignored|"
-            r"looked|turned|made|kept|told|stopped|put|didn'?t|never|just|were|used to)\b"
+            r"\byou (?:used to |always |never |just |really |didn'?t |never even )?([a-z]{3,})\b"
         ),
         "i_did": re.compile(
-            r"\bi (laughed|left|said|took|changed|asked|walked|went|forgot|missed|ignored|"
-            r"looked|turned|made|kept|told|stopped|put|didn'?t|never|just|was|used to)\b"
+            r"^\W*i (?:used to |always |never |just |really |didn'?t |did )?([a-z]{3,})\b"
         ),
         "dont": re.compile(
             r"\b(don'?t|do not|please don'?t|stop|no more) (say(ing)?|tell(ing)? me|give me|"
@@ -316,7 +332,7 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
                  and len(seg.split()) <= 8)
                 # or a longer run of their own details, picked from anywhere in what they
                 # said ("Forty hellos before ten, and Mrs Patel with the kettle on.")
-                or (len(mine) >= 3 and mine <= ctx.line_words and len(seg.split()) <= 14)
+                or (len(mine) >= 3 and _within(mine, ctx.line_words) and len(seg.split()) <= 14)
             )
             and not pats["first_person"].search(seg)
             and not re.search(not_saying_back, seg)
@@ -411,8 +427,9 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             tags.append(Tag("offer_presence", 2, "does what they asked for"))
     # Owns what they said you did: "You laughed" -> "I laughed, and...".
     if not is_q and not acts & HARMFUL and seg.lstrip().startswith("i "):
-        done = {m.group(1) for m in pats["you_did"].finditer(partner)}
-        mine_did = {m.group(1) for m in pats["i_did"].finditer(seg)}
+        # compared by their first four letters: "love" and "loved", "laughed" and "laughing"
+        done = {m.group(1)[:4] for m in pats["you_did"].finditer(partner)} - _NOT_DEEDS
+        mine_did = {m.group(1)[:4] for m in pats["i_did"].finditer(seg)} - _NOT_DEEDS
         if done & mine_did:
             tags.append(Tag("ownership", 2, "owns what they said you did"))
     # Does what they just asked you not to ("Don't say sorry" -> "I'm so sorry").
