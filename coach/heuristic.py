@@ -25,7 +25,7 @@ from coach.acts.feedback import TIPS
 from coach.acts.language import language_of
 from coach.acts.ruleset import load_rules
 from coach.acts.tagger import Context, ReplyActs, make_context, sentences, tag_reply
-from coach.judge import JudgeContext
+from coach.judge import JudgeContext, Line
 from coach.rubric import BY_KEY, Act, CriterionScore, Rating
 
 __all__ = [
@@ -225,19 +225,31 @@ def shared_experience(reply: str) -> int:
     return 0
 
 
-def epitome_levels(reply: str, partner_line: str = "") -> dict[str, int]:
-    """EPITOME levels from the rubric levels (see evals/README.md for the one adapter rule).
+def epitome_interpretation(rating: Rating, reply: str) -> int:
+    """EPITOME's interpretations level (0-2) from a built-in rating and its reply.
 
-    Emotional reactions and explorations are the `warmth` and `exploration` levels as they
-    are. Interpretations are the `understanding` level, raised to the shared-experience level,
-    because EPITOME counts "I've been through this too" as understanding and the rubric
-    does not.
+    EPITOME's raters call an interpretation strong when the listener shows they understand
+    what the seeker feels, by naming it with its cause or by telling of a similar experience
+    of their own; they rarely mark the weak level, and a plain restatement of the facts
+    mostly gets none. So: 2 for a complex reflection (not a stock phrase) or a told shared
+    experience, 1 for a bare claim of having been there, else 0. The coach's own rubric
+    keeps simple reflections at 1 and counts the shared experience as self-focus; this
+    mapping is used for EPITOME only (see evals/README.md).
     """
-    scores, _ = score_reply(reply, make_context(partner_line))
+    complex_ = any(a.kind == "complex_reflection" and not a.stock for a in rating.acts)
+    return max(2 if complex_ else 0, shared_experience(reply))
+
+
+def epitome_levels(reply: str, partner_line: str = "") -> dict[str, int]:
+    """EPITOME levels of a reply: warmth and exploration as they are, interpretations
+    through `epitome_interpretation`."""
+    rating = HeuristicJudge().rate(
+        JudgeContext(reply=reply, history=(Line("partner", partner_line),) if partner_line else ())
+    )
     return {
-        "emotional_reactions": scores["warmth"].level,
-        "interpretations": max(scores["understanding"].level, shared_experience(reply)),
-        "explorations": scores["exploration"].level,
+        "emotional_reactions": rating.level("warmth") or 0,
+        "interpretations": epitome_interpretation(rating, reply),
+        "explorations": rating.level("exploration") or 0,
     }
 
 

@@ -113,7 +113,7 @@ def score_epitome(
     items: Sequence[Item], ratings: Ratings, *, judge: str, rounds: int = 1000
 ) -> dict:
     """Per mechanism: macro-F1, accuracy, n, confusion, halves A/B by seeker post."""
-    from coach.heuristic import shared_experience
+    from coach.heuristic import epitome_interpretation
 
     pairs, counts = _scored(items, ratings)
     out: dict = dict(counts)
@@ -123,13 +123,12 @@ def score_epitome(
         plain = [r.level(crit) or 0 for _, r in rows]
         pred = plain
         if mech == "interpretations" and judge == "heuristic":
-            shared = [shared_experience(it.turns[0].reply) for it, _ in rows]
-            pred = [max(p, s) for p, s in zip(plain, shared, strict=True)]
+            pred = [epitome_interpretation(r, it.turns[0].reply) for it, r in rows]
         halves = [half_of(it.group) for it, _ in rows]
         m = label_metrics(gold, pred, rounds=rounds, halves=halves)
         m["criterion"] = crit
         if pred is not plain:
-            m["adapter"] = "max(understanding, shared_experience)"
+            m["adapter"] = "2 for a complex reflection or a shared experience (see evals/README.md)"
             m["rubric_only"] = {
                 "macro_f1": _r(macro_f1(gold, plain)),
                 "accuracy": _r(accuracy(gold, plain)),
