@@ -147,6 +147,8 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in stop)
 
 
+_PAST_DEED = re.compile(r"^\W*(then |and )?i (just |really |never |only )?[a-z]+ed\b|^\W*(then |and )?i "
+                        r"(left|said|told|went|made|took|forgot|put|kept|let|wasn'?t|didn'?t)\b")
 # Verbs that say nothing of what someone did: "you know", "I think".
 _NOT_DEEDS = frozenset(w[:4] for w in (
     "are", "were", "was", "have", "had", "has", "can", "could", "will", "would", "should",
@@ -431,6 +433,12 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         done = {m.group(1)[:4] for m in pats["you_did"].finditer(partner)} - _NOT_DEEDS
         mine_did = {m.group(1)[:4] for m in pats["i_did"].finditer(seg)} - _NOT_DEEDS
         if done & mine_did:
+            tags.append(Tag("ownership", 2, "owns what they said you did"))
+        elif (any(t.act == "self_focus" for t in tags) and pats["second_person"].search(seg)
+                and pats["second_person"].search(partner) and _PAST_DEED.match(seg)):
+            # "I smoothed it over for them instead of standing with you", told to someone
+            # hurt by it, owns what you did to them: it is no story about yourself.
+            tags = [t for t in tags if t.act != "self_focus"]
             tags.append(Tag("ownership", 2, "owns what they said you did"))
     # Does what they just asked you not to ("Don't say sorry" -> "I'm so sorry").
     for m in pats["dont"].finditer(partner):
