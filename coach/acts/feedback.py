@@ -64,6 +64,14 @@ _FEELING_WORDS = re.compile(
     r"frustrated|disappointed|rejected|betrayed|unwanted|unloved|unsupported|stressed|"
     r"heartbroken|stuck|guilty|stupid|vulnerable|let down|left out|useless|numb|lost)\b"
 )
+_RELIEF = re.compile(
+    r"\b(thank you|thanks|i can breathe|that'?s (exactly )?what i needed|i feel (better|lighter)|"
+    r"that helps|that helped|relieved|i'?m glad)\b"
+)
+_HURT = re.compile(
+    r"\b(laughed|cried|crying|shouted|left|lost|hate|hated|nobody|no one|"
+    r"alone|worst|awful|terrible|hard|fault|wrong|sorry|scared|afraid|miss|missed|problem)\b"
+)
 _DENIAL = re.compile(
     r"\b(nothing'?s wrong|nothing is wrong|i'?m fine|it'?s fine|it was fine|i'?m okay|forget it|"
     r"it'?s nothing|nothing happened|^\W*fine\b|"
@@ -97,6 +105,10 @@ _YOU = {
 _LEAD = re.compile(
     r"^(and then|and so|but then|and|but|so|then|or|because|like|just|honestly|well|oh|okay|"
     r"ok|yeah|no|yes),?\s+",
+    re.IGNORECASE,
+)
+_POINTER = re.compile(
+    r"(that'?s|that is|that was|it'?s|it is|it was|this is|there'?s|there is|that|this|yes|no)\b",
     re.IGNORECASE,
 )
 _ASKING = re.compile(
@@ -192,6 +204,7 @@ def _their_clause(partner_line: str) -> str:
                 or _SECOND.search(clause)
                 or words[-1].lower().strip(".,!") in _DANGLING
                 or _ASKING.match(clause)
+                or (_POINTER.match(clause) and not _FEELING_WORDS.search(clause.lower()))
                 or not content_words(clause)
                 or is_stock(clause)
             ):
@@ -218,6 +231,7 @@ FIXED_MOVES = (
     "What's been on your mind, if you want to say?",
     "What was the hardest part of it for you?",
     "Do you want me to just listen, or would it help to think it through together?",
+    "I'm so glad.", "No wonder, after the day you've had.", "What helped the most?",
 )
 
 
@@ -235,8 +249,9 @@ def _their_words(partner_line: str) -> str:
     return best.rstrip(",;:- ")
 
 
-def _reflection(clause: str, quote: str, denial: bool) -> str:
-    """Their own words said back (see `_moves`)."""
+def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> str:
+    """Their own words said back (see `_moves`). `hurting`: what they said is painful, so
+    saying it back may name the pain."""
     if denial:
         said = (
             f"You said {clause[:1].lower() + clause[1:]}, and that's okay. "
@@ -248,8 +263,13 @@ def _reflection(clause: str, quote: str, denial: bool) -> str:
         return said + "You don't have to tell me anything until you're ready."
     if clause.startswith("I "):  # what they said you did, owned: "You laughed" -> "I laughed"
         return f"You're right. {clause}, and that wasn't fair on you."
+    if clause.startswith(("You're ", "You are ")):
+        # "I'm the problem" is said back as what they feel, never as a fact
+        rest = clause.split(" ", 1)[1] if clause.startswith("You're ") else clause[8:]
+        return f"You feel like you're {rest.removeprefix('are ')}." + (
+            " That sounds really painful." if hurting else "")
     if clause:
-        return f"{clause}. That sounds really painful."
+        return f"{clause}." + (" That sounds really painful." if hurting else "")
     if quote:
         return f"When you say “{quote}”, I can hear how much it's weighing on you."
     return "It sounds like this has really been weighing on you."
@@ -261,19 +281,27 @@ def _moves(partner_line: str) -> dict[str, str]:
     feeling = _FEELING_WORDS.search(low)
     clause = _their_clause(partner_line)
     denial = _DENIAL.search(low) is not None
+    relieved = _RELIEF.search(low) is not None
+    hurting = not relieved and (feeling is not None or _HURT.search(low) is not None)
     return {
-        "warmth": "I'm not going anywhere." if denial else "I'm so sorry, love.",
+        "warmth": (
+            "I'm not going anywhere." if denial
+            else "I'm so glad." if relieved
+            else "I'm so sorry, love."
+        ),
         "validation": (
-            f"No wonder you feel {feeling.group(1)}."
-            if feeling
+            "No wonder, after the day you've had." if relieved
+            else f"No wonder you feel {feeling.group(1)}." if feeling
             else "It makes sense that this is getting to you."
         ),
-        "understanding": _reflection(clause, "" if clause else _their_words(partner_line), denial),
+        "understanding": _reflection(
+            clause, "" if clause else _their_words(partner_line), denial, hurting
+        ),
         # said back the same way, if their clause reads as harm when said by you
-        "understanding_quote": _reflection("", _their_words(partner_line), denial),
+        "understanding_quote": _reflection("", _their_words(partner_line), denial, hurting),
         "exploration": (
-            "What's been on your mind, if you want to say?"
-            if denial
+            "What's been on your mind, if you want to say?" if denial
+            else "What helped the most?" if relieved
             else "What was the hardest part of it for you?"
         ),
         "asks_needs": "Do you want me to just listen, or would it help to think it through "
@@ -338,10 +366,16 @@ def better_reply(
     said = [s.text for s in kept if not s.question]
     asked = [s.text for s in kept if s.question][:1]
     moves = _moves(partner_line)
+    theirs_all = content_words(partner_line)
     order = ("warmth", "understanding", "validation", "exploration", "asks_needs")
     wanted = [k for k in order if k in missing[:4] and k in moves]
     if asked and "exploration" in wanted:
         wanted.remove("exploration")
+    # A reply that already says their words back needs no second telling of the same clause.
+    own = set(content_words(" ".join(said + asked)))
+    told = set(content_words(moves["understanding"])) & theirs_all
+    if "understanding" in wanted and told and len(told & own) * 2 >= len(told):
+        wanted.remove("understanding")
     # A better reply is about their situation: if nothing kept picks up their words, the
     # reflection of their own words goes in, whatever else is missing.
     theirs = content_words(partner_line)
@@ -358,6 +392,9 @@ def better_reply(
         statements = [moves[refl if k == "understanding" else k] for k in use
                       if k not in ("exploration", "asks_needs")]
         questions = [moves[k] for k in use if k in ("exploration", "asks_needs")]
+        if statements or questions:
+            # with real moves added, stock lines from the reply only pad it
+            said = [t for t in said if not is_stock(t)]
         # Their own words first, but never so many that the missing moves fall off the end.
         room = max(2, 6 - len(statements) - len(questions) - len(asked))
         if theirs and "understanding" not in use and not any(
