@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import re
 import statistics
 import threading
@@ -276,7 +275,12 @@ def bench_local(turns: int = 3) -> dict[str, Any]:
     from coach.backends import make_backend
     from coach.config import resolve_config
     from coach.engine import Engine
-    from coach.local_server import CONTEXT_TOKENS, start_local_server, stop_local_server
+    from coach.local_server import (
+        CONTEXT_TOKENS,
+        start_local_server,
+        stop_local_server,
+        threads,
+    )
     from coach.scenario import load_library
     from coach.store import Store
 
@@ -309,7 +313,7 @@ def bench_local(turns: int = 3) -> dict[str, Any]:
     judge = next((r for r in first if r.kind == "judge"), None)
     partner = next((r for r in first if r.kind == "partner"), None)
     base = direct([r for r in (judge, partner) if r is not None], n_ctx=CONTEXT_TOKENS,
-                  threads=max(1, min(os.cpu_count() or 1, 4)), ubatch=stages.get("ubatch"),
+                  threads=threads(), ubatch=stages.get("ubatch"),
                   repeats=turns)
     walls = [t["wall"] for t in results]
     return {

@@ -101,6 +101,16 @@ def log_path(port: int) -> Path:
     return Path(tempfile.gettempdir()) / f"coach-serve-local-{port}.log"
 
 
+def threads() -> int:
+    """CPU threads for the model: every core, up to 4.
+
+    llama-cpp-python's server uses half the cores for generation by default, and with
+    `--n_ubatch 1` every prompt token is decoded alone with that count too: one thread on
+    a 2-core machine. A 135M model gains little past a few threads.
+    """
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def _launch(
     model_file: Path, host: str, port: int, ubatch: int | None, startup_seconds: float,
     *, verbose: bool = False,
@@ -114,6 +124,8 @@ def _launch(
         "--host", host,
         "--port", str(port),
         "--n_ctx", str(CONTEXT_TOKENS),
+        "--n_threads", str(threads()),
+        "--n_threads_batch", str(threads()),
         # verbose: llama.cpp's per-request timings in the log, read by `coach bench --local`
         "--verbose", "true" if verbose else "false",
         # By default a new request cuts off the one being streamed; the coach asks for the
