@@ -131,6 +131,10 @@ def _launch(
         # By default a new request cuts off the one being streamed; the coach asks for the
         # rating while the partner's line streams, so both must run to the end.
         "--interrupt_requests", "false",
+        # Keep each answered prompt's state in RAM (llama-cpp-python's prompt cache): one
+        # slot serves partner and judge in turn, so without it a judge re-ask after the
+        # partner's line, or the next turn's judge, reads the long rubric prompt again.
+        "--cache", "true",
     ]
     if ubatch:
         cmd += ["--n_ubatch", str(ubatch)]
