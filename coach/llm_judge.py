@@ -119,8 +119,10 @@ def grammar_schema(reply: str | None = None) -> dict[str, Any]:
         evidence["maxItems"] = 2
         if reply and reply.strip():
             evidence["items"] = {"type": "string", "enum": reply_fragments(reply)}
-    props["tip"]["maxLength"] = 200
-    props["better_reply"]["maxLength"] = 400
+    # The minimums rule out the bare placeholders ("one line", "a better reply") that
+    # SmolLM2 copied from the prompt, each answer costing a re-ask; _parse still checks.
+    props["tip"].update(minLength=12, maxLength=200)
+    props["better_reply"].update(minLength=16, maxLength=400)
     return schema
 
 

@@ -322,5 +322,8 @@ def test_grammar_bounds_every_list_and_free_text() -> None:
     props = grammar_schema(REPLY)["properties"]
     assert props["flags"]["maxItems"] == 4
     assert props["tip"]["maxLength"] and props["better_reply"]["maxLength"]
+    # ...and the bare placeholders of the prompt's format description cannot be the answer.
+    assert props["tip"]["minLength"] > len("one line")
+    assert props["better_reply"]["minLength"] > len("a better reply")
     # The strict json_schema mode keeps the plain schema (OpenAI rejects these keywords).
     assert "maxItems" not in json.dumps(output_schema())
