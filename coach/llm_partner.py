@@ -16,7 +16,7 @@ from coach.partner import PartnerContext, scripted_line
 from coach.prompts import prompt_version, render
 from coach.reading import Reading
 
-MAX_TOKENS = 160  # 1-3 short sentences; generous so a line is rarely cut by the limit
+MAX_TOKENS = 100  # 1-3 short sentences are ~60 tokens; SmolLM2 rambles to any limit (issue 14)
 
 HOW_TAKEN: dict[Reading, str] = {
     Reading.HEARD: "their last reply made you feel heard, so you let a little more out.",
