@@ -6,8 +6,8 @@ reports every request the coach made (the judge's, its re-asks, the partner's): 
 started and ended, how long it waited behind another request (the server has one slot),
 the prompt tokens it read and how many the server could reuse from the request before,
 the tokens it generated, the server's model time for each, transport retries, and the
-coach's own time outside any request. Before each turn a one-token request clears the
-server's prompt cache, so no turn is helped by the one before.
+coach's own time outside any request. The first turn starts cold; later turns find the
+rubric prompt in the server's prompt cache, as every turn after a server's first does.
 
 Then the turn's first judge request and its partner request (same messages, same
 sampling settings, same number of generated tokens) go to `llama_cpp.Llama` directly, in
@@ -125,48 +125,53 @@ class _RetryCounter(logging.Handler):
             self.count += 1
 
 
+_START = re.compile(r"Llama\._create_completion: cache (?:hit|miss)")
 _PREFIX = re.compile(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) prompt")
 _PROMPT = re.compile(r"prompt eval time =\s*([\d.]+) ms /\s*(\d+) tokens")
 _EVAL = re.compile(r"\beval time =\s*([\d.]+) ms /\s*(\d+) runs")
+_KEYS = ("prompt_ms", "prompt_tokens", "gen_ms", "gen_runs")
 
 
 def parse_timings(log_text: str) -> list[dict[str, float]]:
     """llama.cpp's timings per served request, in order, from the server's verbose log.
 
-    The counters are cumulative over the server's life, so each request's figures are the
-    difference from the one before. Keys: reused (prompt tokens taken from the cache),
-    prompt_tokens (read anew), prompt_ms, gen_runs (one-token decodes), gen_ms.
+    A request starts at its "cache hit/miss" line (serve-local runs with the prompt
+    cache). The counters are cumulative over the server's life, so each request's
+    figures are the difference from the last ones printed; a request the client closed
+    early (the partner stops at a speaker label) prints none and gets only `reused`.
+    Keys: reused (prompt tokens taken from the cache), prompt_tokens (read anew),
+    prompt_ms, gen_runs (one-token decodes), gen_ms.
     """
     out: list[dict[str, float]] = []
-    prev = {"prompt_ms": 0.0, "prompt_tokens": 0.0, "gen_ms": 0.0, "gen_runs": 0.0}
-    reused = 0.0
-    pending_prompt: tuple[float, float] | None = None
+    prev = dict.fromkeys(_KEYS, 0.0)
+    row: dict[str, float] | None = None
+    prompt: tuple[float, float] | None = None
     for line in log_text.splitlines():
+        if _START.search(line):
+            row = {"reused": 0.0}
+            out.append(row)
+            continue
         m = _PREFIX.search(line)
-        if m:
-            reused = float(m.group(1))
+        if m and row is not None:
+            row["reused"] = float(m.group(1))
             continue
         m = _PROMPT.search(line)
         if m:
-            pending_prompt = (float(m.group(1)), float(m.group(2)))
+            prompt = (float(m.group(1)), float(m.group(2)))
             continue
         m = _EVAL.search(line)
-        if m and pending_prompt is not None:
-            cur = {"prompt_ms": pending_prompt[0], "prompt_tokens": pending_prompt[1],
-                   "gen_ms": float(m.group(1)), "gen_runs": float(m.group(2))}
-            if any(cur[k] < prev[k] for k in cur):  # counters were reset
-                prev = dict.fromkeys(prev, 0.0)
-            row = {k: cur[k] - prev[k] for k in cur}
-            # n_p_eval is reported as at least 1 even when nothing was read
-            row["prompt_tokens"] = max(0.0, row["prompt_tokens"])
-            row["reused"] = reused
-            out.append(row)
-            prev, reused, pending_prompt = cur, 0.0, None
+        if m and prompt is not None:
+            cur = dict(zip(_KEYS, (*prompt, float(m.group(1)), float(m.group(2))), strict=True))
+            if any(cur[k] < prev[k] for k in _KEYS):  # counters were reset
+                prev = dict.fromkeys(_KEYS, 0.0)
+            if row is not None:
+                row.update({k: cur[k] - prev[k] for k in _KEYS})
+            prev, prompt = cur, None
     return out
 
 
 def _flush(base_url: str, model: str, n: int) -> None:
-    """A one-token request unlike any turn's, so the next turn finds nothing cached."""
+    """A one-token request unlike any turn's: the next turn starts with nothing in the KV."""
     from coach.llm import OpenAIChatModel
 
     OpenAIChatModel(base_url=base_url, api_key="bench").complete(
@@ -212,11 +217,13 @@ def _attach(turn: dict[str, Any], timings: list[dict[str, float]]) -> None:
         prev_end = req.end
 
 
-def _gen_tokens(req: Request) -> int:
-    """Tokens generated: the server's usage when it said, else llama.cpp's decode count."""
+def _gen_tokens(req: Request) -> int | None:
+    """Tokens generated: the server's usage, else llama.cpp's decode count, else None."""
     if req.usage.get("completion_tokens"):
         return int(req.usage["completion_tokens"])
-    return int(req.server.get("gen_runs", 0)) + 1  # the last sampled token is not decoded
+    if "gen_runs" in req.server:
+        return int(req.server["gen_runs"]) + 1  # the last sampled token is not decoded
+    return None
 
 
 def direct(requests: list[Request], *, n_ctx: int, threads: int, ubatch: int | None,
@@ -240,7 +247,8 @@ def direct(requests: list[Request], *, n_ctx: int, threads: int, ubatch: int | N
     load_s = time.perf_counter() - t0
     rows = []
     for req in requests:
-        n_gen = _gen_tokens(req)
+        # A stream the coach closed early printed no count: count the text it got.
+        n_gen = _gen_tokens(req) or len(llm.tokenize(req.text.encode(), add_bos=False))
         best, usage = float("inf"), {}
         for _ in range(repeats):
             llm.reset()  # nothing reused from the request before
@@ -314,7 +322,7 @@ def bench_local(turns: int = 3) -> dict[str, Any]:
     partner = next((r for r in first if r.kind == "partner"), None)
     base = direct([r for r in (judge, partner) if r is not None], n_ctx=CONTEXT_TOKENS,
                   threads=threads(), ubatch=stages.get("ubatch"),
-                  repeats=turns)
+                  repeats=min(turns, 2))
     walls = [t["wall"] for t in results]
     return {
         "server": {k: v for k, v in stages.items() if k != "log"},
@@ -347,9 +355,9 @@ def _turn_report(turn: dict[str, Any]) -> dict[str, Any]:
                 "queued_s": r.server.get("queued_s"),
                 "prompt_reused": r.server.get("reused"),
                 "prompt_tokens": r.server.get("prompt_tokens"),
-                "prompt_s": r.server.get("prompt_ms", 0) / 1000 if r.server else None,
+                "prompt_s": r.server["prompt_ms"] / 1000 if "prompt_ms" in r.server else None,
                 "gen_tokens": _gen_tokens(r),
-                "gen_s": r.server.get("gen_ms", 0) / 1000 if r.server else None,
+                "gen_s": r.server["gen_ms"] / 1000 if "gen_ms" in r.server else None,
                 "server_other_s": r.server.get("other_s"),
                 "max_tokens": r.params.get("max_tokens"),
                 "finish": r.finish,
@@ -391,7 +399,7 @@ def local_lines(r: dict[str, Any]) -> list[str]:
             lines.append(
                 f"    {q['kind']:<15} {f(q['start_s']):>6} {f(q['end_s']):>6} "
                 f"{f(q['queued_s']):>7} {ptok:>14} {f(q['prompt_s']):>8} "
-                f"{q['gen_tokens']:>4}/{q['max_tokens'] or '-':<4} {f(q['gen_s']):>6} "
+                f"{q['gen_tokens'] or '-':>4}/{q['max_tokens'] or '-':<4} {f(q['gen_s']):>6} "
                 f"{f(q['server_other_s']):>7}  {q['finish'] or q['error'] or ''}")
     d = r["direct"]
     lines.append(f"  llama_cpp.Llama directly, same requests (load {d['load_s']:.1f} s, "
