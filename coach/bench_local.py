@@ -129,16 +129,18 @@ _START = re.compile(r"Llama\._create_completion: cache (?:hit|miss)")
 _PREFIX = re.compile(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) prompt")
 _PROMPT = re.compile(r"prompt eval time =\s*([\d.]+) ms /\s*(\d+) tokens")
 _EVAL = re.compile(r"\beval time =\s*([\d.]+) ms /\s*(\d+) runs")
+_GONE = re.compile(r"^Disconnected from client")
 _KEYS = ("prompt_ms", "prompt_tokens", "gen_ms", "gen_runs")
 
 
 def parse_timings(log_text: str) -> list[dict[str, float]]:
     """llama.cpp's timings per served request, in order, from the server's verbose log.
 
-    A request starts at its "cache hit/miss" line (serve-local runs with the prompt
-    cache). The counters are cumulative over the server's life, so each request's
-    figures are the difference from the last ones printed; a request the client closed
-    early (the partner stops at a speaker label) prints none and gets only `reused`.
+    A request starts at its first "cache hit/miss" or "prefix-match" line, or at its
+    timings when it printed neither, and ends with its timings or a disconnect. The
+    counters are cumulative over the server's life, so each request's figures are the
+    difference from the last ones printed; a request the client closed early (the partner
+    stops at a speaker label) prints none and gets only `reused`.
     Keys: reused (prompt tokens taken from the cache), prompt_tokens (read anew),
     prompt_ms, gen_runs (one-token decodes), gen_ms.
     """
@@ -147,13 +149,16 @@ def parse_timings(log_text: str) -> list[dict[str, float]]:
     row: dict[str, float] | None = None
     prompt: tuple[float, float] | None = None
     for line in log_text.splitlines():
-        if _START.search(line):
-            row = {"reused": 0.0}
-            out.append(row)
+        if _START.search(line) or _PREFIX.search(line):
+            if row is None:  # the first line a request prints
+                row = {"reused": 0.0}
+                out.append(row)
+            m = _PREFIX.search(line)
+            if m:
+                row["reused"] = float(m.group(1))
             continue
-        m = _PREFIX.search(line)
-        if m and row is not None:
-            row["reused"] = float(m.group(1))
+        if _GONE.search(line):
+            row = None  # the client closed it: no timings follow
             continue
         m = _PROMPT.search(line)
         if m:
@@ -164,9 +169,11 @@ def parse_timings(log_text: str) -> list[dict[str, float]]:
             cur = dict(zip(_KEYS, (*prompt, float(m.group(1)), float(m.group(2))), strict=True))
             if any(cur[k] < prev[k] for k in _KEYS):  # counters were reset
                 prev = dict.fromkeys(_KEYS, 0.0)
-            if row is not None:
-                row.update({k: cur[k] - prev[k] for k in _KEYS})
-            prev, prompt = cur, None
+            if row is None:  # printed nothing before its timings
+                row = {"reused": 0.0}
+                out.append(row)
+            row.update({k: cur[k] - prev[k] for k in _KEYS})
+            prev, prompt, row = cur, None, None
     return out
 
 

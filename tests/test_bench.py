@@ -58,7 +58,8 @@ llama_perf_context_print:        eval time =    2000.00 ms /   160 runs   (...)
 INFO:     127.0.0.1:44614 - "POST /v1/chat/completions HTTP/1.1" 200 OK
 Llama._create_completion: cache hit
 Llama.generate: 600 prefix-match hit, remaining 40 prompt tokens to eval
-Llama._create_completion: cache miss
+disconnected
+Disconnected from client (via refresh/close) Address(host='127.0.0.1', port=36532)
 llama_perf_context_print: prompt eval time =      50.00 ms /    10 tokens (...)
 llama_perf_context_print:        eval time =      10.00 ms /     2 runs   (...)
 """
