@@ -6,6 +6,8 @@
   beside a bare single-attempt call on the same server;
 - SQLite with many stored sessions: a history page and loading one session.
 
+`--local` instead breaks down one turn on the local model (`coach.bench_local`).
+
 Every figure is a median over repeats. `--report out.json` writes them under stable keys.
 No test asserts a timing; `evals/README.md` records the numbers and the machine.
 """
