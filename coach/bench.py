@@ -6,6 +6,8 @@
   beside a bare single-attempt call on the same server;
 - SQLite with many stored sessions: a history page and loading one session.
 
+`--local` instead breaks down one turn on the local model (`coach.bench_local`).
+
 Every figure is a median over repeats. `--report out.json` writes them under stable keys.
 No test asserts a timing; `evals/README.md` records the numbers and the machine.
 """
@@ -270,13 +272,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="measure speed: judge, turns, storage")
     p.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     p.add_argument("--report", type=Path, help="write the figures as JSON here")
+    p.add_argument("--local", action="store_true",
+                   help="instead: where a turn's time goes on the local model "
+                   "(needs the `local` extra; about a minute)")
+    p.add_argument("--turns", type=int, default=3, metavar="N",
+                   help="with --local: turns to measure (default 3)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """The `bench` command."""
-    r = run_bench(quick=args.quick)
-    for line in table_lines(r):
+    if args.local:
+        from coach.bench_local import bench_local, local_lines
+
+        r = {"machine": machine(), "local": bench_local(turns=max(1, args.turns))}
+        lines = local_lines(r["local"])
+    else:
+        r = run_bench(quick=args.quick)
+        lines = table_lines(r)
+    for line in lines:
         print(line, flush=True)
     if args.report:
         from coach.errors import CoachError

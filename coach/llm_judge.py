@@ -116,7 +116,40 @@ def output_schema() -> dict[str, Any]:
     return _inline_refs(raw, raw.get("$defs", {}))
 
 
-def response_format(structured: str) -> dict[str, Any] | None:
+_CLAUSE_RE = re.compile(r"[^.!?;,:\n]+[.!?;,:]*")
+
+
+def reply_fragments(reply: str) -> list[str]:
+    """The reply's sentences and clauses, each an exact substring of it."""
+    parts = [m.group(0).strip().rstrip(",;:").strip() for m in _CLAUSE_RE.finditer(reply)]
+    return list(dict.fromkeys([reply.strip(), *(p for p in parts if p)]))
+
+
+def grammar_schema(reply: str | None = None) -> dict[str, Any]:
+    """`output_schema()` with the bounds a grammar needs (llama.cpp, json_object mode).
+
+    Measured (issue 14): SmolLM2 under the unbounded grammar repeats a flag until
+    max_tokens cuts the JSON off, and copies the prompt's "exact quote" as evidence; each
+    costs a re-ask. Here the lists and strings are bounded, so the object always ends well
+    inside MAX_TOKENS, and evidence can only be one of the reply's own sentences or
+    clauses. Not used for json_schema mode: OpenAI's strict mode rejects these keywords.
+    """
+    schema = output_schema()
+    props = schema["properties"]
+    props["flags"]["maxItems"] = len(HORSEMEN)
+    for crit in props["scores"]["properties"].values():
+        evidence = crit["properties"]["evidence"]
+        evidence["maxItems"] = 2
+        if reply and reply.strip():
+            evidence["items"] = {"type": "string", "enum": reply_fragments(reply)}
+    # The minimums rule out the bare placeholders ("one line", "a better reply") that
+    # SmolLM2 copied from the prompt, each answer costing a re-ask; _parse still checks.
+    props["tip"].update(minLength=12, maxLength=200)
+    props["better_reply"].update(minLength=16, maxLength=400)
+    return schema
+
+
+def response_format(structured: str, reply: str | None = None) -> dict[str, Any] | None:
     """The `response_format` for a structured mode (None for "prompt")."""
     if structured == "json_schema":
         return {
@@ -125,7 +158,7 @@ def response_format(structured: str) -> dict[str, Any] | None:
         }
     if structured == "json_object":
         # llama-cpp-python turns "schema" into a grammar; other servers ignore it.
-        return {"type": "json_object", "schema": output_schema()}
+        return {"type": "json_object", "schema": grammar_schema(reply)}
     return None
 
 
@@ -353,7 +386,7 @@ class LLMJudge:
         usage: Counter[str] = Counter()
         notes: list[str] = []
         messages = self.messages(ctx)
-        fmt = response_format(self.structured)
+        fmt = response_format(self.structured, ctx.reply)
         reasks_left = self.max_reasks
         evidence_reasked: JudgeOutput | None = None
         output: JudgeOutput | None = None

@@ -17,7 +17,7 @@ from coach.prompts import prompt_version, render
 from coach.reading import Reading
 from coach.response import Response
 
-MAX_TOKENS = 160  # 1-3 short sentences; generous so a line is rarely cut by the limit
+MAX_TOKENS = 100  # 1-3 short sentences are ~60 tokens; SmolLM2 rambles to any limit (issue 14)
 # The token limit is only a request: a server may ignore it and send megabytes, which would
 # be stored, printed and rendered. The client stops reading here (about 10x a long line).
 MAX_LINE_CHARS = 2000

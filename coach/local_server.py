@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from coach.errors import CoachError
 
@@ -95,11 +96,27 @@ def _probe(base_url: str) -> bool:
         return False
 
 
+def log_path(port: int) -> Path:
+    """Where the server started on `port` writes its output."""
+    return Path(tempfile.gettempdir()) / f"coach-serve-local-{port}.log"
+
+
+def threads() -> int:
+    """CPU threads for the model: every core, up to 4.
+
+    llama-cpp-python's server uses half the cores for generation by default, and with
+    `--n_ubatch 1` every prompt token is decoded alone with that count too: one thread on
+    a 2-core machine. A 135M model gains little past a few threads.
+    """
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def _launch(
-    model_file: Path, host: str, port: int, ubatch: int | None, startup_seconds: float
+    model_file: Path, host: str, port: int, ubatch: int | None, startup_seconds: float,
+    *, verbose: bool = False,
 ) -> subprocess.Popen[bytes]:
     base_url = f"http://{host}:{port}/v1"
-    log = Path(tempfile.gettempdir()) / f"coach-serve-local-{port}.log"
+    log = log_path(port)
     cmd = [
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model_file),
@@ -107,10 +124,17 @@ def _launch(
         "--host", host,
         "--port", str(port),
         "--n_ctx", str(CONTEXT_TOKENS),
-        "--verbose", "false",
+        "--n_threads", str(threads()),
+        "--n_threads_batch", str(threads()),
+        # verbose: llama.cpp's per-request timings in the log, read by `coach bench --local`
+        "--verbose", "true" if verbose else "false",
         # By default a new request cuts off the one being streamed; the coach asks for the
         # rating while the partner's line streams, so both must run to the end.
         "--interrupt_requests", "false",
+        # Keep each answered prompt's state in RAM (llama-cpp-python's prompt cache): one
+        # slot serves partner and judge in turn, so without it a judge re-ask after the
+        # partner's line, or the next turn's judge, reads the long rubric prompt again.
+        "--cache", "true",
     ]
     if ubatch:
         cmd += ["--n_ubatch", str(ubatch)]
@@ -134,7 +158,8 @@ def _launch(
 
 
 def start_local_server(
-    port: int | None = None, *, host: str = "127.0.0.1", startup_seconds: float = STARTUP_SECONDS
+    port: int | None = None, *, host: str = "127.0.0.1", startup_seconds: float = STARTUP_SECONDS,
+    verbose: bool = False, stages: dict[str, Any] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     """Start the local model server and wait until it answers.
 
@@ -146,6 +171,10 @@ def start_local_server(
         port: the port; None picks a free one.
         host: the address to listen on (keep 127.0.0.1 unless you mean to share it).
         startup_seconds: how long to wait for the model to load.
+        verbose: have llama.cpp log its timings for every request (see `log_path`).
+        stages: when given, filled with where the start-up time went (seconds): "launch"
+            (until the server answers), "probe", "relaunch" (after a crash, else 0),
+            and "ubatch" (the --n_ubatch used, None for the default), "log" (its path).
 
     Returns:
         (process, base_url, model_name). The caller must stop the process
@@ -163,11 +192,21 @@ def start_local_server(
         raise CoachError(f"Something is already serving on {host}:{port}; pick another --port.")
     forced = os.environ.get("COACH_LOCAL_UBATCH", "").strip()
     ubatch = int(forced) if forced.isdigit() and int(forced) > 0 else None
-    proc = _launch(model_file, host, port, ubatch, startup_seconds)
-    if ubatch is None and not _probe(base_url):
+    stages = {} if stages is None else stages
+    stages.update(launch=0.0, probe=0.0, relaunch=0.0, ubatch=ubatch, log=str(log_path(port)))
+    t0 = time.perf_counter()
+    proc = _launch(model_file, host, port, ubatch, startup_seconds, verbose=verbose)
+    stages["launch"] = time.perf_counter() - t0
+    if ubatch is not None:
+        return proc, base_url, MODEL_ALIAS
+    t0 = time.perf_counter()
+    probed = _probe(base_url)
+    stages["probe"] = time.perf_counter() - t0
+    if not probed:
         # The connection drops a moment before the crashed process is reaped.
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
+        stages["probe"] = time.perf_counter() - t0  # until the crash is seen
         crashed = proc.poll() is not None
         stop_local_server(proc)
         if not crashed:
@@ -175,7 +214,9 @@ def start_local_server(
                              "answer a short prompt; see its log in the temp folder.")
         print("llama.cpp crashed on batched decoding; restarting with --n_ubatch 1 "
               "(slower prompts, same answers).", file=sys.stderr, flush=True)
-        proc = _launch(model_file, host, port, 1, startup_seconds)
+        t0 = time.perf_counter()
+        proc = _launch(model_file, host, port, 1, startup_seconds, verbose=verbose)
+        stages.update(relaunch=time.perf_counter() - t0, ubatch=1)
     return proc, base_url, MODEL_ALIAS
 
 

@@ -45,3 +45,41 @@ def test_only_coach_llm_imports_the_openai_sdk() -> None:
             if any(n == "openai" or n.startswith("openai.") for n in names):
                 importers.add(path.relative_to(root).as_posix())
     assert importers == {"llm.py"}
+
+
+LOG = """\
+Llama._create_completion: cache miss
+llama_perf_context_print: prompt eval time =     100.00 ms /    35 tokens (...)
+llama_perf_context_print:        eval time =       0.00 ms /     1 runs   (...)
+Llama._create_completion: cache hit
+Llama.generate: 5 prefix-match hit, remaining 645 prompt tokens to eval
+llama_perf_context_print: prompt eval time =    1100.00 ms /   680 tokens (...)
+llama_perf_context_print:        eval time =    2000.00 ms /   160 runs   (...)
+INFO:     127.0.0.1:44614 - "POST /v1/chat/completions HTTP/1.1" 200 OK
+Llama._create_completion: cache hit
+Llama.generate: 600 prefix-match hit, remaining 40 prompt tokens to eval
+disconnected
+Disconnected from client (via refresh/close) Address(host='127.0.0.1', port=36532)
+llama_perf_context_print: prompt eval time =      50.00 ms /    10 tokens (...)
+llama_perf_context_print:        eval time =      10.00 ms /     2 runs   (...)
+"""
+
+
+def test_local_timings_are_read_per_request_from_the_cumulative_log() -> None:
+    from coach.bench_local import parse_timings
+
+    rows = parse_timings(LOG)
+    assert len(rows) == 4
+    assert [r["reused"] for r in rows] == [0, 5, 600, 0]
+    assert "prompt_tokens" not in rows[2]  # closed early by the client: no timings printed
+    assert [rows[i]["prompt_tokens"] for i in (0, 1, 3)] == [35, 645, 10]  # the last: reset
+    assert [rows[i]["gen_runs"] for i in (0, 1, 3)] == [1, 159, 2]
+    assert rows[1]["prompt_ms"] == 1000 and rows[1]["gen_ms"] == 2000
+
+
+def test_local_bench_says_why_it_is_skipped(monkeypatch, capsys) -> None:
+    from coach import bench_local
+
+    monkeypatch.setattr(bench_local, "missing", lambda: "local model not installed (test)")
+    assert main(["bench", "--local"]) == 0
+    assert "local model: skipped (local model not installed (test))" in capsys.readouterr().out

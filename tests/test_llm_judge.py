@@ -15,7 +15,9 @@ from coach.llm_judge import (
     LLMJudge,
     addresses_grader,
     extract_json,
+    grammar_schema,
     output_schema,
+    reply_fragments,
 )
 from coach.prompts import prompt_version
 from coach.rubric import CRITERION_KEYS, overall_score
@@ -207,7 +209,7 @@ def test_structured_modes_send_the_right_response_format(
         assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
         assert fmt["json_schema"]["schema"] == output_schema()
     elif structured == "json_object":
-        assert fmt == {"type": "json_object", "schema": output_schema()}
+        assert fmt == {"type": "json_object", "schema": grammar_schema(REPLY)}
     else:
         assert fmt is None
 
@@ -413,3 +415,31 @@ def test_prompt_version_includes_the_structured_mode() -> None:
                 for mode in ("json_schema", "json_object", "prompt")}
     assert len(set(versions.values())) == 3
     assert all(v.startswith(prompt_version("judge")) for v in versions.values())
+
+
+@pytest.mark.parametrize("reply", [
+    REPLY,
+    "Oh love, that's humiliating... What was it like, sitting there?",
+    "ok",
+    "No punctuation at all just words",
+    "  Spaces; and: odd, marks!? Still fine.\nNew line too  ",
+])
+def test_grammar_evidence_can_only_be_the_replys_own_words(reply: str) -> None:
+    frags = reply_fragments(reply)
+    assert frags and all(f and f in reply for f in frags)  # every allowed quote is exact
+    schema = grammar_schema(reply)
+    for crit in schema["properties"]["scores"]["properties"].values():
+        evidence = crit["properties"]["evidence"]
+        assert evidence["items"]["enum"] == frags and evidence["maxItems"] == 2
+
+
+def test_grammar_bounds_every_list_and_free_text() -> None:
+    # Unbounded, a tiny model repeats a flag until max_tokens cuts the JSON off (issue 14).
+    props = grammar_schema(REPLY)["properties"]
+    assert props["flags"]["maxItems"] == 4
+    assert props["tip"]["maxLength"] and props["better_reply"]["maxLength"]
+    # ...and the bare placeholders of the prompt's format description cannot be the answer.
+    assert props["tip"]["minLength"] > len("one line")
+    assert props["better_reply"]["minLength"] > len("a better reply")
+    # The strict json_schema mode keeps the plain schema (OpenAI rejects these keywords).
+    assert "maxItems" not in json.dumps(output_schema())

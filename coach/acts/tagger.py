@@ -147,8 +147,10 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in stop)
 
 
-_PAST_DEED = re.compile(r"^\W*(then |and )?i (just |really |never |only )?[a-z]+ed\b|^\W*(then |and )?i "
-                        r"(left|said|told|went|made|took|forgot|put|kept|let|wasn'?t|didn'?t)\b")
+_PAST_DEED = re.compile(
+    r"^\W*(then |and )?i (just |really |never |only )?[a-z]+ed\b|^\W*(then |and )?i "
+    r"(left|said|told|went|made|took|forgot|put|kept|let|wasn'?t|didn'?t)\b"
+)
 # Verbs that say nothing of what someone did: "you know", "I think".
 _NOT_DEEDS = frozenset(w[:4] for w in (
     "are", "were", "was", "have", "had", "has", "can", "could", "will", "would", "should",
