@@ -74,7 +74,9 @@ _HURT = re.compile(
 )
 _DENIAL = re.compile(
     r"\b(nothing'?s wrong|nothing is wrong|i'?m fine|it'?s fine|it was fine|i'?m okay|forget it|"
-    r"it'?s nothing|nothing happened|^\W*fine\b|"
+    r"it'?s nothing|it'?s nowt|just a mood|nothing happened|^\W*fine\b|"
+    r"i'?ll be (all right|alright|fine|okay|ok)|"
+    r"don'?t fret|don'?t worry about me|"
     r"never ?mind|leave it|it doesn'?t matter|drop it)\b"
 )
 _SHIFT = {
@@ -106,6 +108,15 @@ _LEAD = re.compile(
     r"^(and then|and so|but then|and|but|so|then|or|because|like|just|honestly|well|oh|okay|"
     r"ok|yeah|no|yes),?\s+",
     re.IGNORECASE,
+)
+_ABOUT_YOU = re.compile(r"\b(you|your|you're|you've|you'd|you'll|yours|yourself)\b", re.I)
+_YOUR_DEED = re.compile(
+    r"you (just |never |always |then )?([a-z]+ed|left|said|told|went|made|took|forgot|put|kept|"
+    r"let|didn'?t|used to|asked|ignored|laughed|walked|stopped)\b", re.I,
+)
+_PUT_DOWN = re.compile(
+    r"\b(daft|stupid|useless|failure|idiot|pathetic|worthless|ugly|fat|old|dumb|silly|burden|"
+    r"loser|mess|joke|bad at|too much|selfish|lazy|needy|dramatic|boring|weak)\b"
 )
 _POINTER = re.compile(
     r"(that'?s|that is|that was|it'?s|it is|it was|this is|there'?s|there is|that|this|yes|no)\b",
@@ -205,6 +216,11 @@ def _their_clause(partner_line: str) -> str:
                 or words[-1].lower().strip(".,!") in _DANGLING
                 or _ASKING.match(clause)
                 or (_POINTER.match(clause) and not _FEELING_WORDS.search(clause.lower()))
+                # what they say of you is said back only when it is something you did
+                # ("You laughed" -> "I laughed"), never "you're right" -> "I'm right"
+                or (_ABOUT_YOU.search(clause) and not _YOUR_DEED.match(clause))
+                # their own put-downs ("Daft old man") are never said back as facts
+                or (_PUT_DOWN.search(clause.lower()) and not clause.startswith(("I'm", "I am")))
                 or not content_words(clause)
                 or is_stock(clause)
             ):
