@@ -259,10 +259,13 @@ def _their_words(partner_line: str) -> str:
         # the run of up to eight words that carries the most of what they said
         for i in range(max(1, len(words) - 7)):
             run = _LEAD.sub("", " ".join(words[i : i + 8]).strip(" ,-"))
-            n = len(content_words(run))
+            n = len(content_words(run)) + 2 * bool(_FEELING_WORDS.search(run.lower()))
             if n > best_n:
                 best, best_n = run, n
-    return best.rstrip(",;:- ")
+    # "We're home" is nothing to quote back: a quote needs two words of substance, or a
+    # line that has more to it than the words quoted
+    enough = best_n >= 2 or len(content_words(partner_line)) >= 3
+    return best.rstrip(",;:- ") if best_n and enough else ""
 
 
 def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> str:
@@ -282,6 +285,8 @@ def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> 
     if clause.startswith(("You're ", "You are ")):
         # "I'm the problem" is said back as what they feel, never as a fact
         rest = clause.split(" ", 1)[1] if clause.startswith("You're ") else clause[8:]
+        if _FEELING_WORDS.search(rest.lower()):  # "I'm still angry" -> "You're still angry."
+            return f"You're {rest}." + (" That sounds really painful." if hurting else "")
         return f"You feel like you're {rest.removeprefix('are ')}." + (
             " That sounds really painful." if hurting else "")
     if clause:
