@@ -97,11 +97,7 @@ class Rule:
     negatable: bool
     question: str
     stock: bool
-    anchored: bool
     source: str = ""  # the pattern as written, word classes filled in
-    # texts one of which any match contains: a substring test rules out most rules for
-    # most sentences far more cheaply than the regex would
-    needs: Needs = Needs(None)
     # the pattern split in two: the alternatives that need some text (tried only when it is
     # there) and the rest (always tried); together they match what `pattern` matches
     parts: tuple[tuple[Needs, re.Pattern[str]], ...] = ()
@@ -173,9 +169,7 @@ def _compile(spec: RuleSpec, act: str, classes: dict[str, str], where: str) -> R
         spec.negatable,
         spec.question,
         spec.stock,
-        _anchored(source),
         source,
-        needs_of(source),
         _parts(source),
     )
 
@@ -195,13 +189,6 @@ def _parts(source: str) -> tuple[tuple[Needs, re.Pattern[str]], ...]:
     if free:
         out.append((Needs(None), re.compile(factored(free))))
     return tuple(out)
-
-
-def _anchored(source: str) -> bool:
-    """Whether the pattern anchors at a sentence's start or end anywhere (then it must be
-    tried sentence by sentence: over the whole reply, ^ and $ mean the reply's ends)."""
-    bare = re.sub(r"\\.|\[(\\.|[^\]])*\]", "", source)
-    return "^" in bare or "$" in bare
 
 
 def alternatives(source: str) -> list[str]:
@@ -355,17 +342,6 @@ def _class_end(source: str, i: int) -> int:
 
 
 MIN_REQUIRED = 3
-
-
-def needs_of(source: str) -> Needs:
-    """What a rule's pattern needs: required texts for each alternative, if each has some."""
-    texts: list[str] = []
-    for alt in alternatives(source):
-        found = required_texts(alt)
-        if found is None:
-            return Needs(None)
-        texts += found
-    return Needs(frozenset(texts))
 
 
 @functools.cache

@@ -209,14 +209,7 @@ def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
         "feelings": re.compile(rf"\b({classes['feelings']})\b"),
         "second_person": re.compile(r"\b(you|your|you're|youre|you've|you'd|yourself)\b"),
         "first_person": re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|my|me|we|our|us)\b"),
-        "third_person": re.compile(r"\b(he|she|they|him|her|them|his|their|it)\b"),
         "about_them": re.compile(r"\b(you|your|you're|youre|you've|he|she|they|his|her|their)\b"),
-        "hedged": re.compile(
-            r"\b(if|would|could|should|can|will|won't|might|maybe|perhaps|need to|have to|"
-            r"try|hope|please|just|always|never|everyone|everybody|people|sometimes|"
-            r"there is|there are|it's easy)\b|'ll\b|^\W*(do|don't|dont|go|get|be|stop|take|"
-            r"make|keep|let|find|talk|tell|call|remember|think|look)\b"
-        ),
         "commitment": re.compile(
             r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
             r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to|"
