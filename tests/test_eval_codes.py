@@ -120,11 +120,15 @@ ESC = ",".join(ESCONV_HEADER).encode() + b"\n"
 def test_malformed_esconv_file_names_the_file_and_line(
     tmp_path: Path, body: bytes, needle: str
 ) -> None:
-    path = tmp_path / "esc" / ds.ESCONV_FILE
+    _assert_names_file_and_line(tmp_path / "esc" / ds.ESCONV_FILE, body, ds.load_esconv, needle)
+
+
+def _assert_names_file_and_line(path: Path, body: bytes, load, needle: str) -> None:
+    """Loading `body` from `path` fails with one error naming the file and `needle`."""
     path.parent.mkdir()
     path.write_bytes(body)
     with pytest.raises(CoachError) as e:
-        ds.load_esconv(path.parent)
+        load(path.parent)
     assert str(path) in str(e.value) and needle in str(e.value)
 
 
@@ -149,12 +153,7 @@ def _annomi_line(**change: str) -> bytes:
 def test_malformed_annomi_file_names_the_file_and_line(
     tmp_path: Path, body: bytes, needle: str
 ) -> None:
-    path = tmp_path / "anno" / ds.ANNOMI_FILE
-    path.parent.mkdir()
-    path.write_bytes(body)
-    with pytest.raises(CoachError) as e:
-        ds.load_annomi(path.parent)
-    assert str(path) in str(e.value) and needle in str(e.value)
+    _assert_names_file_and_line(tmp_path / "anno" / ds.ANNOMI_FILE, body, ds.load_annomi, needle)
 
 
 def test_folders_without_the_files_are_missing_not_broken(tmp_path: Path) -> None:

@@ -108,12 +108,18 @@ class Expect(_Strict):
         return self
 
 
-class Case(_Strict):
-    """One reply with its bounds; stuffing cases also carry the unstuffed `base`."""
+class _Item(_Strict):
+    """What every case and pair has: an id, and the partner line (from a scenario) it
+    answers."""
 
     id: str = Field(min_length=1)
     partner: str = Field(min_length=1)
     scenario: str | None = None
+
+
+class Case(_Item):
+    """One reply with its bounds; stuffing cases also carry the unstuffed `base`."""
+
     reply: str = Field(min_length=1)
     base: str | None = None
     lang: str | None = None
@@ -126,12 +132,9 @@ class Case(_Strict):
         return self
 
 
-class Pair(_Strict):
+class Pair(_Item):
     """Two replies to the same line: `better` must beat `worse` by `margin` points."""
 
-    id: str = Field(min_length=1)
-    partner: str = Field(min_length=1)
-    scenario: str | None = None
     better: str = Field(min_length=1)
     worse: str = Field(min_length=1)
     margin: float = Field(default=5.0, ge=0)
