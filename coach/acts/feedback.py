@@ -157,7 +157,8 @@ _TOKEN = re.compile(r"[A-Za-z']+|[^A-Za-z']+")
 
 def tip(verdict: Verdict, gaps: list[str]) -> str:
     """The one change that would help most: the harm first, else the costliest gap."""
-    for flag in verdict.flags:
+    if verdict.flags:
+        flag = verdict.flags[0]  # flags come in policy.FLAG_ORDER
         return HARM_TIPS[flag].format(quote=verdict.harm_quotes.get(flag, "that"))
     if not gaps:
         return STRONG_TIP
