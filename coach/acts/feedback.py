@@ -269,12 +269,28 @@ def _their_words(partner_line: str) -> str:
     return best.rstrip(",;:- ") if best_n and enough else ""
 
 
+def _sentence_inside(clause: str) -> str:
+    """`clause` to stand inside a sentence: its first word lower-cased, unless it is a
+    name or "I" ("Emeka rang again" stays as it is)."""
+    first, _, rest = clause.partition(" ")
+    if first.lower() in _COMMON_STARTS:
+        return f"{first.lower()} {rest}".strip()
+    return clause
+
+
+_COMMON_STARTS = frozenset({
+    "you", "your", "it", "it's", "its", "the", "that", "this", "there", "he", "she", "they",
+    "his", "her", "their", "we", "our", "a", "an", "my", "you're", "you've", "you'll",
+    "everything", "nothing", "something",
+})
+
+
 def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> str:
     """Their own words said back (see `_moves`). `hurting`: what they said is painful, so
     saying it back may name the pain."""
     if denial:
         said = (
-            f"You said {clause[:1].lower() + clause[1:]}, and that's okay. "
+            f"You said {_sentence_inside(clause)}, and that's okay. "
             if clause
             else f"You said “{quote}”, and that's okay. "
             if quote
