@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from coach.errors import CoachError, ModelError, ReplyError, ReplyKeptError
+from coach.errors import INTERRUPTED, CoachError, ModelError, ReplyError, ReplyKeptError
 from coach.render import (
     compare_lines,
     debrief_lines,
@@ -666,23 +668,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.db is None and os.environ.get("COACH_DB"):
         args.db = Path(os.environ["COACH_DB"])
+    INTERRUPTED.clear()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_ctrl_c)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except CoachError as e:
+        if INTERRUPTED.is_set():  # the interrupt came back as another error
+            return _stopped()
         print(f"coach: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        import signal
-
-        # Stopping takes a moment; a second Ctrl-C meanwhile ends it at once, not with a
-        # traceback from whatever was being cleaned up.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        print("\ncoach: stopped. Everything you typed is saved (`coach history`).", file=sys.stderr)
-        return 130
+        return _stopped()
     except BrokenPipeError:
         # The reader went away (`coach review ID | head`): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    return _stopped() if INTERRUPTED.is_set() else code
+
+
+def _on_ctrl_c(signum: int, frame: object) -> None:
+    INTERRUPTED.set()
+    signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt, as Python does
+
+
+def _stopped() -> int:
+    # Stopping takes a moment; a second Ctrl-C meanwhile ends it at once, not with a
+    # traceback from whatever was being cleaned up.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    print("\ncoach: stopped. Everything you typed is saved (`coach history`).", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

@@ -7,8 +7,16 @@ The CLI and the app print the message; they never show a traceback for these.
 
 from __future__ import annotations
 
+import threading
+
 from coach.redact import redact
 from coach.wording import UI, worded
+
+# Set when the person pressed Ctrl-C. Libraries sometimes catch the KeyboardInterrupt and
+# raise something else (pydantic wraps one that lands while it builds a validator, and the
+# openai client turns that into a connection error), so code that maps errors checks this
+# rather than the exception's type.
+INTERRUPTED = threading.Event()
 
 
 class CoachError(Exception):

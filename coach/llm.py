@@ -43,7 +43,7 @@ from tenacity import (
 
 from coach import wording
 from coach.config import PLACEHOLDER_KEY, ModelConfig, safe_url
-from coach.errors import ModelError
+from coach.errors import INTERRUPTED, ModelError
 from coach.redact import install_log_filter, remember_secret, remember_url_secrets
 
 log = logging.getLogger(__name__)
@@ -327,6 +327,8 @@ class OpenAIChatModel:
         try:
             result = retrying(attempt)
         except (openai.OpenAIError, ValueError) as exc:  # ValueError: a body that isn't JSON
+            if INTERRUPTED.is_set():
+                raise KeyboardInterrupt from exc  # a library wrapped the person's Ctrl-C
             if deadline.expired:
                 raise self._over_budget(attempts) from None
             raise self._to_model_error(exc, model=model, attempts=attempts) from None
@@ -504,6 +506,8 @@ class OpenAIChatModel:
                     if choice.finish_reason:
                         finished = True
         except (openai.OpenAIError, ValueError) as exc:
+            if INTERRUPTED.is_set():
+                raise KeyboardInterrupt from exc  # a library wrapped the person's Ctrl-C
             if deadline.expired:
                 raise self._over_budget(attempts) from None
             raise ModelError(

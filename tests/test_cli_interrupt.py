@@ -68,3 +68,31 @@ def test_ctrl_c_mid_turn_exits_promptly(tmp_path: Path, presses: int) -> None:
     finally:
         store.close()
     assert texts == [REPLY]  # the reply was kept
+
+
+def test_an_interrupt_a_library_wrapped_still_stops(monkeypatch, tmp_path: Path, capsys) -> None:
+    """Ctrl-C that reaches the CLI as another error (pydantic wraps a KeyboardInterrupt
+    that lands while it builds a validator, and the openai client calls that a connection
+    error) still stops with the usual line and 130, not as a model failure."""
+    from coach import cli
+    from coach.errors import INTERRUPTED, ModelError
+
+    def interrupted_then_wrapped(args) -> int:
+        INTERRUPTED.set()  # what the Ctrl-C handler does
+        raise ModelError("Cannot reach the model server: Error building validator")
+
+    monkeypatch.setattr(cli, "cmd_history", interrupted_then_wrapped)
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
+    prior = signal.getsignal(signal.SIGINT)
+    try:
+        assert cli.main(["history"]) == 130
+    finally:
+        signal.signal(signal.SIGINT, prior)
+    err = capsys.readouterr().err
+    assert "stopped" in err and "Cannot reach" not in err
+    monkeypatch.setattr(cli, "cmd_history", lambda args: 0)
+    try:
+        assert cli.main(["history"]) == 0  # the next run starts uninterrupted
+    finally:
+        signal.signal(signal.SIGINT, prior)
+    assert not INTERRUPTED.is_set()
