@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from coach.resources import prompts_dir
 from coach.rubric import rubric_fingerprint
 
-PROMPT_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPT_DIR = prompts_dir()
 
 # The tags the judge prompt uses to fence user-written text. Anything in user text that
 # looks like one of them is defanged, so a reply cannot close its own fence.

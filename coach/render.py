@@ -12,7 +12,7 @@ import json
 from coach.metrics import MITI_NORMS, Debrief, debrief
 from coach.rubric import BY_KEY, CRITERIA, Rating
 from coach.scenario import Scenario
-from coach.session import Comparison, Tree, Turn, user_turns
+from coach.session import Comparison, Tree, Turn, shown_delta, user_turns
 from coach.wording import worded
 
 DOTS = {0: "○○", 1: "●○", 2: "●●"}
@@ -214,13 +214,16 @@ def turn_lines(t: Turn, partner_name: str) -> list[str]:
     return out
 
 
-def _whole(x: float | None) -> int | None:
-    """Scores are shown as whole points, so their differences are too."""
-    return None if x is None else round(x)
+def delta_text(a: float | None, b: float | None, digits: int = 0, missing: str = "-") -> str:
+    """The change from A to B as shown: "+20", "-0.5", "±0", or `missing` when unrated.
 
-
-def _delta(d: float | int | None) -> str:
-    return "-" if d is None else f"{d:+}"
+    One function for the CLI and the app, over `session.shown_delta`, so the same comparison
+    reads the same number everywhere.
+    """
+    d = shown_delta(a, b, digits)
+    if d is None:
+        return missing
+    return f"{d:+.{digits}f}" if d else "±0"
 
 
 def compare_lines(c: Comparison, partner_name: str) -> list[str]:
@@ -244,8 +247,8 @@ def compare_lines(c: Comparison, partner_name: str) -> list[str]:
         if not shared:
             oa = "-" if row.overall_a is None else f"{row.overall_a:.0f}"
             ob = "-" if row.overall_b is None else f"{row.overall_b:.0f}"
-            out.append(f"  score A {oa}  B {ob}  delta {_delta(_whole(row.overall_delta))}")
-            ds = [f"{BY_KEY[k].name} {_delta(v)}" for k, v in row.level_deltas.items() if v]
+            out.append(f"  score A {oa}  B {ob}  delta {delta_text(row.overall_a, row.overall_b)}")
+            ds = [f"{BY_KEY[k].name} {v:+d}" for k, v in row.level_deltas.items() if v]
             if ds:
                 out.append("  levels: " + ", ".join(ds))
         out.append("")
@@ -254,14 +257,12 @@ def compare_lines(c: Comparison, partner_name: str) -> list[str]:
     )
     for cr in CRITERIA:
         a, b = c.mean_a.get(cr.key), c.mean_b.get(cr.key)
-        d = None if a is None or b is None else round(b - a, 2)
         fa = "n/a" if a is None else f"{a:.1f}"
         fb = "n/a" if b is None else f"{b:.1f}"
-        out.append(f"  {cr.name:<20} {fa:>4} -> {fb:<4} {_delta(d)}")
+        out.append(f"  {cr.name:<20} {fa:>4} -> {fb:<4} {delta_text(a, b, 1)}")
     oa = "n/a" if c.overall_a is None else f"{c.overall_a:.0f}"
     ob = "n/a" if c.overall_b is None else f"{c.overall_b:.0f}"
-    od = None if c.overall_a is None or c.overall_b is None else round(c.overall_b - c.overall_a, 1)
-    out.append(f"  {'Overall':<20} {oa:>4} -> {ob:<4} {_delta(_whole(od))}")
+    out.append(f"  {'Overall':<20} {oa:>4} -> {ob:<4} {delta_text(c.overall_a, c.overall_b)}")
     out.append(
         f"  Ending: A {ENDINGS.get(c.ending_a or '', 'not reached')}, "
         f"B {ENDINGS.get(c.ending_b or '', 'not reached')}"

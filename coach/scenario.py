@@ -24,6 +24,7 @@ from pydantic import (
 
 from coach.errors import ScenarioError
 from coach.reading import Reading
+from coach.resources import scenarios_dir
 from coach.response import ACT_FIELDS, LINE_FIELDS, Response, band_of
 from coach.rubric import CRITERION_KEYS, MAX_LEVEL
 
@@ -339,7 +340,7 @@ def default_scenario_dir() -> Path:
     env = os.environ.get("COACH_SCENARIOS")
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    return scenarios_dir()
 
 
 def load_library(directory: Path | None = None) -> dict[str, Scenario]:

@@ -234,9 +234,19 @@ class TurnDelta:
 
     @property
     def overall_delta(self) -> float | None:
-        if self.overall_a is None or self.overall_b is None:
-            return None
-        return round(self.overall_b - self.overall_a, 1)
+        """B minus A of this turn's scores, as shown (whole points)."""
+        return shown_delta(self.overall_a, self.overall_b)
+
+
+def shown_delta(a: float | None, b: float | None, digits: int = 0) -> float | None:
+    """B minus A as a person reads it: the difference of the two numbers rounded as shown.
+
+    Scores of 33.6 and 54.4 are shown as 34 and 54, so the change is +20, never +21. The
+    CLI, the app and the exports all take their deltas from here. None when either is None.
+    """
+    if a is None or b is None:
+        return None
+    return round(round(b, digits) - round(a, digits), digits)
 
 
 @dataclass(frozen=True)
@@ -251,6 +261,11 @@ class Comparison:
     ending_a: str | None
     ending_b: str | None
     turns_compared: int = 0
+
+    @property
+    def overall_delta(self) -> float | None:
+        """B minus A of the average scores, as shown (whole points)."""
+        return shown_delta(self.overall_a, self.overall_b)
 
 
 def _answers(path: list[Turn]) -> dict[int, str]:

@@ -577,3 +577,38 @@ def test_replay_shows_a_server_message_as_text(db):
     assert not at.exception, at.exception
     (err,) = at.error
     _shown_as_text(err.value)
+
+
+
+class _FixedScores(HeuristicJudge):
+    """The built-in judge, with chosen overall scores for chosen replies."""
+
+    name = "fixed-scores"
+
+    def __init__(self, scores: dict[str, float]):
+        self.scores = scores
+
+    def rate(self, ctx):
+        r = super().rate(ctx)
+        return r.model_copy(update={"overall": self.scores.get(ctx.reply, r.overall)})
+
+
+def test_compare_delta_is_the_same_number_in_the_cli_and_the_app(db, capsys):
+    """33.6 -> 54.4 is shown as 34 -> 54, so both UIs say +20 (the CLI once said +21)."""
+    from coach.cli import main
+
+    judge = _FixedScores({"You should talk to HR tomorrow.": 33.6, "Tell me more.": 54.4})
+    base = make_backend(None)
+    eng = Engine(Store(db), Backend(judge, base.partner, base.label, True), load_library())
+    info, _ = eng.start(SCENARIO)
+    eng.reply(info.id, GOOD)
+    eng.reply(info.id, "You should talk to HR tomorrow.")
+    eng.replay(info.id, "Tell me more.", from_turn=2, branch=1)
+    assert main(["--db", str(db), "review", info.id, "--compare", "1", "2"]) == 0
+    cli_out = capsys.readouterr().out
+    assert "score A 34  B 54  delta +20" in cli_out, cli_out
+    at = app()
+    at.switch_page("replay.py").run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert any("From A to B: score +20" in c for c in captions), captions

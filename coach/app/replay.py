@@ -17,7 +17,7 @@ from coach.app.practice import open_session
 from coach.app.text import escape_md
 from coach.app.widgets import conversation
 from coach.errors import CoachError, ConflictError, ModelError, ReplyError
-from coach.render import ENDINGS
+from coach.render import ENDINGS, delta_text
 from coach.rubric import CRITERIA
 from coach.scenario import Scenario
 from coach.session import Tree, compare, user_turns
@@ -131,11 +131,7 @@ def _fmt(x: float | None, digits: int = 0) -> str:
 
 
 def _delta(a: float | None, b: float | None, digits: int = 0) -> str:
-    if a is None or b is None:
-        return ""
-    # the difference of the numbers as shown, so 54 against 33 reads +21, never +20
-    d = round(round(b, digits) - round(a, digits), digits)
-    return f"{d:+.{digits}f}" if d else "±0"
+    return delta_text(a, b, digits, missing="")
 
 
 def compare_tab(tree: Tree, sc: Scenario) -> None:

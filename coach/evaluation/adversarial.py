@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from coach.errors import CoachError
 from coach.judge import Judge, JudgeContext, Line
+from coach.resources import adversarial_dir
 from coach.rubric import CRITERION_KEYS, MAX_LEVEL, Horseman, Rating
 from coach.safety import concern
 from coach.scenario import Scenario
@@ -145,7 +146,7 @@ Item = Case | Pair
 
 def default_dir() -> Path:
     """The suites shipped in the repo: `evals/adversarial/`."""
-    return Path(__file__).resolve().parents[2] / "evals" / "adversarial"
+    return adversarial_dir()
 
 
 def _field_errors(err: ValidationError) -> str:

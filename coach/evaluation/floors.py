@@ -24,8 +24,9 @@ from pathlib import Path
 from coach.errors import CoachError
 from coach.evaluation.codes import ANNOMI_CODES, ESCONV_CODES
 from coach.evaluation.datasets import EPITOME_FILES
+from coach.resources import evals_dir
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "evals" / "floors.toml"
+DEFAULT_PATH = evals_dir() / "floors.toml"
 CRITERIA: dict[str, tuple[str, ...]] = {
     "epitome": tuple(EPITOME_FILES),
     "esconv": tuple(c.key for c in ESCONV_CODES),

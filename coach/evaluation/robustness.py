@@ -15,6 +15,7 @@ from pathlib import Path
 
 from coach.evaluation.datasets import Turn
 from coach.evaluation.runner import JudgeSpec, rate_turns
+from coach.resources import evals_dir
 from coach.rubric import Rating
 
 SUITES = ("injection", "padding", "paraphrase", "consistency")
@@ -24,7 +25,7 @@ PARAPHRASE_TOLERANCE = 25.0  # overall points (0-100); one criterion level is 12
 
 def default_dir() -> Path:
     """The suites shipped in the repo's `evals/` folder."""
-    return Path(__file__).resolve().parents[2] / "evals"
+    return evals_dir()
 
 
 def load_suite(name: str, directory: Path | None = None) -> list[dict]:

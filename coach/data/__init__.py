@@ -1,0 +1,2 @@
+"""Package data: the repo's top-level `prompts/`, `scenarios/` and `evals/` folders, mapped
+here by `pyproject.toml` so that a wheel carries them. Read them through `coach.resources`."""

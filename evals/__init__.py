@@ -1,0 +1,1 @@
+"""The project's own evaluation suites, shipped as the package data `coach.data.evals`."""

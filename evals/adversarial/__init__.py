@@ -1,0 +1,1 @@
+"""Adversarial suites, shipped as the package data `coach.data.evals.adversarial`."""

@@ -1,0 +1,1 @@
+"""The scenarios, shipped as the package data `coach.data.scenarios`."""
