@@ -1,12 +1,10 @@
 """The practice loop: store the reply, then judge and answer it, then store the result.
 
 Order matters for "nothing lost": the reply is committed first, in its own transaction.
-The partner answers what the reply did, read from the rating the user sees
-(coach/response.py). A model judge runs in a worker thread while a model partner streams in
-the caller's thread, so a model turn takes about as long as the slower of the two; that
-partner reads the built-in rules' acts. A scripted partner, which costs nothing, waits for
-the model judge and answers its rating. Any model failure leaves the reply
-stored and marked failed, and `retry` finishes whatever part is missing.
+The partner answers what the reply did, read from the rating the user sees, whichever judge
+gave it (coach/turn.py plans that, purely). So the judge rates first and the partner answers
+second; a model judge runs in a worker thread so that Ctrl-C stays prompt. Any model failure
+leaves the reply stored and marked failed, and `retry` finishes whatever part is missing.
 """
 
 from __future__ import annotations
@@ -22,10 +20,8 @@ from coach.backends import Backend
 from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
 from coach.heuristic import HeuristicJudge
 from coach.judge import MAX_REPLY_CHARS, JudgeContext, Line
-from coach.partner import PartnerContext, ending_for
-from coach.reading import Reading, advance_openness, reading_of
+from coach.partner import PartnerContext
 from coach.redact import redact
-from coach.response import response_to
 from coach.rubric import Rating
 from coach.safety import PAUSE_LINE, RESOURCES, concern
 from coach.scenario import Scenario
@@ -41,6 +37,7 @@ from coach.session import (
 )
 from coach.store import Store
 from coach.stored import scenario_from_json
+from coach.turn import merged_error, plan_turn
 
 TokenSink = Callable[[str], None]
 
@@ -246,17 +243,19 @@ class Engine:
     # ------------------------------------------------------------------ the turn
 
     @staticmethod
-    def _judged(future: Future, errors: list[str]) -> tuple[Rating | None, BaseException | None]:
+    def _judged(
+        future: Future, errors: list[tuple[str, str]]
+    ) -> tuple[Rating | None, BaseException | None]:
         """The model judge's rating, or None with its failure added to `errors` (and a bug
         in a judge handed back, to raise once the partner's line is stored)."""
         try:
             return future.result(), None
         except ModelError as e:
-            errors.append(f"judge: {e.template}")  # each UI words it (coach.wording)
+            errors.append(("judge", e.template))  # each UI words it (coach.wording)
             return None, None
         except Exception as e:  # a bug in a judge: keep the partner's line, then raise
             # Not a ModelError, so not redacted yet: it is stored, so redact it here.
-            errors.append(redact(f"judge: unexpected error ({type(e).__name__}: {e})"))
+            errors.append(("judge", redact(f"unexpected error ({type(e).__name__}: {e})")))
             return None, e
 
     def process(self, user: Turn, *, on_token: TokenSink | None = None) -> TurnResult:
@@ -296,32 +295,34 @@ class Engine:
         partner_turn = answered[0] if answered else None
 
         rating = user.rating
-        judge_future = None
-        errors: list[str] = []
+        errors: list[tuple[str, str]] = []
         unexpected: BaseException | None = None
         if rating is None:
             if flagged or self.backend.judge.name == "heuristic":
                 rating = quick
             else:
-                judge_future = _in_background(self.backend.judge.rate, jctx)
-                # The partner answers the rating the user sees. A scripted partner costs
-                # nothing, so it waits for the model judge; a model partner streams
-                # alongside it and reads the built-in rules instead (waiting would add the
-                # judge's whole time to every turn), and hears the reply itself anyway.
-                if partner_turn is None and self.backend.partner.name == "scripted":
-                    rating, unexpected = self._judged(judge_future, errors)
-                    judge_future = None
-        shown = rating if rating is not None and rating.status == "scored" else quick
-        reading = Reading.NEUTRAL if flagged else reading_of(shown)
-        response = response_to(shown, reading, fallback_acts=(a.kind for a in quick.acts))
-        openness = advance_openness(prev_openness, reading)
-        # A safety concern pauses the role-play: no in-character answer, no ending.
-        ending = ending_for(sc, openness) if user.idx >= sc.turns and not flagged else None
+                # The partner answers the rating the user sees, so it waits for the judge.
+                future = _in_background(self.backend.judge.rate, jctx)
+                rating, unexpected = self._judged(future, errors)
+        plan = plan_turn(
+            sc,
+            rating=rating,
+            builtin=quick,
+            prev_openness=prev_openness,
+            turn=user.idx,
+            flagged=bool(flagged),
+        )
+        reading, response, openness, ending = (
+            plan.reading,
+            plan.response,
+            plan.openness,
+            plan.ending,
+        )
 
         partner_text = ""
         t0 = time.perf_counter()
         meta: dict = {"partner": self.backend.partner.name, "response": response.value}
-        if partner_turn is None and flagged:
+        if partner_turn is None and plan.pause:
             partner_text, meta = PAUSE_LINE, {"pause": True}  # shown by the UI, not streamed
         elif partner_turn is None:
             pctx = PartnerContext(
@@ -343,20 +344,15 @@ class Engine:
                 if not partner_text:
                     raise ModelError("The partner model returned an empty line.", retryable=True)
             except ModelError as e:
-                errors.append(f"partner: {e.template}")  # each UI words it (coach.wording)
+                errors.append(("partner", e.template))  # each UI words it (coach.wording)
         partner_ms = round((time.perf_counter() - t0) * 1000, 1)
 
-        if judge_future is not None:
-            rating, unexpected = self._judged(judge_future, errors)
         if rating is not None and user.meta.get("suggested") and not rating.suggested:
             rating = rating.model_copy(update={"suggested": True})
         if rating is not None and user.rating is None:
             self.store.save_rating(user.id, rating, reading)
 
-        # Partner and judge usually fail for the same reason (the server is down): say it once.
-        if len({e.split(": ", 1)[1] for e in errors}) == 1:
-            errors = [errors[0].split(": ", 1)[1]]
-        error = " ".join(errors)
+        error = merged_error(errors)
         if partner_turn is None and partner_text:
             try:
                 partner_turn = self.store.complete_turn(
