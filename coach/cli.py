@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from coach.config import add_model_flags, config_from_args
 from coach.errors import INTERRUPTED, CoachError, ModelError, ReplyError, ReplyKeptError
 from coach.render import (
     compare_lines,
@@ -27,6 +28,7 @@ from coach.render import (
     when,
 )
 from coach.safety import PAUSE_COUNT_RULE
+from coach.store import default_db_path
 
 EXIT_USER_ERROR = 2
 
@@ -38,45 +40,13 @@ def _out(line: str = "") -> None:
 # ------------------------------------------------------------------ wiring
 
 
-def _add_model_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group(
-        "model (default: offline; else OPENAI_BASE_URL, OPENAI_API_KEY, COACH_* variables)"
-    )
-    g.add_argument(
-        "--offline",
-        action="store_true",
-        help="use the scripted partner and heuristic judge even if a model is configured",
-    )
-    g.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
-    g.add_argument("--partner-model", help="model that plays the partner")
-    g.add_argument("--judge-model", help="model that rates replies (default: partner model)")
-    g.add_argument(
-        "--structured",
-        choices=["json_schema", "json_object", "prompt"],
-        help="how the judge asks for JSON",
-    )
-
-
-def _model_config(args: argparse.Namespace):  # -> ModelConfig | None
-    if getattr(args, "offline", False):
-        return None
-    from coach.config import resolve_config
-
-    return resolve_config(
-        base_url=args.base_url,
-        partner_model=args.partner_model,
-        judge_model=args.judge_model,
-        structured=args.structured,
-    )
-
-
 def _engine(args: argparse.Namespace, *, with_model: bool = True):
     from coach.backends import make_backend
     from coach.engine import Engine
     from coach.scenario import load_library
     from coach.store import Store
 
-    config = _model_config(args) if with_model else None
+    config = config_from_args(args) if with_model else None
     return Engine(Store(args.db), make_backend(config), load_library(args.scenarios))
 
 
@@ -183,12 +153,9 @@ def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | Non
         stream = _Stream(name)
 
         try:
-            if first_replay is not None:
-                res = engine.replay(
-                    session_id, text, from_turn=first_replay, branch=branch, on_token=stream
-                )
-            else:
-                res = engine.reply(session_id, text, branch=branch, on_token=stream)
+            res = engine.send(
+                session_id, text, branch=branch, from_turn=first_replay, on_token=stream
+            )
         except ReplyError as e:
             stream.end()
             _out(f"  {e}")
@@ -597,14 +564,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = command("practice", help="rehearse a scenario in the terminal")
     s.add_argument("scenario", help="scenario id (see `coach scenarios`)")
     replies_flags(s)
-    _add_model_flags(s)
+    add_model_flags(s)
     s.set_defaults(func=cmd_practice)
 
     s = command("resume", help="continue an unfinished session (retries a failed turn)")
     s.add_argument("session")
     s.add_argument("--branch", type=_positive, default=1)
     replies_flags(s)
-    _add_model_flags(s)
+    add_model_flags(s)
     s.set_defaults(func=cmd_resume)
 
     s = command("replay", help="branch a session from a turn with a different reply")
@@ -619,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--branch", type=_positive, default=1, help="branch to fork (default 1)")
     replies_flags(s)
-    _add_model_flags(s)
+    add_model_flags(s)
     s.set_defaults(func=cmd_replay)
 
     s = command("review", help="show a session's branches and ratings, or compare two")
@@ -666,8 +633,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.db is None and os.environ.get("COACH_DB"):
-        args.db = Path(os.environ["COACH_DB"])
+    if args.db is None:
+        args.db = default_db_path()
     INTERRUPTED.clear()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_ctrl_c)

@@ -34,6 +34,7 @@ from coach.session import (
     next_turn_number,
     path_to,
     state_of,
+    stuck_reply,
 )
 from coach.store import Store
 from coach.stored import scenario_from_json
@@ -195,6 +196,25 @@ class Engine:
         )
         return self.process(user, on_token=on_token)
 
+    def send(
+        self,
+        session_id: str,
+        text: str | None,
+        *,
+        branch: int = 1,
+        from_turn: int | None = None,
+        on_token: TokenSink | None = None,
+    ) -> TurnResult:
+        """The one way both UIs send a reply: a retry of the stuck reply when `text` is None,
+        a new branch when `from_turn` is given, else the branch's next reply."""
+        if text is None:
+            return self.retry(session_id, branch=branch, on_token=on_token)
+        if from_turn is not None:
+            return self.replay(
+                session_id, text, from_turn=from_turn, branch=branch, on_token=on_token
+            )
+        return self.reply(session_id, text, branch=branch, on_token=on_token)
+
     def replay(
         self,
         session_id: str,
@@ -235,10 +255,10 @@ class Engine:
     ) -> TurnResult:
         """Finish the reply on `branch` that a failed model call left unanswered or unrated."""
         tree = self.store.load_tree(session_id)
-        stuck = [t for t in tree.path(branch) if t.role == "user" and t.status != "ok"]
-        if not stuck:
+        stuck = stuck_reply(tree.path(branch))
+        if stuck is None:
             raise ReplyError("Nothing to retry: every reply on this branch is answered.")
-        return self.process(stuck[-1], on_token=on_token)
+        return self.process(stuck, on_token=on_token)
 
     # ------------------------------------------------------------------ the turn
 

@@ -122,6 +122,11 @@ def user_turns(path: list[Turn]) -> list[Turn]:
     return [t for t in path if t.role == "user"]
 
 
+def stuck_reply(path: list[Turn]) -> Turn | None:
+    """The last reply on `path` that is stored but not fully answered (the one to retry)."""
+    return next((t for t in reversed(path) if t.role == "user" and t.status != "ok"), None)
+
+
 def last_partner_before(path: list[Turn], turn_no: int) -> Turn:
     """The partner line that user turn `turn_no` answers (the fork point for replay).
 

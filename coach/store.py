@@ -88,6 +88,12 @@ def default_home() -> Path:
     return Path(xdg) / "coach"
 
 
+def default_db_path() -> Path:
+    """`COACH_DB`, else the coach data folder's `coach.db`: the one rule for CLI and app."""
+    env = os.environ.get("COACH_DB")
+    return Path(env).expanduser() if env else default_home() / "coach.db"
+
+
 def _row_to_turn(r: sqlite3.Row) -> Turn:
     return Turn(
         id=r["id"],
@@ -141,7 +147,7 @@ class Store:
 
     def __init__(self, path: Path | str | None = None) -> None:
         if path is None:
-            path = default_home() / "coach.db"
+            path = default_db_path()
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

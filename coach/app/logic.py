@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from coach.metrics import level_band
 from coach.render import ENDINGS, score_word, version_label, when  # noqa: F401 (re-exported)
 from coach.rubric import CRITERIA, Rating
 from coach.scenario import Scenario
 from coach.session import SessionInfo, Tree, Turn, branch_summary, user_turns
-from coach.store import default_home
 
 LEVEL_COLORS = {0: "red", 1: "orange", 2: "green"}
 DIFFICULTY_COLORS = {"easy": "green", "medium": "orange", "hard": "red"}
 PAGE_SIZE = 20
-
-
-def db_path() -> Path:
-    """`COACH_DB`, else the coach data folder's `coach.db` (as the CLI does)."""
-    env = os.environ.get("COACH_DB")
-    return Path(env).expanduser() if env else default_home() / "coach.db"
 
 
 # ------------------------------------------------------------------ scenarios

@@ -11,7 +11,7 @@ from coach.app.widgets import PARTNER_AVATAR, USER_AVATAR, conversation, debrief
 from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
 from coach.judge import MAX_REPLY_CHARS
 from coach.scenario import PRACTICES, Scenario
-from coach.session import Turn, reply_count, state_of
+from coach.session import Turn, reply_count, state_of, stuck_reply
 from coach.wording import worded
 
 SESSION, BRANCH, ERROR, NOTICE = "practice_session", "practice_branch", "practice_error", "notice"
@@ -126,14 +126,9 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
         ph.markdown(f"*{escape_md(name)} is answering…*")
         on_token = _stream_into(ph)
         try:
-            if text is None:
-                res = eng.retry(session_id, branch=branch, on_token=on_token)
-            elif from_turn is not None:
-                res = eng.replay(
-                    session_id, text, from_turn=from_turn, branch=branch, on_token=on_token
-                )
-            else:
-                res = eng.reply(session_id, text, branch=branch, on_token=on_token)
+            res = eng.send(
+                session_id, text, branch=branch, from_turn=from_turn, on_token=on_token
+            )
         except (ReplyError, ConflictError) as e:
             st.session_state[NOTICE] = e.for_ui("app")
         except (ModelError, ReplyKeptError) as e:
@@ -237,7 +232,7 @@ def conversation_page(session_id: str) -> None:
     now = state_of(path)
     count = reply_count(path, sc.turns)  # the same count as the terminal's prompt
     if now == "needs_retry":
-        stuck = next((t for t in reversed(path) if t.role == "user" and t.status != "ok"), None)
+        stuck = stuck_reply(path)
         msg = (
             st.session_state.get(ERROR)
             or (worded(stuck.error, "app") if stuck else "")

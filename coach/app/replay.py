@@ -20,7 +20,7 @@ from coach.errors import CoachError, ConflictError, ModelError, ReplyError
 from coach.render import ENDINGS, delta_text
 from coach.rubric import CRITERIA
 from coach.scenario import Scenario
-from coach.session import Tree, compare, user_turns
+from coach.session import Tree, compare, last_partner_before, user_turns
 
 SELECTED = "replay_session"
 
@@ -96,7 +96,7 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
         key=f"branch_from_turn-{tree.info.id}-{b}",
     )
     old = next(t for t in user_turns(path) if t.idx == n)
-    before = next(t for t in path if t.role == "partner" and t.idx == n - 1)
+    before = last_partner_before(path, n)
     st.markdown(f"**{escape_md(sc.partner.name)} said:** {escape_md(before.text)}")
     st.markdown(f"**You said:** {escape_md(old.text)}")
     new = st.text_area("What you would say instead", key="branch_text", height=100)

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from coach.app.logic import db_path
 from coach.backends import Backend, make_backend
 from coach.config import ModelConfig, resolve_config
 from coach.engine import Engine
 from coach.errors import CoachError, ConfigError
 from coach.scenario import Scenario, load_library
 from coach.session import Tree
-from coach.store import Store
+from coach.store import Store, default_db_path
 
 BACKEND = "coach_backend"  # the Backend in use by this tab; None = offline default
 SETTINGS = "coach_settings"  # the settings form values (without the key)
@@ -47,7 +46,7 @@ def _folder() -> str:
 
 
 def store() -> Store:
-    return _store(str(db_path()))
+    return _store(str(default_db_path()))
 
 
 def library() -> dict[str, Scenario]:
@@ -84,7 +83,7 @@ def engine() -> Engine:
     """The engine for this tab: the shared offline one, or one over the tab's model backend."""
     b = backend()
     if b is None:
-        return _offline_engine(str(db_path()), _folder())
+        return _offline_engine(str(default_db_path()), _folder())
     cached = st.session_state.get("_coach_engine")
     if cached is None or cached.backend is not b:
         cached = Engine(store(), b, library())

@@ -48,7 +48,7 @@ LOADERS = {
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `eval` subcommand."""
-    from coach.cli import _add_model_flags
+    from coach.config import add_model_flags
 
     p = subparsers.add_parser(
         "eval",
@@ -93,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds (0: none)")
     p.add_argument("--scenarios", type=Path, help="scenario folder for the gold set")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _add_model_flags(p)
+    add_model_flags(p)
     p.set_defaults(func=run)
 
 
@@ -125,9 +125,9 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
     Raises:
         CoachError: no model is configured, or the model backends are not installed.
     """
-    from coach.cli import _model_config
+    from coach.config import config_from_args
 
-    config = _model_config(args)
+    config = config_from_args(args)
     if config is None:
         raise CoachError(
             "--judge llm needs a model: set OPENAI_BASE_URL (and COACH_JUDGE_MODEL) "
