@@ -15,8 +15,10 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from coach.config import add_model_flags, config_from_args
-from coach.errors import INTERRUPTED, CoachError, ModelError, ReplyError, ReplyKeptError
+from coach.adapters.config import add_model_flags, config_from_args
+from coach.adapters.store import default_db_path
+from coach.core.errors import INTERRUPTED, CoachError, ModelError, ReplyError, ReplyKeptError
+from coach.core.safety import PAUSE_COUNT_RULE
 from coach.render import (
     compare_lines,
     debrief_lines,
@@ -27,8 +29,6 @@ from coach.render import (
     turn_lines,
     when,
 )
-from coach.safety import PAUSE_COUNT_RULE
-from coach.store import default_db_path
 
 EXIT_USER_ERROR = 2
 
@@ -41,10 +41,10 @@ def _out(line: str = "") -> None:
 
 
 def _engine(args: argparse.Namespace, *, with_model: bool = True):
-    from coach.backends import make_backend
-    from coach.engine import Engine
-    from coach.scenario import load_library
-    from coach.store import Store
+    from coach.adapters.store import Store
+    from coach.application.backends import make_backend
+    from coach.application.engine import Engine
+    from coach.core.scenario import load_library
 
     config = config_from_args(args) if with_model else None
     return Engine(Store(args.db), make_backend(config), load_library(args.scenarios))
@@ -125,7 +125,7 @@ class _Stream:
 
 def _play(engine, session_id: str, branch: int, replies, *, from_turn: int | None = None) -> int:
     """Feed replies into a branch until they run out or the scenario ends."""
-    from coach.session import reply_count
+    from coach.core.session import reply_count
 
     tree = engine.store.load_tree(session_id)
     sc = engine.scenario_of(tree)
@@ -212,7 +212,7 @@ def _say_if_raced(res, name: str) -> None:
 
 
 def _finish(engine, session_id: str, branch: int) -> None:
-    from coach.metrics import debrief
+    from coach.core.metrics import debrief
 
     tree = engine.store.load_tree(session_id)
     sc = engine.scenario_of(tree)
@@ -238,7 +238,7 @@ def _scenario_or_none(engine, tree):
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from coach.scenario import act_line_gaps, load_library, load_scenario
+    from coach.core.scenario import act_line_gaps, load_library, load_scenario
 
     if args.check:
         failed = 0
@@ -288,7 +288,7 @@ def cmd_practice(args: argparse.Namespace) -> int:
 
 def _check_replies(name: str, replies: list[str] | None) -> None:
     """Refuse a script with an unusable reply before any session or turn is written for it."""
-    from coach.engine import validate_reply
+    from coach.application.engine import validate_reply
 
     for n, text in enumerate(replies or [], start=1):
         try:
@@ -298,7 +298,7 @@ def _check_replies(name: str, replies: list[str] | None) -> None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from coach.session import state_of
+    from coach.core.session import state_of
 
     replies = _replies_from(args)
     engine = _engine(args)
@@ -340,7 +340,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     tree = engine.tree(args.session)
     sid, sc, path = tree.info.id, engine.scenario_of(tree), tree.path(args.branch)
     _check_replies(sc.partner.name, replies)
-    from coach.session import last_partner_before
+    from coach.core.session import last_partner_before
 
     try:
         last_partner_before(path, args.from_turn)
@@ -358,7 +358,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from coach.session import compare
+    from coach.core.session import compare
 
     engine = _engine(args, with_model=False)
     tree = engine.tree(args.session)
@@ -373,7 +373,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     for line in lines:
         _out(line)
     if sc is not None:
-        from coach.metrics import debrief
+        from coach.core.metrics import debrief
 
         for b in tree.branch_numbers():
             path = tree.path(b)
@@ -386,7 +386,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from coach.store import Store
+    from coach.adapters.store import Store
 
     store = Store(args.db)
     sessions = store.list_sessions(
@@ -395,7 +395,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not sessions:
         _out("No sessions yet. Start one with: coach practice vent-humiliated-at-work")
         return 0
-    from coach.session import branch_summary
+    from coach.core.session import branch_summary
 
     for s in sessions:
         # Per branch, from its own conversation: the session's counters add up every
@@ -420,8 +420,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def _drill(store, args: argparse.Namespace) -> None:
     """The next drill under the history (the app's Review page shows the same)."""
-    from coach.drill import drill_words, suggest_drill
-    from coach.scenario import load_library
+    from coach.core.drill import drill_words, suggest_drill
+    from coach.core.scenario import load_library
 
     try:
         library = load_library(args.scenarios)
@@ -453,7 +453,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve_local(args: argparse.Namespace) -> int:
-    from coach.local_server import serve_local
+    from coach.adapters.local_server import serve_local
 
     return serve_local(args.port)
 
@@ -622,7 +622,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve_local)
 
     # Commands with enough code to live in their own modules.
-    from coach import bench
+    from coach.bench import throughput as bench
     from coach.evaluation import cli as eval_cli
 
     eval_cli.register(sub)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from coach.metrics import MITI_NORMS, Debrief, debrief
-from coach.rubric import BY_KEY, CRITERIA, Rating
-from coach.scenario import Scenario
-from coach.session import Comparison, Tree, Turn, shown_delta, user_turns
-from coach.wording import worded
+from coach.core.metrics import MITI_NORMS, Debrief, debrief
+from coach.core.rubric import BY_KEY, CRITERIA, Rating
+from coach.core.scenario import Scenario
+from coach.core.session import Comparison, Tree, Turn, shown_delta, user_turns
+from coach.core.wording import worded
 
 DOTS = {0: "○○", 1: "●○", 2: "●●"}
 ENDINGS = {"felt_heard": "felt heard", "not_heard": "did not feel heard"}

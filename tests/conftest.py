@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from coach.backends import make_backend
-from coach.engine import Engine
-from coach.scenario import load_library
-from coach.store import Store
+from coach.adapters.store import Store
+from coach.application.backends import make_backend
+from coach.application.engine import Engine
+from coach.core.scenario import load_library
 
 MODEL_ENV = (
     "OPENAI_BASE_URL",

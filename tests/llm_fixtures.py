@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from coach.fake_openai import DEFAULT_MODEL, FakeOpenAIServer
-from coach.judge import JudgeContext, Line
-from coach.llm import OpenAIChatModel, RetryPolicy
-from coach.rubric import BY_KEY, CRITERION_KEYS, CriterionScore, Rating, overall_score
-from coach.scenario import Scenario, load_library
+from coach.adapters.llm import OpenAIChatModel, RetryPolicy
+from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer
+from coach.core.rubric import BY_KEY, CRITERION_KEYS, CriterionScore, Rating, overall_score
+from coach.core.scenario import Scenario, load_library
+from coach.judges.base import JudgeContext, Line
 
 MODEL = DEFAULT_MODEL
 KEY = "sk-test-SECRET-do-not-leak-1234"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from coach.acts.ruleset import load_rules
-from coach.acts.tagger import tag_reply
-from coach.rubric import ACT_KINDS
+from coach.core.rubric import ACT_KINDS
+from coach.judges.acts.ruleset import load_rules
+from coach.judges.acts.tagger import tag_reply
 
 RULES = load_rules()
 # A sentence carries one reflection: a complex one stands in for the simple one it contains.
@@ -70,8 +70,8 @@ def _texts() -> list[str]:
     import json
     from pathlib import Path
 
-    from coach.acts.tagger import sentences
-    from coach.scenario import load_library
+    from coach.core.scenario import load_library
+    from coach.judges.acts.tagger import sentences
 
     out = [ex for spec in RULES.files.values() for r in spec.rule for ex in r.examples]
     out += [t for spec in RULES.files.values() for t in (*spec.tagged, *spec.not_tagged)]

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from coach.cli import main
-from coach.errors import CoachError
+from coach.core.errors import CoachError
+from coach.core.rubric import CRITERION_KEYS, CriterionScore, Rating
+from coach.core.safety import concern
 from coach.evaluation import adversarial as adv
-from coach.heuristic import HeuristicJudge
-from coach.judge import JudgeContext, Line
-from coach.rubric import CRITERION_KEYS, CriterionScore, Rating
-from coach.safety import concern
+from coach.judges.base import JudgeContext, Line
+from coach.judges.builtin import HeuristicJudge
 
 SHIPPED = {name: adv.load_suite(path) for name, path in adv.suite_paths().items()}
 HARMFUL = ("sarcasm", "wrapped_contempt", "defensiveness")

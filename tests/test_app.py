@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach.backends import Backend, make_backend
-from coach.engine import Engine
-from coach.errors import ModelError
-from coach.fake_openai import FakeOpenAIServer
-from coach.heuristic import HeuristicJudge
-from coach.partner import ScriptedPartner
-from coach.safety import RESOURCES
-from coach.scenario import load_library
-from coach.store import Store
+from coach.adapters.store import Store
+from coach.application.backends import Backend, make_backend
+from coach.application.engine import Engine
+from coach.bench.simulated_server import FakeOpenAIServer
+from coach.core.errors import ModelError
+from coach.core.safety import RESOURCES
+from coach.core.scenario import load_library
+from coach.judges.builtin import HeuristicJudge
+from coach.partners.scripted import ScriptedPartner
 
 MAIN = str(Path(__file__).resolve().parent.parent / "coach" / "app" / "main.py")
 SCENARIO = "vent-humiliated-at-work"
@@ -214,8 +214,8 @@ def test_model_failure_keeps_the_reply_and_retry_finishes_it(db):
 
 
 def test_fallback_rating_says_so_and_shows_its_notes(db):
-    from coach.fake_chat import FakeChatModel
-    from coach.llm_judge import LLMJudge
+    from coach.judges.model import LLMJudge
+    from tests.fake_chat import FakeChatModel
 
     judge = LLMJudge(FakeChatModel(default="<b>no JSON</b>"), "judge-x", "prompt",
                      fallback=HeuristicJudge(), max_reasks=0)
@@ -492,8 +492,8 @@ ENV_KEY = "sk-env-secret"
     ],
 )
 def test_settings_send_the_env_key_only_to_its_server(env_url, typed_url, gets_env_key):
+    from coach.adapters.config import PLACEHOLDER_KEY
     from coach.app.settings import build_config
-    from coach.config import PLACEHOLDER_KEY
 
     env = {"OPENAI_API_KEY": ENV_KEY, **({"OPENAI_BASE_URL": env_url} if env_url else {})}
     config = build_config("remote", base_url=typed_url, partner_model="m", env=env)
@@ -502,7 +502,7 @@ def test_settings_send_the_env_key_only_to_its_server(env_url, typed_url, gets_e
 
 def test_settings_openai_without_a_key_for_it_is_a_clear_error():
     from coach.app.settings import build_config
-    from coach.errors import ConfigError
+    from coach.core.errors import ConfigError
 
     # The environment's key belongs to the local server, so OpenAI does not get it.
     env = {"OPENAI_API_KEY": ENV_KEY, "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}
@@ -536,14 +536,14 @@ def test_settings_malformed_url_is_a_clear_error(db, url, button):
 
 
 def _shown_as_text(value: str) -> None:
-    from coach.fake_openai import MARKDOWN_MESSAGE
+    from coach.bench.simulated_server import MARKDOWN_MESSAGE
 
     assert "![" not in value and "](http" not in value and "<b>" not in value
     assert MARKDOWN_MESSAGE in value.replace("\\", "")  # all of it, escaped
 
 
 def test_settings_show_a_server_message_as_text(db):
-    from coach.fake_openai import MARKDOWN_MESSAGE, Fault
+    from coach.bench.simulated_server import MARKDOWN_MESSAGE, Fault
 
     with FakeOpenAIServer(models=("m",)) as server:
         server.models_fault = Fault(500, MARKDOWN_MESSAGE)
@@ -558,10 +558,10 @@ def test_settings_show_a_server_message_as_text(db):
 
 
 def test_replay_shows_a_server_message_as_text(db):
-    from coach.fake_openai import MARKDOWN_MESSAGE, Fault
-    from coach.llm import OpenAIChatModel, RetryPolicy
-    from coach.llm_judge import LLMJudge
-    from coach.llm_partner import LLMPartner
+    from coach.adapters.llm import OpenAIChatModel, RetryPolicy
+    from coach.bench.simulated_server import MARKDOWN_MESSAGE, Fault
+    from coach.judges.model import LLMJudge
+    from coach.partners.model import LLMPartner
 
     _, sid = seeded(db)
     with FakeOpenAIServer(models=("m",), handler=lambda r: Fault(400, MARKDOWN_MESSAGE)) as srv:

@@ -87,7 +87,7 @@ def test_the_progress_chart_names_each_conversation_by_date_and_scenario(db):
     import datetime as dt
     import json
 
-    from coach.scenario import load_library
+    from coach.core.scenario import load_library
 
     eng = engine(db)
     lib = load_library()
@@ -121,8 +121,8 @@ def test_the_debriefs_skill_bars_are_coloured_by_level(db):
 
 
 def test_the_drill_names_the_weakest_skill_and_its_best_scenario(db):
-    from coach.drill import drill_words, suggest_drill
-    from coach.scenario import load_library
+    from coach.core.drill import drill_words, suggest_drill
+    from coach.core.scenario import load_library
 
     eng = engine(db)
     info, _ = eng.start("vent-humiliated-at-work")
@@ -163,7 +163,7 @@ def _applied(at: AppTest) -> bool:
 
 
 def test_using_settings_that_just_failed_the_test_asks_first(db):
-    from coach.fake_openai import FakeOpenAIServer, Fault
+    from coach.bench.simulated_server import FakeOpenAIServer, Fault
 
     with FakeOpenAIServer(models=("m",)) as server:
         server.models_fault = Fault(500, "down for maintenance")
@@ -178,7 +178,7 @@ def test_using_settings_that_just_failed_the_test_asks_first(db):
 
 
 def test_changed_settings_after_a_failed_test_are_used_at_once(db):
-    from coach.fake_openai import FakeOpenAIServer, Fault
+    from coach.bench.simulated_server import FakeOpenAIServer, Fault
 
     with FakeOpenAIServer(models=("m",)) as server:
         server.models_fault = Fault(500, "down for maintenance")
@@ -190,7 +190,7 @@ def test_changed_settings_after_a_failed_test_are_used_at_once(db):
 
 
 def test_settings_that_passed_the_test_are_used_at_once(db):
-    from coach.fake_openai import FakeOpenAIServer
+    from coach.bench.simulated_server import FakeOpenAIServer
 
     with FakeOpenAIServer(models=("m",)) as server:
         at = _click(_settings(server.base_url), "Test connection")
@@ -221,7 +221,7 @@ def test_a_missing_key_is_explained_in_the_apps_words(db):
 
 
 def test_a_model_the_server_lacks_is_explained_in_the_apps_words(db):
-    from coach.fake_openai import FakeOpenAIServer, Fault
+    from coach.bench.simulated_server import FakeOpenAIServer, Fault
 
     # lists "served"; a completion for any other name is refused
     with FakeOpenAIServer(models=("served",), handler=lambda r: Fault(404, "no model")) as server:
@@ -243,11 +243,11 @@ def test_the_terminal_keeps_its_own_words(capsys):
 def test_a_stored_model_error_is_worded_for_each_ui(db, capsys):
     """The engine stores the error with the reply; after a reload the app reads it in its
     words, and `coach resume` in the terminal's."""
-    from coach.backends import Backend
+    from coach.application.backends import Backend
     from coach.cli import main
-    from coach.errors import ModelError
-    from coach.heuristic import HeuristicJudge
-    from coach.wording import either
+    from coach.core.errors import ModelError
+    from coach.core.wording import either
+    from coach.judges.builtin import HeuristicJudge
 
     class KeyRefused:
         name = "refused"
@@ -284,7 +284,7 @@ def test_a_second_try_this_instead_moves_the_editor(db):
 
 
 def test_the_reply_box_says_which_reply_it_is(db):
-    from coach.scenario import load_library
+    from coach.core.scenario import load_library
 
     n = load_library()["vent-humiliated-at-work"].turns
     at = start(app())

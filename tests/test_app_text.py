@@ -6,8 +6,8 @@ import string
 
 from coach.app.logic import filter_scenarios, level_badges, progress, tree_dot
 from coach.app.text import escape_md, evidence_spans, highlight
-from coach.rubric import CriterionScore, Rating
-from coach.scenario import load_library
+from coach.core.rubric import CriterionScore, Rating
+from coach.core.scenario import load_library
 
 NASTY = "<script>alert(1)</script> [link](http://x) **bold** :red[x] $x$ `code`"
 
@@ -55,9 +55,9 @@ def test_level_badges_colors():
 
 
 def test_tree_dot_and_progress(tmp_path):
-    from coach.backends import make_backend
-    from coach.engine import Engine
-    from coach.store import Store
+    from coach.adapters.store import Store
+    from coach.application.backends import make_backend
+    from coach.application.engine import Engine
 
     eng = Engine(Store(tmp_path / "c.db"), make_backend(None), load_library())
     info, _ = eng.start("vent-humiliated-at-work")

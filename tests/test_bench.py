@@ -44,7 +44,7 @@ def test_only_coach_llm_imports_the_openai_sdk() -> None:
             )
             if any(n == "openai" or n.startswith("openai.") for n in names):
                 importers.add(path.relative_to(root).as_posix())
-    assert importers == {"llm.py"}
+    assert importers == {"adapters/llm.py"}
 
 
 LOG = """\
@@ -66,7 +66,7 @@ llama_perf_context_print:        eval time =      10.00 ms /     2 runs   (...)
 
 
 def test_local_timings_are_read_per_request_from_the_cumulative_log() -> None:
-    from coach.bench_local import parse_timings
+    from coach.bench.local import parse_timings
 
     rows = parse_timings(LOG)
     assert len(rows) == 4
@@ -78,7 +78,7 @@ def test_local_timings_are_read_per_request_from_the_cumulative_log() -> None:
 
 
 def test_local_bench_says_why_it_is_skipped(monkeypatch, capsys) -> None:
-    from coach import bench_local
+    from coach.bench import local as bench_local
 
     monkeypatch.setattr(bench_local, "missing", lambda: "local model not installed (test)")
     assert main(["bench", "--local"]) == 0

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from coach.acts.feedback import DROP
-from coach.acts.tagger import content_words, make_context
-from coach.heuristic import HeuristicJudge, read_reply
-from coach.judge import JudgeContext, Line
+from coach.judges.acts.feedback import DROP
+from coach.judges.acts.tagger import content_words, make_context
+from coach.judges.base import JudgeContext, Line
+from coach.judges.builtin import HeuristicJudge, read_reply
 from tests.data_paths import load_dev
 
 JUDGE = HeuristicJudge()

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from coach.cli import main
-from coach.errors import ModelError
+from coach.core.errors import ModelError
 
 VENT = "vent-humiliated-at-work"
 STRONG = [
@@ -169,9 +169,9 @@ def test_export_to_a_missing_folder_is_a_clear_error(capsys, tmp_path) -> None:
 
 
 def test_resume_prints_the_finished_line_once(store, library, capsys) -> None:
-    from coach.backends import Backend
-    from coach.engine import Engine
-    from coach.heuristic import HeuristicJudge
+    from coach.application.backends import Backend
+    from coach.application.engine import Engine
+    from coach.judges.builtin import HeuristicJudge
     from tests.test_session_engine import DownPartner
 
     eng = Engine(store, Backend(HeuristicJudge(), DownPartner(), "test", False), library)
@@ -191,7 +191,7 @@ def test_resume_prints_the_finished_line_once(store, library, capsys) -> None:
 
 def test_a_session_keeps_its_scenario_after_the_file_is_gone(tmp_path, capsys) -> None:
     """A scenario from a user's own folder: the session stays reviewable without it."""
-    from coach.scenario import default_scenario_dir
+    from coach.core.scenario import default_scenario_dir
 
     mine = tmp_path / "mine"
     mine.mkdir()

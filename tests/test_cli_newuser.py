@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 
+from coach.adapters.store import Store
 from coach.cli import main
+from coach.core.safety import PAUSE_COUNT_RULE
 from coach.render import SUGGESTED_NOTE
-from coach.safety import PAUSE_COUNT_RULE
-from coach.store import Store
 from tests.test_cli import STRONG, VENT, _practice
 
 PAUSING = "He hits me when he drinks."
@@ -67,8 +67,8 @@ def test_history_shows_each_branch_on_its_own(capsys, tmp_path) -> None:
     assert "branch  1  turns  3" in lines[0]
     assert "branch  2  turns  2" in lines[1] and "(from branch 1, turn 2)" in lines[1]
     # each branch's score is the mean over its own conversation, not over all replies
-    from coach.session import mean_overall, user_turns
-    from coach.store import default_home
+    from coach.adapters.store import default_home
+    from coach.core.session import mean_overall, user_turns
 
     tree = Store(default_home() / "coach.db").load_tree(sid)
     for line, b in zip(lines, (1, 2), strict=True):
@@ -79,7 +79,7 @@ def test_history_shows_each_branch_on_its_own(capsys, tmp_path) -> None:
 
 def test_the_suggestion_sent_unchanged_is_marked_in_review_and_exports(capsys) -> None:
     sid, _ = _practice(capsys, STRONG[0], "You should go to HR.")
-    from coach.store import default_home
+    from coach.adapters.store import default_home
 
     store = Store(default_home() / "coach.db")
     old = next(t for t in store.load_tree(sid).path(1) if t.role == "user" and t.idx == 2)
@@ -98,8 +98,8 @@ def test_the_suggestion_sent_unchanged_is_marked_in_review_and_exports(capsys) -
 
 
 def test_history_ends_with_the_same_drill_as_the_app(capsys, library) -> None:
-    from coach.drill import drill_words, suggest_drill
-    from coach.store import default_home
+    from coach.adapters.store import default_home
+    from coach.core.drill import drill_words, suggest_drill
 
     _practice(capsys, STRONG[0], "You should go to HR.")
     assert main(["history"]) == 0

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from coach.config import PLACEHOLDER_KEY, resolve_config
-from coach.errors import ConfigError
+from coach.adapters.config import PLACEHOLDER_KEY, resolve_config
+from coach.core.errors import ConfigError
 
 SECRET = "sk-live-SECRET-value-42"
 
@@ -113,7 +113,7 @@ def test_a_malformed_base_url_is_a_clear_error(url: str) -> None:
         env_err.value)
     with pytest.raises(ConfigError) as arg_err:  # typed in Settings, or --base-url
         resolve_config(base_url=url, partner_model="m", env={})
-    # each UI names its own place to fix it (coach.wording): the flag, or the form's field
+    # each UI names its own place to fix it (coach.core.wording): the flag, or the form's field
     assert "--base-url" in str(arg_err.value) and "Settings" not in str(arg_err.value)
     app = arg_err.value.for_ui("app")
     assert "Base URL on the Settings page" in app and "--base-url" not in app

@@ -1,11 +1,11 @@
-"""The next drill (coach.drill): the weakest skill over the last sessions, and the scenario
+"""The next drill (coach.core.drill): the weakest skill over the last sessions, and the scenario
 that trains it best."""
 
 from __future__ import annotations
 
-from coach.drill import best_scenario_for, suggest_drill
-from coach.rubric import CRITERIA, CriterionScore, Rating
-from coach.session import SessionInfo, Turn
+from coach.core.drill import best_scenario_for, suggest_drill
+from coach.core.rubric import CRITERIA, CriterionScore, Rating
+from coach.core.session import SessionInfo, Turn
 
 
 def _rated(session: str, created: float, low: str, level: int = 0) -> tuple[SessionInfo, Turn]:

@@ -245,7 +245,7 @@ def test_llm_judge_without_a_model_is_a_clear_error(
 
 
 def test_llm_judge_through_the_fake_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from coach.fake_openai import DEFAULT_MODEL, FakeOpenAIServer
+    from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer
 
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     with FakeOpenAIServer() as srv:
@@ -276,7 +276,7 @@ def test_llm_judge_through_the_fake_server(tmp_path: Path, monkeypatch: pytest.M
 
 
 def _rating(level: int, *, fallback: bool = False, status: str = "scored"):
-    from coach.rubric import CRITERION_KEYS, CriterionScore, Rating
+    from coach.core.rubric import CRITERION_KEYS, CriterionScore, Rating
 
     if status != "scored":
         return Rating(status=status, reason="no usable answer", backend="llm")
@@ -320,10 +320,10 @@ def test_heuristic_version_tracks_the_rules_and_the_policy(
     import shutil
     from importlib import resources
 
-    from coach import heuristic
-    from coach.acts import policy
-    from coach.acts.ruleset import load_rules, read_rules
-    from coach.judge import JudgeContext
+    from coach.judges import builtin as heuristic
+    from coach.judges.acts import policy
+    from coach.judges.acts.ruleset import load_rules, read_rules
+    from coach.judges.base import JudgeContext
 
     version = heuristic.rules_version()
     assert version.startswith("rules-") and len(version) == len("rules-") + 8
@@ -331,7 +331,7 @@ def test_heuristic_version_tracks_the_rules_and_the_policy(
     assert rating.model == rating.prompt_version == version
     # Any edit to a rule file or the lexicon changes the rule set's version.
     root = tmp_path / "acts"
-    shutil.copytree(str(resources.files("coach.acts")), root)
+    shutil.copytree(str(resources.files("coach.judges.acts")), root)
     assert read_rules(root).version == load_rules().version
     care = root / "rules" / "care.toml"
     care.write_text(care.read_text().replace('why = "heartfelt sorrow"', 'why = "sorrow"', 1))
@@ -358,7 +358,7 @@ def test_cache_key_includes_the_server() -> None:
 def test_llm_eval_cache_is_keyed_by_structured_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coach.fake_openai import DEFAULT_MODEL, FakeOpenAIServer
+    from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer
 
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     with FakeOpenAIServer() as srv:
@@ -394,7 +394,7 @@ HEADER = b"sp_id,rp_id,seeker_post,response_post,level,rationales\n"
 def test_malformed_epitome_file_names_the_file_and_line(
     tmp_path: Path, body: bytes, needle: str
 ) -> None:
-    from coach.errors import CoachError
+    from coach.core.errors import CoachError
 
     bad = _epitome_with(tmp_path / "epi", body)
     with pytest.raises(CoachError) as e:
@@ -403,7 +403,7 @@ def test_malformed_epitome_file_names_the_file_and_line(
 
 
 def test_malformed_lend_an_ear_rating_names_the_file_and_line(tmp_path: Path) -> None:
-    from coach.errors import CoachError
+    from coach.core.errors import CoachError
 
     folder = write_lend_an_ear(tmp_path / "lae")
     path = folder / "expert2_ratings.csv"
@@ -449,7 +449,7 @@ def test_unwritable_outputs_are_a_message(
 
 
 def test_write_json_into_a_file_is_a_coach_error(tmp_path: Path) -> None:
-    from coach.errors import CoachError
+    from coach.core.errors import CoachError
     from coach.evaluation.report import write_json
 
     (tmp_path / "f").write_text("x")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from coach.cli import main
-from coach.errors import CoachError
+from coach.core.errors import CoachError
+from coach.core.rubric import ACT_KINDS, Act, CriterionScore, Rating
 from coach.evaluation import codes
 from coach.evaluation import datasets as ds
 from coach.evaluation.metrics import binary_counts, binary_f1, precision, recall
@@ -24,7 +25,6 @@ from coach.evaluation.scoring import (
     score_esconv,
     share_of_reflections,
 )
-from coach.rubric import ACT_KINDS, Act, CriterionScore, Rating
 
 ESCONV_HEADER = ["seeker_before", "response", "strategy"]
 ESCONV_ROWS = [

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from coach.errors import CoachError
+from coach.core.errors import CoachError
+from coach.core.rubric import CriterionScore
 from coach.evaluation import codes
 from coach.evaluation.cli import score
 from coach.evaluation.floors import CRITERIA, DEFAULT_PATH, check_floors, load_floors
 from coach.evaluation.runner import heuristic_spec, rate_items
-from coach.rubric import CriterionScore
 from tests.data_paths import load_dev
 
 FLOORS = Path(__file__).resolve().parents[1] / "evals" / "floors.toml"

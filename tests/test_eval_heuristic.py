@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.heuristic import epitome_levels, score_reply, shared_experience
+from coach.judges.builtin import epitome_levels, score_reply, shared_experience
 
 CASES = [
     # a stock phrase: said to anyone, it counts as brief care at most

@@ -7,15 +7,16 @@ import types
 
 import pytest
 
-from coach.backends import OFFLINE_LABEL, check_connection, make_backend
-from coach.config import resolve_config
-from coach.errors import ModelError
-from coach.fake_openai import FakeOpenAIServer
-from coach.judge import JudgeContext, Line
-from coach.llm_judge import LLMJudge
-from coach.llm_partner import LLMPartner
-from coach.partner import PartnerContext, ScriptedPartner, ending_for
-from coach.reading import advance_openness, reading_of
+from coach.adapters.config import resolve_config
+from coach.application.backends import OFFLINE_LABEL, check_connection, make_backend
+from coach.bench.simulated_server import FakeOpenAIServer
+from coach.core.errors import ModelError
+from coach.core.reading import advance_openness, reading_of
+from coach.judges.base import JudgeContext, Line
+from coach.judges.model import LLMJudge
+from coach.partners.base import PartnerContext, ending_for
+from coach.partners.model import LLMPartner
+from coach.partners.scripted import ScriptedPartner
 from tests.llm_fixtures import MODEL, StubJudge, fake_server, scenario  # noqa: F401
 
 
@@ -25,9 +26,9 @@ def config_for(srv: FakeOpenAIServer, model: str = MODEL):
 
 
 def test_offline_backend(monkeypatch) -> None:
-    fake_mod = types.ModuleType("coach.heuristic")
+    fake_mod = types.ModuleType("coach.judges.builtin")
     fake_mod.HeuristicJudge = StubJudge  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "coach.heuristic", fake_mod)
+    monkeypatch.setitem(sys.modules, "coach.judges.builtin", fake_mod)
     backend = make_backend(None)
     assert backend.offline and backend.label == OFFLINE_LABEL
     assert isinstance(backend.partner, ScriptedPartner) and isinstance(backend.judge, StubJudge)

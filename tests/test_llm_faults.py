@@ -7,15 +7,22 @@ import socket
 
 import pytest
 
-from coach.backends import Backend
-from coach.engine import Engine
-from coach.errors import ModelError
-from coach.fake_openai import MARKDOWN_MESSAGE, FakeOpenAIServer, Fault, Huge, Reply, Trickle
-from coach.heuristic import HeuristicJudge
-from coach.llm import OpenAIChatModel, RetryPolicy
-from coach.llm_judge import LLMJudge
-from coach.llm_partner import CUT_NOTE, MAX_LINE_CHARS, LLMPartner
-from coach.redact import redact, remember_secret
+from coach.adapters.llm import OpenAIChatModel, RetryPolicy
+from coach.application.backends import Backend
+from coach.application.engine import Engine
+from coach.bench.simulated_server import (
+    MARKDOWN_MESSAGE,
+    FakeOpenAIServer,
+    Fault,
+    Huge,
+    Reply,
+    Trickle,
+)
+from coach.core.errors import ModelError
+from coach.core.redact import redact, remember_secret
+from coach.judges.builtin import HeuristicJudge
+from coach.judges.model import LLMJudge
+from coach.partners.model import CUT_NOTE, MAX_LINE_CHARS, LLMPartner
 from tests.llm_fixtures import FAST, KEY, MODEL, chat, fake_server, scenario  # noqa: F401
 
 HI = [{"role": "user", "content": "hi"}]
@@ -80,9 +87,9 @@ def test_a_trickling_turn_ends_with_the_reply_kept(store, library) -> None:
 
 
 def test_a_huge_partner_line_is_cut_and_says_so(fake_server, chat, library) -> None:  # noqa: F811
-    from coach.judge import Line
-    from coach.partner import PartnerContext
-    from coach.reading import Reading
+    from coach.core.reading import Reading
+    from coach.judges.base import Line
+    from coach.partners.base import PartnerContext
 
     sc = library[VENT]
     fake_server.enqueue(Huge(chars=10_000_000))
@@ -108,9 +115,9 @@ def test_a_huge_partner_line_is_stored_cut(store, library) -> None:
 
 
 def test_a_short_line_is_not_marked_cut(fake_server, chat, library) -> None:  # noqa: F811
-    from coach.judge import Line
-    from coach.partner import PartnerContext
-    from coach.reading import Reading
+    from coach.core.reading import Reading
+    from coach.judges.base import Line
+    from coach.partners.base import PartnerContext
 
     sc = library[VENT]
     fake_server.enqueue(Reply("Yeah. It was awful."))

@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from coach.errors import ModelError
-from coach.fake_chat import FakeChatModel
-from coach.fake_openai import Reply
-from coach.judge import JudgeContext
-from coach.llm_judge import (
+from coach.adapters.prompts import prompt_version
+from coach.bench.simulated_server import Reply
+from coach.core.errors import ModelError
+from coach.core.rubric import CRITERION_KEYS, overall_score
+from coach.judges.base import JudgeContext
+from coach.judges.model import (
     CHECKS_VERSION,
     LLMJudge,
     addresses_grader,
@@ -19,8 +20,7 @@ from coach.llm_judge import (
     output_schema,
     reply_fragments,
 )
-from coach.prompts import prompt_version
-from coach.rubric import CRITERION_KEYS, overall_score
+from tests.fake_chat import FakeChatModel
 from tests.llm_fixtures import (  # noqa: F401
     MODEL,
     StubJudge,
@@ -89,7 +89,7 @@ def test_malformed_json_is_reasked_then_falls_back(fake_server, chat, scenario) 
 
 
 def test_heuristic_fallback_is_attributed_to_the_rules(scenario) -> None:  # noqa: F811
-    from coach.heuristic import HeuristicJudge
+    from coach.judges.builtin import HeuristicJudge
 
     fake = FakeChatModel(default="no JSON here")
     rating = LLMJudge(fake, "m", "prompt", fallback=HeuristicJudge(), max_reasks=0).rate(
@@ -355,7 +355,7 @@ def _obey(messages: list[dict]) -> str:
 
 @pytest.mark.parametrize("text", GRADER_TALK)
 def test_the_cap_holds_against_a_judge_that_obeys(scenario, text) -> None:  # noqa: F811
-    from coach.heuristic import HeuristicJudge
+    from coach.judges.builtin import HeuristicJudge
 
     reply = f"I'm sorry that happened. {text}"
     ctx = context(scenario, reply)
@@ -392,7 +392,7 @@ def test_copied_placeholders_are_not_an_answer(scenario) -> None:  # noqa: F811
 def test_rubric_fingerprint_tracks_every_criterion_field(monkeypatch, change) -> None:
     import dataclasses
 
-    from coach import rubric
+    from coach.core import rubric
 
     before = rubric.rubric_fingerprint()
     assert rubric.rubric_fingerprint() == before  # stable
@@ -402,7 +402,7 @@ def test_rubric_fingerprint_tracks_every_criterion_field(monkeypatch, change) ->
 
 
 def test_rubric_fingerprint_tracks_the_horsemen(monkeypatch) -> None:
-    from coach import rubric
+    from coach.core import rubric
 
     before = rubric.rubric_fingerprint()
     monkeypatch.setitem(rubric.HORSEMEN, "contempt", "a reworded description")

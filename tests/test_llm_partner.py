@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from coach.errors import ModelError
-from coach.fake_chat import FakeChatModel
-from coach.fake_openai import Reply, TruncatedStream
-from coach.judge import Line
-from coach.llm_partner import LLMPartner
-from coach.partner import PartnerContext
-from coach.reading import Reading
+from coach.bench.simulated_server import Reply, TruncatedStream
+from coach.core.errors import ModelError
+from coach.core.reading import Reading
+from coach.judges.base import Line
+from coach.partners.base import PartnerContext
+from coach.partners.model import LLMPartner
+from tests.fake_chat import FakeChatModel
 from tests.llm_fixtures import MODEL, chat, fake_server, scenario  # noqa: F401
 
 

@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
-from coach.errors import ModelError
-from coach.fake_openai import Fault, Hang, MalformedBody, Reply, TruncatedStream
-from coach.llm import OpenAIChatModel, RetryPolicy
+from coach.adapters.llm import OpenAIChatModel, RetryPolicy
+from coach.bench.simulated_server import Fault, Hang, MalformedBody, Reply, TruncatedStream
+from coach.core.errors import ModelError
 from tests.llm_fixtures import FAST, KEY, MODEL, chat, fake_server  # noqa: F401
 
 HI = [{"role": "user", "content": "hi"}]

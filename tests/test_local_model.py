@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from coach.backends import make_backend
-from coach.config import resolve_config
-from coach.engine import Engine
-from coach.errors import CoachError, ModelError
-from coach.rubric import BY_KEY, CRITERION_KEYS, Rating
-from coach.store import Store
+from coach.adapters.config import resolve_config
+from coach.adapters.store import Store
+from coach.application.backends import make_backend
+from coach.application.engine import Engine
+from coach.core.errors import CoachError, ModelError
+from coach.core.rubric import BY_KEY, CRITERION_KEYS, Rating
 
 REQUIRED = os.environ.get("COACH_REQUIRE_LOCAL_MODEL") == "1"
 
@@ -32,7 +32,7 @@ def local_model() -> Iterator[tuple[str, str]]:
         if REQUIRED:
             pytest.fail(f"{why} (COACH_REQUIRE_LOCAL_MODEL=1, so this must not be skipped)")
         pytest.skip(why)
-    from coach.local_server import start_local_server, stop_local_server
+    from coach.adapters.local_server import start_local_server, stop_local_server
 
     proc, base_url, model = start_local_server()
     try:
@@ -52,7 +52,7 @@ def check_rating(rating: Rating, reply: str) -> None:
         assert rating.backend == "llm" and rating.model == "smollm2"
     if rating.status == "scored":
         # A criterion is missing only when the model gave it a level without a quote to
-        # show it: it is then unscored, and a note says so (see coach/llm_judge.py).
+        # show it: it is then unscored, and a note says so (see coach/judges/model.py).
         missing = set(CRITERION_KEYS) - set(rating.scores)
         assert set(rating.scores) <= set(CRITERION_KEYS) and len(missing) < len(CRITERION_KEYS)
         if missing:
@@ -104,7 +104,7 @@ def test_short_session_through_the_real_path(local_model, library, tmp_path) -> 
 
 
 def test_missing_extra_is_a_clear_error(monkeypatch) -> None:
-    from coach import local_server
+    from coach.adapters import local_server
 
     real = importlib.util.find_spec
     monkeypatch.setattr(local_server.importlib.util, "find_spec",
@@ -114,7 +114,7 @@ def test_missing_extra_is_a_clear_error(monkeypatch) -> None:
 
 
 def test_settings_are_ready_to_paste() -> None:
-    from coach.local_server import settings_text
+    from coach.adapters.local_server import settings_text
 
     text = settings_text("http://127.0.0.1:8080/v1")
     assert text.splitlines() == [

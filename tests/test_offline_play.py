@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from coach.heuristic import HeuristicJudge
-from coach.judge import JudgeContext
-from coach.reading import Reading, reading_of
-from coach.response import Response
-from coach.scenario import load_library
+from coach.core.reading import Reading, reading_of
+from coach.core.response import Response
+from coach.core.scenario import load_library
+from coach.judges.base import JudgeContext
+from coach.judges.builtin import HeuristicJudge
 
 LIBRARY = load_library()
 
@@ -43,7 +43,7 @@ def test_poor_replies_get_pushback_in_the_scenarios_own_words(engine, sid) -> No
     results = _play(engine, sc, "poor")
     assert results[-1].partner.ending == "not_heard"
     assert results[-1].partner.text == sc.endings.not_heard
-    # The partner answers what each reply did (coach/response.py); a poor reply's harm is
+    # The partner answers what each reply did (coach/core/response.py); a poor reply's harm is
     # answered with that beat's own pushback line.
     harm = {Response.PUT_DOWN, Response.DEFENSIVE, Response.DISMISSED, Response.ADVICE,
             Response.ABOUT_YOU}

@@ -3,7 +3,7 @@
 import tomllib
 from pathlib import Path
 
-from coach import resources
+from coach.adapters import resources
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,15 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.backends import Backend
+from coach.adapters.stored import scenario_from_json
+from coach.application.backends import Backend
+from coach.application.engine import Engine
 from coach.cli import main
-from coach.engine import Engine
-from coach.errors import ScenarioError
-from coach.partner import ScriptedPartner
-from coach.reading import Reading
-from coach.response import ACT_FIELDS, Response, band_of, response_to
-from coach.rubric import ACT_KINDS, CRITERION_KEYS, Act, CriterionScore, Rating
-from coach.scenario import (
+from coach.core.errors import ScenarioError
+from coach.core.reading import Reading
+from coach.core.response import ACT_FIELDS, Response, band_of, response_to
+from coach.core.rubric import ACT_KINDS, CRITERION_KEYS, Act, CriterionScore, Rating
+from coach.core.scenario import (
     Beat,
     Variants,
     act_line_gaps,
@@ -30,8 +30,8 @@ from coach.scenario import (
     load_library,
     parse_scenario,
 )
-from coach.session import compare
-from coach.stored import scenario_from_json
+from coach.core.session import compare
+from coach.partners.scripted import ScriptedPartner
 
 LIBRARY = load_library()
 IDS = list(LIBRARY)
@@ -363,9 +363,9 @@ def test_openness_sets_the_tone_of_an_answer(engine) -> None:
 
 
 def test_the_model_partner_is_told_what_the_reply_did() -> None:
-    from coach.judge import Line
-    from coach.llm_partner import WHAT_IT_DID, LLMPartner
-    from coach.partner import PartnerContext
+    from coach.judges.base import Line
+    from coach.partners.base import PartnerContext
+    from coach.partners.model import WHAT_IT_DID, LLMPartner
 
     sc = LIBRARY["vent-humiliated-at-work"]
     partner = LLMPartner(model=None, model_name="m")  # type: ignore[arg-type]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import jinja2
 import pytest
 
-from coach import prompts
-from coach.judge import JudgeContext, Line
-from coach.llm_judge import LLMJudge
-from coach.llm_partner import LLMPartner
-from coach.partner import PartnerContext
-from coach.reading import Reading
-from coach.rubric import CRITERIA
-from coach.scenario import load_library
+from coach.adapters import prompts
+from coach.core.reading import Reading
+from coach.core.rubric import CRITERIA
+from coach.core.scenario import load_library
+from coach.judges.base import JudgeContext, Line
+from coach.judges.model import LLMJudge
+from coach.partners.base import PartnerContext
+from coach.partners.model import LLMPartner
 
 SCENARIOS = list(load_library().values())
 

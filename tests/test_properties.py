@@ -16,16 +16,21 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coach.backends import make_backend
-from coach.engine import Engine, validate_reply
-from coach.errors import CoachError, ReplyError, ScenarioError, StoreError
-from coach.judge import MAX_REPLY_CHARS
-from coach.reading import Reading
-from coach.rubric import Rating
-from coach.scenario import Scenario, default_scenario_dir, load_library, load_scenario
-from coach.scenario import parse_scenario as parse
-from coach.store import Store
-from coach.stored import meta_from_json, rating_from_json, reading_from_value, scenario_from_json
+from coach.adapters.store import Store
+from coach.adapters.stored import (
+    meta_from_json,
+    rating_from_json,
+    reading_from_value,
+    scenario_from_json,
+)
+from coach.application.backends import make_backend
+from coach.application.engine import Engine, validate_reply
+from coach.core.errors import CoachError, ReplyError, ScenarioError, StoreError
+from coach.core.reading import Reading
+from coach.core.rubric import Rating
+from coach.core.scenario import Scenario, default_scenario_dir, load_library, load_scenario
+from coach.core.scenario import parse_scenario as parse
+from coach.judges.base import MAX_REPLY_CHARS
 
 # COACH_PROPERTY_EXAMPLES=5000 for a long hunt; the default keeps `make test` quick.
 SCALE = int(os.environ.get("COACH_PROPERTY_EXAMPLES", "150")) / 150

@@ -36,7 +36,7 @@ def test_heuristic_is_self_consistent(spec) -> None:
 
 
 def test_shielding_keeps_evidence_exact() -> None:
-    from coach.heuristic import score_reply
+    from coach.judges.builtin import score_reply
 
     case = rb.load_suite("injection")[0]
     scores, _ = score_reply(case["attack"])

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from coach.judge import Line
-from coach.partner import PartnerContext, ScriptedPartner, ending_for
-from coach.reading import Reading, advance_openness
-from coach.rubric import CRITERION_KEYS
-from coach.scenario import (
+from coach.core.reading import Reading, advance_openness
+from coach.core.rubric import CRITERION_KEYS
+from coach.core.scenario import (
     PRACTICES,
     SIGNS,
     Beat,
@@ -25,6 +23,9 @@ from coach.scenario import (
     load_library,
     load_scenario,
 )
+from coach.judges.base import Line
+from coach.partners.base import PartnerContext, ending_for
+from coach.partners.scripted import ScriptedPartner
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 LIBRARY: dict[str, Scenario] = load_library(SCENARIO_DIR)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from coach.cli import main
-from coach.errors import ScenarioError
-from coach.scenario import default_scenario_dir, load_library, load_scenario
+from coach.core.errors import ScenarioError
+from coach.core.scenario import default_scenario_dir, load_library, load_scenario
 
 SHIPPED = sorted(default_scenario_dir().glob("*.toml"))
 VALID = (default_scenario_dir() / "vent-humiliated-at-work.toml").read_text()

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.cli import main
-from coach.fake_openai import (
+from coach.bench.simulated_server import (
     DEFAULT_MODEL,
     MARKDOWN_MESSAGE,
     FakeOpenAIServer,
@@ -24,6 +23,7 @@ from coach.fake_openai import (
     Trickle,
     TruncatedStream,
 )
+from coach.cli import main
 
 KEY = "sk-test-KEY-SECRET-0042"
 USER, PASSWORD, QUERY = "alice-SECRET-user", "pw-URL-SECRET-0042", "QUERY-SECRET-0042"

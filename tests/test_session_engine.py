@@ -7,12 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from coach.backends import Backend
-from coach.engine import Engine
-from coach.errors import ModelError, ReplyError
-from coach.heuristic import HeuristicJudge
-from coach.partner import PartnerContext, ScriptedPartner
-from coach.session import compare, state_of, user_turns
+from coach.application.backends import Backend
+from coach.application.engine import Engine
+from coach.core.errors import ModelError, ReplyError
+from coach.core.session import compare, state_of, user_turns
+from coach.judges.base import JudgeContext
+from coach.judges.builtin import HeuristicJudge
+from coach.partners.base import PartnerContext
+from coach.partners.scripted import ScriptedPartner
 
 VENT = "vent-humiliated-at-work"
 GOOD = "Oh love, that's humiliating. No wonder you're shaking. What was it like sitting there?"
@@ -34,7 +36,7 @@ def test_reply_is_rated_and_answered_for_what_it_did(engine, library) -> None:
     sc = library[VENT]
     good = engine.reply(info.id, GOOD)
     assert good.user.reading == "heard"
-    # It reflects and asks an open question: the question is answered (coach/response.py).
+    # It reflects and asks an open question: the question is answered (coach/core/response.py).
     assert good.partner.meta["response"] == "answer"
     assert good.partner.text == sc.beats[0].answer
     assert good.rating.status == "scored" and good.rating.overall > 60
@@ -243,7 +245,7 @@ def test_a_failed_replay_says_which_branch_holds_the_reply(store, library) -> No
 
 
 def test_two_tabs_answering_the_same_line_cannot_both_write(store, library) -> None:
-    from coach.errors import ConflictError
+    from coach.core.errors import ConflictError
 
     eng = Engine(store, Backend(HeuristicJudge(), ScriptedPartner(), "offline", True), library)
     info, opening = eng.start(VENT)
@@ -257,7 +259,7 @@ def test_a_reply_is_rated_and_counted_once(store, library) -> None:
     eng = Engine(store, Backend(HeuristicJudge(), ScriptedPartner(), "offline", True), library)
     info, _ = eng.start(VENT)
     res = eng.reply(info.id, GOOD)
-    other = HeuristicJudge().rate(__import__("coach.judge").judge.JudgeContext(reply="x"))
+    other = HeuristicJudge().rate(JudgeContext(reply="x"))
     store.save_rating(res.user.id, other, res.user.reading)  # a late second rating
     assert store.turn(res.user.id).rating == res.rating
     assert store.session(info.id).mean_score == res.rating.overall

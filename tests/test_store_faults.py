@@ -14,14 +14,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from coach.backends import Backend, make_backend
+from coach.adapters.store import SCHEMA_VERSION, Store
+from coach.application.backends import Backend, make_backend
+from coach.application.engine import Engine
 from coach.cli import main
-from coach.engine import Engine
-from coach.errors import ReplyKeptError, StoreError
-from coach.heuristic import HeuristicJudge
-from coach.partner import PartnerContext, ScriptedPartner
-from coach.scenario import load_library
-from coach.store import SCHEMA_VERSION, Store
+from coach.core.errors import ReplyKeptError, StoreError
+from coach.core.scenario import load_library
+from coach.judges.builtin import HeuristicJudge
+from coach.partners.base import PartnerContext
+from coach.partners.scripted import ScriptedPartner
 
 VENT = "vent-humiliated-at-work"
 GOOD = "Oh no, that sounds humiliating. No wonder you're furious. What was it like?"
@@ -335,7 +336,7 @@ class _Down:
     name = "down"
 
     def respond(self, ctx: PartnerContext) -> Iterator[str]:
-        from coach.errors import ModelError
+        from coach.core.errors import ModelError
 
         raise ModelError("down", retryable=True)
         yield ""  # pragma: no cover
@@ -343,7 +344,7 @@ class _Down:
 
 def test_the_cli_shows_the_answer_that_was_kept_after_losing_a_race(tmp_path, capsys,
                                                                     monkeypatch, library):
-    import coach.backends
+    import coach.application.backends
 
     db = tmp_path / "coach.db"
     store = Store(db)
@@ -354,7 +355,7 @@ def test_the_cli_shows_the_answer_that_was_kept_after_losing_a_race(tmp_path, ca
     winner = Engine(Store(db), make_backend(None), library)
     partner = RacedPartner(winner, info.id)
     monkeypatch.setattr(
-        coach.backends, "make_backend",
+        coach.application.backends, "make_backend",
         lambda config, **kw: Backend(HeuristicJudge(), partner, "raced", False),
     )
     assert main(["--db", str(db), "resume", info.id, "--reply", "Tell me more."]) == 0

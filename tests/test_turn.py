@@ -1,20 +1,20 @@
-"""Planning a turn (coach/turn.py), and the engine honouring it: the partner hears the judge
+"""Planning a turn (coach/core/turn.py), and the engine honouring it: the partner hears the judge
 the user sees, whichever judge gave the rating."""
 
 from __future__ import annotations
 
-from coach.backends import make_backend
-from coach.config import resolve_config
-from coach.engine import Engine
-from coach.fake_openai import FakeOpenAIServer, Reply
-from coach.heuristic import HeuristicJudge
-from coach.judge import JudgeContext, Line
-from coach.llm_partner import HOW_TAKEN
-from coach.reading import Reading, advance_openness, reading_of
-from coach.rubric import Rating
-from coach.scenario import load_library
-from coach.store import Store
-from coach.turn import merged_error, plan_turn
+from coach.adapters.config import resolve_config
+from coach.adapters.store import Store
+from coach.application.backends import make_backend
+from coach.application.engine import Engine
+from coach.bench.simulated_server import FakeOpenAIServer, Reply
+from coach.core.reading import Reading, advance_openness, reading_of
+from coach.core.rubric import Rating
+from coach.core.scenario import load_library
+from coach.core.turn import merged_error, plan_turn
+from coach.judges.base import JudgeContext, Line
+from coach.judges.builtin import HeuristicJudge
+from coach.partners.model import HOW_TAKEN
 from tests.llm_fixtures import MODEL, StubJudge, judge_json
 
 SCENARIO = "vent-humiliated-at-work"

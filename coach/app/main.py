@@ -7,11 +7,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from coach.acts import language
 from coach.app import state
 from coach.app.text import escape_md
 from coach.app.widgets import practice_note
-from coach.errors import CoachError
+from coach.core.errors import CoachError
+from coach.judges.acts import language
 
 HERE = Path(__file__).parent
 

@@ -8,11 +8,11 @@ from coach.app import state
 from coach.app.logic import DIFFICULTY_COLORS, filter_scenarios, version_label
 from coach.app.text import escape_md
 from coach.app.widgets import PARTNER_AVATAR, USER_AVATAR, conversation, debrief_view
-from coach.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
-from coach.judge import MAX_REPLY_CHARS
-from coach.scenario import PRACTICES, Scenario
-from coach.session import Turn, reply_count, state_of, stuck_reply
-from coach.wording import worded
+from coach.core.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
+from coach.core.scenario import PRACTICES, Scenario
+from coach.core.session import Turn, reply_count, state_of, stuck_reply
+from coach.core.wording import worded
+from coach.judges.base import MAX_REPLY_CHARS
 
 SESSION, BRANCH, ERROR, NOTICE = "practice_session", "practice_branch", "practice_error", "notice"
 DRAFT = "practice_draft"  # (text, turn, branch) of a "try this instead" being edited

@@ -13,11 +13,11 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
+from coach.adapters.config import is_openai_url, resolve_config
 from coach.app import state
 from coach.app.text import escape_md
-from coach.backends import check_connection, make_backend
-from coach.config import is_openai_url, resolve_config
-from coach.errors import CoachError, ConfigError, ModelError
+from coach.application.backends import check_connection, make_backend
+from coach.core.errors import CoachError, ConfigError, ModelError
 
 KINDS = {
     "offline": "Offline: scripted partner, built-in rating (no model needed)",

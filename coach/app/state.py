@@ -12,13 +12,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from coach.backends import Backend, make_backend
-from coach.config import ModelConfig, resolve_config
-from coach.engine import Engine
-from coach.errors import CoachError, ConfigError
-from coach.scenario import Scenario, load_library
-from coach.session import Tree
-from coach.store import Store, default_db_path
+from coach.adapters.config import ModelConfig, resolve_config
+from coach.adapters.store import Store, default_db_path
+from coach.application.backends import Backend, make_backend
+from coach.application.engine import Engine
+from coach.core.errors import CoachError, ConfigError
+from coach.core.scenario import Scenario, load_library
+from coach.core.session import Tree
 
 BACKEND = "coach_backend"  # the Backend in use by this tab; None = offline default
 SETTINGS = "coach_settings"  # the settings form values (without the key)

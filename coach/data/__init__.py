@@ -1,2 +1,3 @@
 """Package data: the repo's top-level `prompts/`, `scenarios/` and `evals/` folders, mapped
-here by `pyproject.toml` so that a wheel carries them. Read them through `coach.resources`."""
+here by `pyproject.toml` so that a wheel carries them. Read them through
+`coach.adapters.resources`."""

@@ -13,7 +13,7 @@ Every expectation except `unscored` needs a scored rating: a judge that abstains
 English reply it should read fails the case. A case may carry `lang` (ISO 639-1): then the
 unscored reason must say it is about the language.
 
-Replies go through the same safety gate a session uses (`coach.safety.concern`) before the
+Replies go through the same safety gate a session uses (`coach.core.safety.concern`) before the
 judge: a reply the gate pauses is "withheld", which fails any scored expectation. That is
 how a false alarm ("that abuse of power by your boss is awful") shows up here.
 
@@ -30,12 +30,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from coach.errors import CoachError
-from coach.judge import Judge, JudgeContext, Line
-from coach.resources import adversarial_dir
-from coach.rubric import CRITERION_KEYS, MAX_LEVEL, Horseman, Rating
-from coach.safety import concern
-from coach.scenario import Scenario
+from coach.adapters.resources import adversarial_dir
+from coach.core.errors import CoachError
+from coach.core.rubric import CRITERION_KEYS, MAX_LEVEL, Horseman, Rating
+from coach.core.safety import concern
+from coach.core.scenario import Scenario
+from coach.judges.base import Judge, JudgeContext, Line
 
 SUITES = (
     "stuffing",
@@ -432,7 +432,7 @@ def run_all(
         CoachError: a missing folder or suite, a broken line, an unknown scenario.
     """
     if library is None:
-        from coach.scenario import load_library
+        from coach.core.scenario import load_library
 
         library = load_library()
     paths = suite_paths(directory)

@@ -14,8 +14,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from coach.errors import CoachError
-from coach.rubric import Rating
+from coach.core.errors import CoachError
+from coach.core.rubric import Rating
 
 
 def cache_key(text: str, judge: str, model: str, prompt_version: str, endpoint: str = "") -> str:
@@ -32,8 +32,8 @@ def cache_key(text: str, judge: str, model: str, prompt_version: str, endpoint: 
 
 
 def default_cache_path() -> Path:
-    """`$COACH_HOME/eval-cache/ratings.sqlite` (see `coach.store.default_home`)."""
-    from coach.store import default_home
+    """`$COACH_HOME/eval-cache/ratings.sqlite` (see `coach.adapters.store.default_home`)."""
+    from coach.adapters.store import default_home
 
     return default_home() / "eval-cache" / "ratings.sqlite"
 

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from coach.errors import CoachError
+from coach.core.errors import CoachError
 from coach.evaluation import datasets as ds
 from coach.evaluation.cache import RatingCache, default_cache_path
 from coach.evaluation.floors import check_floors, load_floors
@@ -48,7 +48,7 @@ LOADERS = {
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `eval` subcommand."""
-    from coach.config import add_model_flags
+    from coach.adapters.config import add_model_flags
 
     p = subparsers.add_parser(
         "eval",
@@ -125,7 +125,7 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
     Raises:
         CoachError: no model is configured, or the model backends are not installed.
     """
-    from coach.config import config_from_args
+    from coach.adapters.config import config_from_args
 
     config = config_from_args(args)
     if config is None:
@@ -133,8 +133,8 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
             "--judge llm needs a model: set OPENAI_BASE_URL (and COACH_JUDGE_MODEL) "
             "or pass --base-url/--judge-model"
         )
-    from coach.backends import make_backend
-    from coach.config import safe_url
+    from coach.adapters.config import safe_url
+    from coach.application.backends import make_backend
 
     judge = make_backend(config).judge
     return JudgeSpec(
@@ -205,8 +205,8 @@ def evaluate(args: argparse.Namespace) -> dict:
 def run_adversarial(spec: JudgeSpec, args: argparse.Namespace) -> dict:
     """The adversarial suites in `--adversarial` (default evals/adversarial), with the
     scenarios of `--scenarios` (default library) for weights and turns."""
+    from coach.core.scenario import load_library
     from coach.evaluation import adversarial
-    from coach.scenario import load_library
 
     def progress(name: str) -> None:
         if not args.quiet:

@@ -1,7 +1,7 @@
 """Which acts stand for which human code: ESConv's support strategies and AnnoMI's MI codes.
 
 This module is the one place the mapping lives; `coach eval`, the floors and the README read
-it from here. Every judge's `Rating` carries `acts` (`coach.rubric.ACT_KINDS`: the built-in
+it from here. Every judge's `Rating` carries `acts` (`coach.core.rubric.ACT_KINDS`: the built-in
 judge from its tagger, a model judge from its own reading), and a code is *detected* in a
 reply when the rating holds at least one act of the code's kinds.
 
@@ -49,7 +49,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from coach.rubric import Rating
+from coach.core.rubric import Rating
 
 QUESTION_ACTS = ("open_question", "closed_question")
 REFLECTION_ACTS = ("simple_reflection", "complex_reflection")

@@ -24,10 +24,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coach.errors import CoachError
+from coach.core.errors import CoachError
+from coach.core.rubric import CRITERIA
 from coach.evaluation.codes import ANNOMI_VALUES, ESCONV_STRATEGIES
-from coach.judge import Line
-from coach.rubric import CRITERIA
+from coach.judges.base import Line
 
 EPITOME_FILES = {
     "emotional_reactions": "emotional-reactions-reddit.csv",
@@ -339,7 +339,7 @@ def load_annomi(directory: Path) -> list[Item]:
 
 def load_gold(scenario_dir: Path | None = None) -> list[Item]:
     """The examples in the scenario files, each with the scenario line it answers."""
-    from coach.scenario import load_library
+    from coach.core.scenario import load_library
 
     items = []
     for sc in load_library(scenario_dir).values():

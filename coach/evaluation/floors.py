@@ -21,10 +21,10 @@ import math
 import tomllib
 from pathlib import Path
 
-from coach.errors import CoachError
+from coach.adapters.resources import evals_dir
+from coach.core.errors import CoachError
 from coach.evaluation.codes import ANNOMI_CODES, ESCONV_CODES
 from coach.evaluation.datasets import EPITOME_FILES
-from coach.resources import evals_dir
 
 DEFAULT_PATH = evals_dir() / "floors.toml"
 CRITERIA: dict[str, tuple[str, ...]] = {

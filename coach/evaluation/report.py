@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from coach.errors import CoachError
+from coach.core.errors import CoachError
 
 # Published figures (see the data README). EPITOME: the authors' fine-tuned RoBERTa, macro-F1.
 EPITOME_REFERENCE = {

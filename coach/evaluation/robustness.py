@@ -13,10 +13,10 @@ import json
 import statistics
 from pathlib import Path
 
+from coach.adapters.resources import evals_dir
+from coach.core.rubric import Rating
 from coach.evaluation.datasets import Turn
 from coach.evaluation.runner import JudgeSpec, rate_turns
-from coach.resources import evals_dir
-from coach.rubric import Rating
 
 SUITES = ("injection", "padding", "paraphrase", "consistency")
 PARTNER_LINE = "My manager made a joke about my presentation in front of the whole team today."
@@ -35,7 +35,7 @@ def load_suite(name: str, directory: Path | None = None) -> list[dict]:
 
 
 def _turn(reply: str) -> Turn:
-    from coach.judge import Line
+    from coach.judges.base import Line
 
     return Turn(reply, (Line("partner", PARTNER_LINE),))
 

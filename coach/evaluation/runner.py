@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from coach.core.rubric import Rating
 from coach.evaluation.cache import RatingCache, cache_key
 from coach.evaluation.datasets import Item, Turn
-from coach.judge import Judge, JudgeContext
-from coach.rubric import Rating
+from coach.judges.base import Judge, JudgeContext
 
 
 @dataclass
@@ -41,7 +41,7 @@ class JudgeSpec:
 
 def heuristic_spec() -> JudgeSpec:
     """The offline rule judge."""
-    from coach.heuristic import HeuristicJudge
+    from coach.judges.builtin import HeuristicJudge
 
     judge = HeuristicJudge()
     probe = judge.rate(JudgeContext(reply="ok"))

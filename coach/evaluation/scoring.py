@@ -2,7 +2,7 @@
 
 EPITOME: each reply's level on the mapped criterion (warmth, understanding, exploration)
 against the gold level 0-2. For the heuristic judge the interpretations level also counts
-a shared experience (`coach.heuristic.epitome_levels`); `rubric_only` keeps the plain
+a shared experience (`coach.judges.builtin.epitome_levels`); `rubric_only` keeps the plain
 criterion figure beside it.
 
 Lend an Ear: a conversation's score per dimension is derived from its supporter turns by
@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from coach.core.rubric import CRITERION_KEYS, LEVELS, Rating
 from coach.evaluation.codes import (
     ANNOMI_CODES,
     ESCONV_CODES,
@@ -49,7 +50,6 @@ from coach.evaluation.metrics import (
     recall,
     spearman,
 )
-from coach.rubric import CRITERION_KEYS, LEVELS, Rating
 
 Ratings = Sequence[Sequence[Rating]]  # per item, one rating per turn
 
@@ -113,7 +113,7 @@ def score_epitome(
     items: Sequence[Item], ratings: Ratings, *, judge: str, rounds: int = 1000
 ) -> dict:
     """Per mechanism: macro-F1, accuracy, n, confusion, halves A/B by seeker post."""
-    from coach.heuristic import epitome_interpretation
+    from coach.judges.builtin import epitome_interpretation
 
     pairs, counts = _scored(items, ratings)
     out: dict = dict(counts)

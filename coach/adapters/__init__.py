@@ -1,0 +1,2 @@
+"""The edges: SQLite storage, the one openai module, prompts, shipped files, config, the local
+model server."""

@@ -1,0 +1,1 @@
+"""The application layer both UIs call: the practice engine, choosing backends, settings rules."""

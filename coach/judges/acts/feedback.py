@@ -1,0 +1,460 @@
+"""What the built-in judge says back: the tip, and a better reply built from the user's own.
+
+The better reply is the user's reply with what hurt taken out, what worked kept, and the
+missing moves added in words drawn from what the partner actually said. It is checked
+before it is shown: it holds no sentence the judge tags as harmful, repeats no sentence,
+and scores higher than the user's reply under the same judge; otherwise none is offered.
+Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from coach.judges.acts.policy import Verdict
+from coach.judges.acts.tagger import (
+    HARMFUL,
+    ReplyActs,
+    Sentence,
+    content_words,
+    is_stock,
+    sentences,
+)
+
+TIPS: dict[str, str] = {
+    "warmth": "Let them feel you care: name what you feel for them ('I'm so sorry that "
+    "happened to you').",
+    "validation": "Say their feeling makes sense and why ('No wonder you're upset, after…').",
+    "understanding": "Reflect back what you heard, feeling and cause, in your own words "
+    "('It sounds like you felt…').",
+    "exploration": "Ask one open question about their experience ('What was the hardest part?').",
+    "no_fixing": "Hold the advice for now. Ask first: 'Do you want ideas, or should I just "
+    "listen?'",
+    "stays_with_them": "Keep the spotlight on them; save your own story for later.",
+    "no_dismissing": "Drop 'at least' and 'don't worry': take the feeling as it is, not smaller.",
+    "asks_needs": "Ask how you can be there for them ('What would help most right now?').",
+}
+HARM_TIPS: dict[str, str] = {
+    "contempt": "Take out the sneer in “{quote}”: mockery tells them they are beneath you, "
+    "and nothing kind next to it can be heard.",
+    "criticism": "Take out the blame in “{quote}”: it makes their hurt about what is wrong "
+    "with them.",
+    "defensiveness": "Take out the defence in “{quote}”: it turns the talk to you. Hear "
+    "them first; your side can wait.",
+    "stonewalling": "Don't shut the door with “{quote}”: stay in it, even with one honest "
+    "question.",
+}
+TIE_ORDER = (
+    "no_dismissing",
+    "no_fixing",
+    "stays_with_them",
+    "understanding",
+    "validation",
+    "warmth",
+    "exploration",
+    "asks_needs",
+)
+STRONG_TIP = "Strong reply: keep reflecting and asking before anything else."
+
+# Acts a better reply must never keep.
+DROP = HARMFUL | {
+    "minimizing",
+    "self_focus",
+    "rhetorical_question",
+    "off_topic_question",
+    "acknowledgement",
+}
+_FEELING_WORDS = re.compile(
+    r"\b(hurt|angry|furious|sad|embarrassed|humiliated|ashamed|alone|lonely|invisible|unseen|"
+    r"ignored|dismissed|scared|afraid|anxious|worried|nervous|overwhelmed|exhausted|tired|"
+    r"frustrated|disappointed|rejected|betrayed|unwanted|unloved|unsupported|stressed|"
+    r"heartbroken|stuck|guilty|stupid|vulnerable|let down|left out|useless|numb|lost)\b"
+)
+_RELIEF = re.compile(
+    r"\b(thank you|thanks|i can breathe|that'?s (exactly )?what i needed|i feel (better|lighter)|"
+    r"that helps|that helped|relieved|i'?m glad)\b"
+)
+_HURT = re.compile(
+    r"\b(laughed|cried|crying|shouted|left|lost|hate|hated|nobody|no one|"
+    r"alone|worst|awful|terrible|hard|fault|wrong|sorry|scared|afraid|miss|missed|problem)\b"
+)
+_DENIAL = re.compile(
+    r"\b(nothing'?s wrong|nothing is wrong|i'?m fine|it'?s fine|it was fine|i'?m okay|forget it|"
+    r"it'?s nothing|it'?s nowt|just a mood|nothing happened|^\W*fine\b|"
+    r"i'?ll be (all right|alright|fine|okay|ok)|"
+    r"don'?t fret|don'?t worry about me|"
+    r"never ?mind|leave it|it doesn'?t matter|drop it)\b"
+)
+_SHIFT = {
+    "i": "you",
+    "i'm": "you're",
+    "im": "you're",
+    "i've": "you've",
+    "i'd": "you'd",
+    "i'll": "you'll",
+    "me": "you",
+    "my": "your",
+    "mine": "yours",
+    "myself": "yourself",
+    "am": "are",
+}
+_SECOND = re.compile(r"\b(we|us|our|we're)\b", re.IGNORECASE)
+_YOU = {
+    "you": "I",
+    "your": "my",
+    "you're": "I'm",
+    "youre": "I'm",
+    "yours": "mine",
+    "yourself": "myself",
+    "you've": "I've",
+    "you'd": "I'd",
+    "you'll": "I'll",
+}
+_LEAD = re.compile(
+    r"^(and then|and so|but then|and|but|so|then|or|because|like|just|honestly|well|oh|okay|"
+    r"ok|yeah|no|yes),?\s+",
+    re.IGNORECASE,
+)
+_ABOUT_YOU = re.compile(r"\b(you|your|you're|you've|you'd|you'll|yours|yourself)\b", re.I)
+_YOUR_DEED = re.compile(
+    r"you (just |never |always |then )?([a-z]+ed|left|said|told|went|made|took|forgot|put|kept|"
+    r"let|didn'?t|used to|asked|ignored|laughed|walked|stopped)\b", re.I,
+)
+_PUT_DOWN = re.compile(
+    r"\b(daft|stupid|useless|failure|idiot|pathetic|worthless|ugly|fat|old|dumb|silly|burden|"
+    r"loser|mess|joke|bad at|too much|selfish|lazy|needy|dramatic|boring|weak)\b"
+)
+_POINTER = re.compile(
+    r"(that'?s|that is|that was|it'?s|it is|it was|this is|there'?s|there is|that|this|yes|no)\b",
+    re.IGNORECASE,
+)
+_ASKING = re.compile(
+    r"(what|how|why|when|where|who|which|do|does|did|is|are|can|could|should|would|will)\b",
+    re.IGNORECASE,
+)
+_DANGLING = {
+    "being",
+    "a",
+    "an",
+    "the",
+    "to",
+    "of",
+    "and",
+    "or",
+    "but",
+    "like",
+    "was",
+    "is",
+    "were",
+    "my",
+    "your",
+    "with",
+    "for",
+    "that",
+    "if",
+    "so",
+    "just",
+    "i",
+    "you",
+}
+_CLAUSE_START = {"", "and", "but", "then", "so", "when", "that", "because", "if", "while", ","}
+_TOKEN = re.compile(r"[A-Za-z']+|[^A-Za-z']+")
+
+
+def tip(verdict: Verdict, gaps: list[str]) -> str:
+    """The one change that would help most: the harm first, else the costliest gap."""
+    if verdict.flags:
+        flag = verdict.flags[0]  # flags come in policy.FLAG_ORDER
+        return HARM_TIPS[flag].format(quote=verdict.harm_quotes.get(flag, "that"))
+    if not gaps:
+        return STRONG_TIP
+    return TIPS[gaps[0]]
+
+
+def gaps(scores: Mapping, weights: Mapping[str, float]) -> list[str]:
+    """Criteria below level 2, the costliest miss (weight x levels missed) first."""
+    missed = [k for k, s in scores.items() if s.level < 2 and weights.get(k, 1.0) > 0]
+    # Ties go to the move a listener makes first: hear, then name, then ask.
+    return sorted(
+        missed, key=lambda k: (-(weights.get(k, 1.0) * (2 - scores[k].level)), TIE_ORDER.index(k))
+    )
+
+
+def _shift(clause: str) -> str:
+    """Their words, said back: "my email" -> "your email", "I smiled" -> "you smiled", and
+    "you laughed" -> "I laughed" (what they say you did is said back as your own)."""
+    out = []
+    prev = ""
+    for tok in _TOKEN.findall(clause):
+        low = tok.lower()
+        if low == "was" and prev == "i":
+            word = "were"
+        elif low in ("were", "are") and prev == "you":
+            word = "was" if low == "were" else "am"
+        elif low == "you":
+            word = "I" if prev in _CLAUSE_START else "me"
+        elif low in _YOU:
+            word = _YOU[low]
+        elif low in _SHIFT:
+            word = _SHIFT[low]
+        else:
+            word = tok
+        if word != tok and not word.startswith("I"):
+            word = word.lower()
+        out.append(word)
+        if tok.strip():
+            prev = low if low.strip(",") else ","
+    text = "".join(out).strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _their_clause(partner_line: str) -> str:
+    """The sentence of the partner's line most worth saying back, person-shifted."""
+    best, best_key = "", (-1, 0)
+    for sp in sentences(partner_line):
+        if sp.text.endswith("?"):
+            continue
+        for clause in re.split(r"[,;:()]|\s[-–—]\s|\.\.\.|\s(?:and|but|so)\s", sp.text):
+            clause = _LEAD.sub("", clause.strip(" .!…'\""))
+            words = clause.split()
+            if (
+                not 3 <= len(words) <= 14
+                or _SECOND.search(clause)
+                or words[-1].lower().strip(".,!") in _DANGLING
+                or _ASKING.match(clause)
+                or (_POINTER.match(clause) and not _FEELING_WORDS.search(clause.lower()))
+                # what they say of you is said back only when it is something you did
+                # ("You laughed" -> "I laughed"), never "you're right" -> "I'm right"
+                or (_ABOUT_YOU.search(clause) and not _YOUR_DEED.match(clause))
+                # their own put-downs ("Daft old man") are never said back as facts
+                or (_PUT_DOWN.search(clause.lower()) and not clause.startswith(("I'm", "I am")))
+                or not content_words(clause)
+                or is_stock(clause)
+            ):
+                continue
+            key = (
+                len(content_words(clause)) + 2 * bool(_FEELING_WORDS.search(clause.lower())),
+                -len(words),
+            )
+            if key > best_key:
+                best, best_key = clause, key
+    if not best:
+        return ""
+    return _shift(best.rstrip(".!… "))
+
+
+# The moves' fixed sentences (the rest are built from the partner's words).
+FIXED_MOVES = (
+    "I'm not going anywhere.",
+    "I'm so sorry, love.",
+    "It makes sense that this is getting to you.",
+    "That sounds really painful.",
+    "You don't have to tell me anything until you're ready.",
+    "It sounds like this has really been weighing on you.",
+    "What's been on your mind, if you want to say?",
+    "What was the hardest part of it for you?",
+    "Do you want me to just listen, or would it help to think it through together?",
+    "I'm so glad.", "No wonder, after the day you've had.", "What helped the most?",
+)
+
+
+def _their_words(partner_line: str) -> str:
+    """A few of their own words to quote back, when no clause of theirs can be said back."""
+    best, best_n = "", 0
+    for sp in sentences(partner_line):
+        words = sp.text.rstrip(".!?…").split()
+        # the run of up to eight words that carries the most of what they said
+        for i in range(max(1, len(words) - 7)):
+            run = _LEAD.sub("", " ".join(words[i : i + 8]).strip(" ,-"))
+            n = len(content_words(run)) + 2 * bool(_FEELING_WORDS.search(run.lower()))
+            if n > best_n:
+                best, best_n = run, n
+    # "We're home" is nothing to quote back: a quote needs two words of substance, or a
+    # line that has more to it than the words quoted
+    enough = best_n >= 2 or len(content_words(partner_line)) >= 3
+    return best.rstrip(",;:- ") if best_n and enough else ""
+
+
+def _sentence_inside(clause: str) -> str:
+    """`clause` to stand inside a sentence: its first word lower-cased, unless it is a
+    name or "I" ("Emeka rang again" stays as it is)."""
+    first, _, rest = clause.partition(" ")
+    if first.lower() in _COMMON_STARTS:
+        return f"{first.lower()} {rest}".strip()
+    return clause
+
+
+_COMMON_STARTS = frozenset({
+    "you", "your", "it", "it's", "its", "the", "that", "this", "there", "he", "she", "they",
+    "his", "her", "their", "we", "our", "a", "an", "my", "you're", "you've", "you'll",
+    "everything", "nothing", "something",
+})
+
+
+def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> str:
+    """Their own words said back (see `_moves`). `hurting`: what they said is painful, so
+    saying it back may name the pain."""
+    if denial:
+        said = (
+            f"You said {_sentence_inside(clause)}, and that's okay. "
+            if clause
+            else f"You said “{quote}”, and that's okay. "
+            if quote
+            else ""
+        )
+        return said + "You don't have to tell me anything until you're ready."
+    if clause.startswith("I "):  # what they said you did, owned: "You laughed" -> "I laughed"
+        return f"You're right. {clause}, and that wasn't fair on you."
+    if clause.startswith(("You're ", "You are ")):
+        # "I'm the problem" is said back as what they feel, never as a fact
+        rest = clause.split(" ", 1)[1] if clause.startswith("You're ") else clause[8:]
+        if _FEELING_WORDS.search(rest.lower()):  # "I'm still angry" -> "You're still angry."
+            return f"You're {rest}." + (" That sounds really painful." if hurting else "")
+        return f"You feel like you're {rest.removeprefix('are ')}." + (
+            " That sounds really painful." if hurting else "")
+    if clause:
+        return f"{clause}." + (" That sounds really painful." if hurting else "")
+    if quote:
+        return f"When you say “{quote}”, I can hear how much it's weighing on you."
+    return "It sounds like this has really been weighing on you."
+
+
+def _moves(partner_line: str) -> dict[str, str]:
+    """One sentence per missing move, in words from the partner's own line."""
+    low = partner_line.lower()
+    feeling = _FEELING_WORDS.search(low)
+    clause = _their_clause(partner_line)
+    denial = _DENIAL.search(low) is not None
+    relieved = _RELIEF.search(low) is not None
+    hurting = not relieved and (feeling is not None or _HURT.search(low) is not None)
+    return {
+        "warmth": (
+            "I'm not going anywhere." if denial
+            else "I'm so glad." if relieved
+            else "I'm so sorry, love."
+        ),
+        "validation": (
+            "No wonder, after the day you've had." if relieved
+            else f"No wonder you feel {feeling.group(1)}." if feeling
+            else "It makes sense that this is getting to you."
+        ),
+        "understanding": _reflection(
+            clause, "" if clause else _their_words(partner_line), denial, hurting
+        ),
+        # said back the same way, if their clause reads as harm when said by you
+        "understanding_quote": _reflection("", _their_words(partner_line), denial, hurting),
+        "exploration": (
+            "What's been on your mind, if you want to say?" if denial
+            else "What helped the most?" if relieved
+            else "What was the hardest part of it for you?"
+        ),
+        "asks_needs": "Do you want me to just listen, or would it help to think it through "
+        "together?",
+    }
+
+
+def _once(text: str) -> str:
+    """`text` with any sentence that repeats an earlier one taken out."""
+    seen: set[str] = set()
+    out = []
+    for sp in sentences(text):
+        key = _norm(sp.text)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(sp.text)
+    return " ".join(out)
+
+
+def _unharmful(s: Sentence) -> bool:
+    if s.has(*DROP):
+        return False
+    # Advice goes unless it is what they asked for (tagged as an offer instead).
+    return not any(t.act == "advice" and t.strength == 2 for t in s.tags)
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z']+", text.lower()))
+
+
+def better_reply(
+    acts: ReplyActs,
+    missing: list[str],
+    partner_line: str,
+    assess: Callable[[str], tuple[ReplyActs, float]],
+    current: float,
+) -> str:
+    """The user's reply improved, or "" when no checked improvement exists.
+
+    Args:
+        acts: the user's reply, tagged.
+        missing: the criteria below 2, costliest first (`gaps`).
+        partner_line: what the partner just said.
+        assess: rates a candidate under the same judge: (its acts, its overall).
+        current: the user's reply's overall.
+    """
+    if not missing:
+        return ""
+    kept: list[Sentence] = []
+    seen: set[str] = set()
+    stock_kept = False
+    for s in acts.sentences:
+        key = _norm(s.text)
+        if not key or key in seen or not _unharmful(s):
+            continue
+        stock = bool(s.tags) and all(t.stock for t in s.tags)
+        if stock and stock_kept:
+            continue
+        stock_kept |= stock
+        seen.add(key)
+        kept.append(s)
+    said = [s.text for s in kept if not s.question]
+    asked = [s.text for s in kept if s.question][:1]
+    moves = _moves(partner_line)
+    theirs_all = content_words(partner_line)
+    order = ("warmth", "understanding", "validation", "exploration", "asks_needs")
+    wanted = [k for k in order if k in missing[:4] and k in moves]
+    if asked and "exploration" in wanted:
+        wanted.remove("exploration")
+    # A reply that already says their words back needs no second telling of the same clause.
+    own = set(content_words(" ".join(said + asked)))
+    told = set(content_words(moves["understanding"])) & theirs_all
+    if "understanding" in wanted and told and len(told & own) * 2 >= len(told):
+        wanted.remove("understanding")
+    # A better reply is about their situation: if nothing kept picks up their words, the
+    # reflection of their own words goes in, whatever else is missing.
+    theirs = content_words(partner_line)
+    if (theirs and "understanding" not in wanted
+            and not any(content_words(t) & theirs for t in said + asked)):
+        wanted.insert(1 if wanted[:1] == ["warmth"] else 0, "understanding")
+    # The fullest version first: most replies need every move; fewer only if it fails.
+    tries = [(n, refl) for n in range(len(wanted), 0, -1)
+             for refl in ("understanding", "understanding_quote")]
+    for n, refl in tries:
+        use = wanted[:n]
+        if refl != "understanding" and "understanding" not in use:
+            continue
+        statements = [moves[refl if k == "understanding" else k] for k in use
+                      if k not in ("exploration", "asks_needs")]
+        questions = [moves[k] for k in use if k in ("exploration", "asks_needs")]
+        if statements or questions:
+            # with real moves added, stock lines from the reply only pad it
+            said = [t for t in said if not is_stock(t)]
+        # Their own words first, but never so many that the missing moves fall off the end.
+        room = max(2, 6 - len(statements) - len(questions) - len(asked))
+        if theirs and "understanding" not in use and not any(
+            content_words(t) & theirs for t in [*said[:room], *asked]
+        ):
+            statements.insert(0, moves[refl])
+        parts = [*said[:room], *statements, *asked, *questions]
+        parts = [p for i, p in enumerate(parts) if _norm(p) not in {_norm(q) for q in parts[:i]}]
+        text = " ".join(p if p[-1:] in ".!?…" else p + "." for p in parts)
+        text = _once(text)
+        if not text:
+            continue
+        cand_acts, score = assess(text)
+        if any(not _unharmful(s) for s in cand_acts.sentences):
+            continue
+        if score > current and _norm(text) != _norm(acts.reply):
+            return text
+    return ""

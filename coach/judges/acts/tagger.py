@@ -1,0 +1,583 @@
+"""Tag what each sentence of a reply *does*: the first step of the built-in judge.
+
+Phrase rules (`coach/judges/acts/rules/*.toml`) find acts inside a sentence. A few context rules
+then read the sentence against what the partner said (their last line and the scenario):
+- a sentence that picks up their own situation is a reflection even without "it sounds
+  like"; one that says the opposite of what they said is not, it minimizes;
+- a question about something else entirely is off topic, not exploration;
+- offering what they just asked for is doing what they need, not unasked fixing.
+Conflicts inside one sentence are settled last (a rhetorical question is no question; a
+sneer is not care). Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from coach.judges.acts.ruleset import Rule, RuleSet, load_rules
+from coach.judges.acts.shield import shield
+
+# Acts that show listening; they read the reply with judge-directed text blanked out.
+POSITIVE = frozenset(
+    {
+        "care",
+        "affirmation",
+        "validation",
+        "understanding_claim",
+        "simple_reflection",
+        "complex_reflection",
+        "open_question",
+        "closed_question",
+        "asks_needs",
+        "offer_presence",
+        "apology",
+        "ownership",
+    }
+)
+HARMFUL = frozenset({"contempt", "blame", "defensiveness", "withdrawal"})
+QUESTIONS = ("open_question", "closed_question")
+REFLECTIONS = ("simple_reflection", "complex_reflection")
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_WORD = re.compile(r"[a-z']+")
+_CHECKED = re.compile(r",\s*(right|yeah|yes|is that right|is that it|am i right)\W*\?\W*$")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+_CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
+_MOCK_SWEET = re.compile("[\U0001f618\U0001f609\U0001f61c\U0001f643]")
+# A sentence that is only a laugh or a "kidding" makes the sentence before it a jab.
+_LAUGH_ONLY = re.compile(r"^\W*(lol|lmao|haha+|hehe|jk|kidding|just kidding|only joking)?\W*$")
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One act found in one sentence."""
+
+    act: str
+    strength: int  # 1 weak, 2 strong
+    why: str
+    stock: bool = False
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of the reply (offsets into it) and the acts it carries."""
+
+    start: int
+    end: int
+    text: str
+    tags: tuple[Tag, ...] = ()
+
+    def has(self, *acts: str) -> bool:
+        """Whether the sentence carries any of `acts`."""
+        return any(t.act in acts for t in self.tags)
+
+    @property
+    def question(self) -> bool:
+        return self.text.rstrip().endswith("?")
+
+
+@dataclass(frozen=True)
+class ReplyActs:
+    """Every sentence of a reply with its acts."""
+
+    reply: str
+    sentences: tuple[Sentence, ...]
+    version: str = ""
+
+    def tags(self, *acts: str) -> list[tuple[Tag, Sentence]]:
+        """(tag, sentence) for every tag of one of `acts`, in reply order."""
+        return [(t, s) for s in self.sentences for t in s.tags if t.act in acts]
+
+    def has(self, *acts: str) -> bool:
+        """Whether any sentence carries one of `acts`."""
+        return any(s.has(*acts) for s in self.sentences)
+
+    def count(self, act: str) -> int:
+        """How many sentences carry `act`."""
+        return sum(1 for s in self.sentences if s.has(act))
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(t.act for s in self.sentences for t in s.tags)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the partner said, to read a reply against: their last line and the scenario."""
+
+    partner_line: str = ""
+    situation: str = ""
+    words: frozenset[str] = field(default=frozenset(), compare=False)
+    line_words: frozenset[str] = field(default=frozenset(), compare=False)
+
+
+def sentences(reply: str) -> list[Sentence]:
+    """Split a reply into sentences (offsets into the reply, trimmed)."""
+    out = []
+    for m in _SENTENCE.finditer(reply):
+        raw = m.group(0)
+        lead = len(raw) - len(raw.lstrip())
+        body = raw.strip()
+        if body:
+            start = m.start() + lead
+            out.append(Sentence(start, start + len(body), body))
+    return out
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to see that "laughed" picks up "laughing"."""
+    w = word.strip("'")
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w
+
+
+@functools.cache
+def _stopwords() -> frozenset[str]:
+    return frozenset(load_rules().lexicon.stopwords)
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Stems of the words that carry content (no function words, no short words)."""
+    stop = _stopwords()
+    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in stop)
+
+
+_PAST_DEED = re.compile(
+    r"^\W*(then |and )?i (just |really |never |only )?[a-z]+ed\b|^\W*(then |and )?i "
+    r"(left|said|told|went|made|took|forgot|put|kept|let|wasn'?t|didn'?t)\b"
+)
+# Verbs that say nothing of what someone did: "you know", "I think".
+_NOT_DEEDS = frozenset(w[:4] for w in (
+    "are", "were", "was", "have", "had", "has", "can", "could", "will", "would", "should",
+    "know", "think", "mean", "feel", "felt", "see", "guess", "want", "need", "get", "got",
+    "say", "are", "too", "also", "the", "and", "not", "don", "didn", "hope", "wish",
+))
+
+
+def _within(mine: frozenset[str], theirs: frozenset[str]) -> bool:
+    """Whether every word of `mine` is one of `theirs`, allowing for the forms the crude
+    stem misses ("burnt" and "burning", "arguments" and "arguing": the same first four
+    letters)."""
+    heads = {w[:4] for w in theirs if len(w) >= 4}
+    return all(w in theirs or (len(w) >= 4 and w[:4] in heads) for w in mine)
+
+
+def make_context(partner_line: str = "", situation: str = "") -> Context:
+    """A context with its content words worked out once."""
+    line = content_words(partner_line)
+    return Context(partner_line, situation, line | content_words(situation), line)
+
+
+def _negated(seg: str, at: int, negators: frozenset[str], window: int) -> bool:
+    before = _CLAUSE_BREAK.split(seg[:at])[-1]
+    words = _WORD.findall(before)[-window:]
+    return any(w in negators or w.endswith("n't") for w in words)
+
+
+def _first_match(
+    rule: Rule, seg: str, negators: frozenset[str], window: int, present: frozenset[str]
+) -> bool:
+    """Whether `rule` matches somewhere in `seg` that no negation cancels (`present`: the
+    texts rules need that `seg` holds)."""
+    for needs, pattern in rule.parts:
+        if not needs.may_match(present):
+            continue
+        for m in pattern.finditer(seg):
+            if not (rule.negatable and _negated(seg, m.start(), negators, window)):
+                return True
+    return False
+
+
+@functools.cache
+def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
+    lex = load_rules().lexicon
+    classes = lex.classes
+
+    def alt(items: Iterable[str]) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{i})" for i in items) or r"(?!x)x")
+
+    return {
+        "stock": alt(lex.stock),
+        "pleasant": alt(lex.pleasant),
+        "off_topic": alt(lex.off_topic),
+        "requests": alt(lex.requests),
+        "feelings": re.compile(rf"\b({classes['feelings']})\b"),
+        "second_person": re.compile(r"\b(you|your|you're|youre|you've|you'd|yourself)\b"),
+        "first_person": re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|my|me|we|our|us)\b"),
+        "about_them": re.compile(r"\b(you|your|you're|youre|you've|he|she|they|his|her|their)\b"),
+        "commitment": re.compile(
+            r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
+            r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to|"
+            r"i'?m staying|i'?d love (that|to)|consider it done|you got it|happy to|it is)\b|"
+            r"^\W*(yes|yeah|of course|course|okay|ok|sure|absolutely|always|deal|done)\b"
+        ),
+        "assent": re.compile(
+            r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
+            r"^\W*(yes|yeah|of course|course (you can|i will)|okay|ok|sure|absolutely|deal|done|"
+            r"i can do that|i'?d love (that|to))\b|\b[a-z]+ it is\W*$"
+        ),
+        # what they say you did, and what you say you did: "you (used to) love it" and
+        # "I loved that house"; the verb is compared by its stem
+        "you_did": re.compile(
+            r"\byou (?:used to |always |never |just |really |didn'?t |never even )?([a-z]{3,})\b"
+        ),
+        "i_did": re.compile(
+            r"^\W*i (?:used to |always |never |just |really |didn'?t |did )?([a-z]{3,})\b"
+        ),
+        "dont": re.compile(
+            r"\b(don'?t|do not|please don'?t|stop|no more) (say(ing)?|tell(ing)? me|give me|"
+            r"start|bring(ing)? up|apologi[sz]e|try(ing)? to|promise|ask(ing)?)\b"
+            r"(?P<what>[^.!?]{0,30})"
+        ),
+        "cause": re.compile(r"\b(because|after|when|since|that|while|then)\b"),
+    }
+
+
+def _scan(
+    rules: RuleSet, text: str, spans: list[Sentence], memo: dict[str, list[Tag]] | None = None
+) -> list[list[Tag]]:
+    """Phrase-rule tags per sentence, reading `text` (the lower-cased reply).
+
+    `memo` holds the tags of sentences already read (a rule reads one sentence at a time,
+    so a sentence's tags do not depend on its neighbours); new ones are added to it.
+    """
+    all_segs = [text[sp.start : sp.end] for sp in spans]
+    if memo is not None and all(s in memo for s in all_segs):
+        return [list(memo[s]) for s in all_segs]
+    if memo is not None:
+        todo = [i for i, s in enumerate(all_segs) if s not in memo]
+        fresh = _scan(rules, text, [spans[i] for i in todo])
+        for i, tags in zip(todo, fresh, strict=True):
+            memo[all_segs[i]] = tags
+        return [list(memo[s]) for s in all_segs]
+    lex = rules.lexicon
+    negators, window = frozenset(lex.negators), lex.negation_window
+    out: list[list[Tag]] = [[] for _ in spans]
+    for i, seg in enumerate(all_segs):
+        is_q = seg.rstrip().endswith("?")
+        present = rules.present(seg)
+        for rule in rules.candidates(present):
+            if (rule.question == "only" and not is_q) or (rule.question == "never" and is_q):
+                continue
+            if _first_match(rule, seg, negators, window, present):
+                out[i].append(Tag(rule.act, rule.strength, rule.why, rule.stock))
+    return out
+
+
+def is_stock(text: str) -> bool:
+    """Whether `text` is only stock phrases ("I hear you. That makes sense.")."""
+    return _is_stock(text.lower(), _lexicon_patterns())
+
+
+def _is_stock(seg: str, pats: dict[str, re.Pattern[str]]) -> bool:
+    """A sentence that is only stock phrases ("I hear you, love."): with them taken out,
+    at most two words are left ("That makes sense after what he did" is not stock)."""
+    rest = pats["stock"].sub(" ", seg)
+    if rest == seg:
+        return False
+    return len(_WORD.findall(rest)) < 3
+
+
+# Reflections found by form alone (no lead-in, no feeling named): they need a word of the
+# partner's own story when there is one.
+_BARE_REFLECTIONS = frozenset({
+    "says back their experience, about them", "sums up their situation",
+    "says their story back in a question's tune",
+})
+
+
+def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]],
+               is_q: bool, mine: frozenset[str], overlap: frozenset[str]) -> list[Tag]:
+    """Reflections without a lead-in: their situation picked up, or their words echoed."""
+    acts = {t.act for t in tags}
+    # Picks up their own situation in the listener's words: a plain statement about them
+    # (no "I", no advice, no "if", "maybe" or "will") that uses what they told you.
+    # (`re` caches the compiled pattern; it stays here so this block is self-contained.)
+    not_saying_back = (
+        r"\b(if|should|could|might|maybe|perhaps|need to|needs to|have to|has to|try|hope|"
+        r"please|will|won't|would|can|just|never|there is|there are|it's easy|everyone|"
+        r"everybody|people|sometimes|always|supposed to)\b|"
+        r"'ll\b|^\W*(do|don't|dont|go|get|be|stop|take|make|keep|let|find|talk|tell|call|"
+        r"remember|think|look|try|give|consider|wait|see|hear|ask|say|write|read|leave|put|"
+        r"start|use|pick|rest|breathe|relax|enjoy|stay|focus|avoid|visit|join|reach|check)\b|"
+        # and a question that lost its question mark
+        r"^\W*(how|what|why|when|where|who|which|are|is|do|does|did|have|has|can|could|would|"
+        r"will)\b")
+    if (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
+                                 "self_focus", "affirmation", "minimizing", *HARMFUL}
+            and not pats["first_person"].search(seg)
+            and not re.search(not_saying_back, seg)
+            and pats["about_them"].search(seg)
+            and len(overlap) >= 2 and len(seg.split()) >= 4):
+        if pats["feelings"].search(seg) and pats["cause"].search(seg):
+            tags.append(Tag("complex_reflection", 2, "names their feeling and what caused it"))
+        else:
+            tags.append(Tag("simple_reflection", 1, "picks up what they told you"))
+    # Echoes their own words ("Security." after "...and security"): a short statement made
+    # only of words they just used (their last dozen) is a simple reflection, whoever it is
+    # about.
+    elif (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
+                                   "self_focus", "minimizing", *HARMFUL}
+            and mine
+            and (
+                (mine <= content_words(" ".join(ctx.partner_line.split()[-12:]))
+                 and len(seg.split()) <= 8)
+                # or a longer run of their own details, picked from anywhere in what they
+                # said ("Forty hellos before ten, and Mrs Patel with the kettle on.")
+                or (len(mine) >= 3 and _within(mine, ctx.line_words) and len(seg.split()) <= 14)
+            )
+            and not pats["first_person"].search(seg)
+            and not re.search(not_saying_back, seg)
+            # Greetings, thanks and goodbyes echo too, and are not reflections; nor is a
+            # question without its mark, or a bare "good"/"bad".
+            and not re.search(r"\b(hello|hi|hey|bye|goodbye|thanks?|welcome|good (day|night|"
+                              r"evening|morning|luck)|have a|take care)\b|^\W*(are|is|do|does|"
+                              r"did|have|has|can|could|would|will|what|why|how|when|where|who)\b"
+                              # a sulk is no echo: "Fine. Not talking, then."
+                              r"|\bthen\W*$|^\W*(fine|whatever)\b", seg)
+            and not mine <= {"good", "bad", "great", "nice", "fine", "hard", "true", "right",
+                             "hmm", "mhm", "huh", "yep", "nope", "mmm", "uh-huh", "mm-hmm"}):
+        tags.append(Tag("simple_reflection", 1, "echoes their own words"))
+    return tags
+
+
+# Someone a question names: "What did he say?" asks about their story, so it is not generic.
+_SOMEONE = re.compile(r"\b(he|she|they|him|her|them|his|their|he's|she's|they're)\b")
+
+
+def _context_tags(tags: list[Tag], seg: str, ctx: Context,
+                  pats: dict[str, re.Pattern[str]]) -> list[Tag]:
+    """Tags that need what the partner said (see the module docstring)."""
+    is_q = seg.rstrip().endswith("?")
+    acts = {t.act for t in tags}
+    mine = content_words(seg)
+    overlap = mine & ctx.words
+    told_negative = bool(pats["feelings"].search(ctx.partner_line.lower())) or bool(
+        re.search(r"n't|\bnot\b|\bno\b|\bnever\b", ctx.partner_line.lower())
+    )
+    # Says the opposite of what they said: "It sounds like you had a lovely day".
+    if (
+        (
+            acts & {"simple_reflection", "complex_reflection", "understanding_claim"}
+            or (pats["second_person"].search(seg) and not is_q)
+        )
+        and told_negative
+        and pats["pleasant"].search(seg)
+    ):
+        tags = [t for t in tags if t.act not in REFLECTIONS]
+        tags.append(Tag("minimizing", 1, "says the opposite of what they told you"))
+        return tags
+    if ctx.partner_line:
+        tags = _said_back(tags, seg, ctx, pats, is_q, mine, overlap)
+        if len(ctx.line_words) >= 15 and not mine & ctx.line_words:
+            # After a real story, a "you..." sentence with none of its words is about
+            # something else (a pep talk, an argument), not their story said back.
+            tags = [t for t in tags if t.why not in _BARE_REFLECTIONS]
+    acts = {t.act for t in tags}
+    if acts & {"blame", "defensiveness"}:
+        # "You're overreacting" is about them, and says nothing of theirs back.
+        tags = [t for t in tags if t.act not in REFLECTIONS]
+        acts -= set(REFLECTIONS)
+    if "complex_reflection" in acts:
+        # One reflection per sentence; and one that only repeats their words adds nothing
+        # beyond them, which is what makes a reflection simple.
+        if mine and ctx.line_words and mine <= ctx.line_words:
+            tags = [t for t in tags if t.act != "complex_reflection"]
+            if "simple_reflection" not in acts:
+                tags.append(Tag("simple_reflection", 1, "says their own words back"))
+        else:
+            tags = [t for t in tags if t.act != "simple_reflection"]
+    if not ctx.partner_line:
+        return tags
+    # A question about something else entirely: it names a topic beside the point (the
+    # weather, dinner) and shares no word with what they told you. A question that merely
+    # has no pronoun ("What happened?", "Is depression real?", "What's the plan for the
+    # drinking?") is not off topic: short follow-ups rarely repeat the partner's words.
+    if (acts & set(QUESTIONS) and not overlap and not acts & {"asks_needs"}
+            and pats["off_topic"].search(seg)):
+        tags = [t for t in tags if t.act not in QUESTIONS]
+        tags.append(Tag("off_topic_question", 2, "asks about something else"))
+    # An open question with no word of content and no one named ("How do you know that?",
+    # "What would you like to do?") could be asked of anything: it is generic exploration.
+    elif (is_q and any(t.act == "open_question" and t.strength == 2 for t in tags)
+            and not mine and not _SOMEONE.search(seg)
+            and not pats["feelings"].search(seg)):
+        tags = [replace(t, strength=1, why="a question anyone could ask")
+                if t.act == "open_question" else t for t in tags]
+    partner = ctx.partner_line.lower()
+    # Offers what they just asked for.
+    asked = pats["requests"].search(partner)
+    if (
+        asked
+        and not is_q
+        and not acts & (HARMFUL | {"minimizing", "acknowledgement"})
+        and pats["commitment"].search(seg)
+    ):
+        wanted = content_words(partner[asked.start() :])
+        if mine & wanted or pats["assent"].search(seg):
+            tags = [t for t in tags if t.act != "advice"]
+            tags.append(Tag("offer_presence", 2, "does what they asked for"))
+    # Owns what they said you did: "You laughed" -> "I laughed, and...".
+    if not is_q and not acts & HARMFUL and seg.lstrip().startswith("i "):
+        # compared by their first four letters: "love" and "loved", "laughed" and "laughing"
+        done = {m.group(1)[:4] for m in pats["you_did"].finditer(partner)} - _NOT_DEEDS
+        mine_did = {m.group(1)[:4] for m in pats["i_did"].finditer(seg)} - _NOT_DEEDS
+        if done & mine_did:
+            tags.append(Tag("ownership", 2, "owns what they said you did"))
+        elif (any(t.act == "self_focus" for t in tags) and pats["second_person"].search(seg)
+                and pats["second_person"].search(partner) and _PAST_DEED.match(seg)):
+            # "I smoothed it over for them instead of standing with you", told to someone
+            # hurt by it, owns what you did to them: it is no story about yourself.
+            tags = [t for t in tags if t.act != "self_focus"]
+            tags.append(Tag("ownership", 2, "owns what they said you did"))
+    # Does what they just asked you not to ("Don't say sorry" -> "I'm so sorry").
+    for m in pats["dont"].finditer(partner):
+        said = m.group(0)
+        words = set(content_words(m.group("what")))
+        # "sorry" and "promise" are function words elsewhere, but here they are the point.
+        words |= {
+            w for w in ("sorry", "promise") if w in said or (w == "sorry" and "apolog" in said)
+        }
+        hit = next((w for w in _WORD.findall(seg) if _stem(w) in words), None)
+        if hit and not _negated(seg, seg.find(hit), frozenset(load_rules().lexicon.negators), 2):
+            tags.append(Tag("minimizing", 1, "does what they asked you not to"))
+            break
+    return tags
+
+
+# Where a question clause starts after a lead-in ("You should be proud, and how did you ...").
+_QUESTION_CLAUSE = re.compile(
+    r"(?:[,;:\u2014\u2013]|\s-)\s*(?:(?:and|but|so)\s+)?(?=(?:what|how|why|when|where|who|"
+    r"which|do|did|does|is|are|was|were|have|has|can|could|would|will)\b)"
+)
+
+
+def _advice_in_question(seg: str) -> bool:
+    """Whether the advice of a question sentence lies in its question clause (the last
+    clause that opens with a question word), not in a clause before it."""
+    parts = _QUESTION_CLAUSE.split(seg)
+    if len(parts) < 2:
+        return True
+    last = parts[-1]
+    return any(r.pattern.search(last) for r in load_rules().rules.get("advice", ()))
+
+
+@functools.cache
+def _suggests() -> re.Pattern[str]:
+    return re.compile(load_rules().lexicon.classes["q_suggests"])
+
+
+def _settle(tags: list[Tag], seg: str) -> list[Tag]:
+    """Resolve conflicts between the acts of one sentence."""
+    acts = {t.act for t in tags}
+    if ("rhetorical_question" in acts and acts & set(REFLECTIONS) and _CHECKED.search(seg)) or any(
+        t.why == "checks they were understood" for t in tags
+    ):
+        # "So you felt alone, right?" checks a reflection, and "Did I get that right?" asks
+        # them, though both end in "right?": neither is a jab.
+        tags = [t for t in tags if t.act != "rhetorical_question"]
+        acts.discard("rhetorical_question")
+    if "rhetorical_question" in acts or "off_topic_question" in acts:
+        tags = [t for t in tags if t.act not in QUESTIONS]
+    if acts & set(QUESTIONS) and not acts & {"asks_needs"} and _suggests().search(seg):
+        # "Would it be possible to take a day off?" suggests; it does not ask.
+        tags = [t for t in tags if t.act not in QUESTIONS]
+    elif ("advice" in acts and "closed_question" in acts and "open_question" not in acts
+            and not acts & {"asks_needs"} and _advice_in_question(seg)):
+        # "Should you maybe call her?" is advice dressed as a question; "You should be
+        # proud, and did you tell anyone?" is advice followed by a real question. An open
+        # question stays a question even with advice words in it ("What do you think you
+        # need?"): suggestions put as wh-questions ("Why don't you ...") are caught above.
+        tags = [t for t in tags if t.act not in QUESTIONS]
+    if "complex_reflection" in acts:
+        tags = [t for t in tags if t.act != "simple_reflection"]  # one reflection a sentence
+    if "asks_needs" in acts:
+        # "Do you want me to just listen?" asks about support, not about their experience.
+        tags = [replace(t, strength=1) if t.act == "closed_question" else t for t in tags]
+    if any(t.act == "closed_question" and t.why == "asks how much or how long" for t in tags):
+        # "On a scale of one to ten, how ready are you?" asks for a number, however it opens.
+        tags = [t for t in tags if t.act != "open_question"]
+    elif "open_question" in acts:
+        tags = [t for t in tags if t.act != "closed_question"]
+    for q in QUESTIONS:
+        if any(t.act == q and t.stock for t in tags):
+            # A generic question stays generic, whatever else it matched.
+            tags = [t for t in tags if t.act != q or t.stock]
+    if "ownership" in acts:
+        # "I laughed, and then I changed the subject" owns their part; it is no story of mine.
+        tags = [t for t in tags if t.act != "self_focus"]
+    if any(t.act == "offer_presence" and t.strength == 2 for t in tags):
+        # "I'll make you a cup of tea" is an offer, not a plan to fix them.
+        tags = [t for t in tags if t.act != "advice"]
+    if "blame" in acts and _MOCK_SWEET.search(seg):
+        tags.append(Tag("contempt", 2, "a jab sweetened with a wink"))
+        acts.add("contempt")
+    if acts & {"contempt", "blame", "defensiveness"}:
+        # Care or validation in a sneer, a jab or a defence is part of it.
+        tags = [t for t in tags if t.act not in POSITIVE]
+    if "withdrawal" in acts and acts & {"offer_presence", "care", "asks_needs"}:
+        tags = [t for t in tags if t.act != "withdrawal"]
+    # One tag per act per sentence: the strongest (a stock one only if nothing else).
+    best: dict[str, Tag] = {}
+    for t in tags:
+        cur = best.get(t.act)
+        if cur is None or (t.strength, not t.stock) > (cur.strength, not cur.stock):
+            best[t.act] = t
+    return list(best.values())
+
+
+def tag_reply(
+    reply: str,
+    partner_line: str = "",
+    situation: str = "",
+    context: Context | None = None,
+    memo: dict[str, list[Tag]] | None = None,
+) -> ReplyActs:
+    """Tag every sentence of `reply` with the acts it performs.
+
+    Args:
+        reply: the user's reply.
+        partner_line: what the partner said just before (may be empty).
+        situation: the scenario's situation and opening, for picking up their story.
+        context: a prepared `make_context(...)`, instead of the two strings.
+        memo: phrase-rule tags of sentences already read (see `_scan`), to share between
+            readings of replies that have sentences in common (a reply and its rewrite).
+    """
+    rules = load_rules()
+    pats = _lexicon_patterns()
+    ctx = context or make_context(partner_line, situation)
+    spans = sentences(reply)
+    low = reply.lower()
+    shielded = shield(reply)
+    low_shielded = low if shielded is reply else shielded.lower()
+    # Their words in double quotes are theirs: "When you say “no one cares”..." is not the
+    # speaker's contempt. Harmful acts read the reply with quotations blanked out.
+    unquoted = low
+    if "“" in low or '"' in low:
+        unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), low)
+    raw = _scan(rules, unquoted, spans, memo)
+    safe = raw if low_shielded is low else _scan(rules, low_shielded, spans, memo)
+    out = []
+    for i, sp in enumerate(spans):
+        seg = low[sp.start : sp.end]
+        tags = [t for t in safe[i] if t.act in POSITIVE] + [
+            t for t in raw[i] if t.act not in POSITIVE
+        ]
+        if low_shielded is not low and not low_shielded[sp.start : sp.end].strip():
+            tags = [t for t in tags if t.act not in POSITIVE]
+        tags = _context_tags(tags, seg, ctx, pats)
+        if _is_stock(seg, pats):
+            tags = [replace(t, stock=True) if t.act in POSITIVE else t for t in tags]
+        out.append(replace(sp, tags=tuple(_settle(tags, seg))))
+    for i in range(1, len(out)):
+        seg = low[out[i].start : out[i].end]
+        if out[i].has("contempt") and _LAUGH_ONLY.match(seg) and not out[i - 1].has("contempt"):
+            prev = [t for t in out[i - 1].tags if t.act not in POSITIVE]
+            prev.append(Tag("contempt", 2, "laughed at, in the next breath"))
+            out[i - 1] = replace(out[i - 1], tags=tuple(prev))
+    return ReplyActs(reply, tuple(out), rules.version)

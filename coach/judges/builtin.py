@@ -1,0 +1,280 @@
+"""The built-in judge: reads what each sentence of a reply does, then scores from that.
+
+Two steps, each in its own module under `coach/judges/acts/`:
+1. `tagger`: tag each sentence's acts (question, reflection, validation, advice, contempt,
+   ...) with phrase rules that are data (`coach/judges/acts/rules/*.toml`) and a few rules that
+   read the reply against what the partner said;
+2. `policy`: levels, flags and the overall score from the acts, under one written policy
+   (harm caps the score; stock phrases have diminishing returns).
+A reply it cannot read (not English, or no words at all) is unscored with the reason, never
+guessed. Evidence is always a whole sentence of the reply, so it is an exact substring.
+Deterministic: the same reply in the same context always gets the same rating.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+
+from coach.core.rubric import BY_KEY, Act, CriterionScore, Rating
+from coach.judges.acts import feedback, policy
+from coach.judges.acts.feedback import TIPS
+from coach.judges.acts.language import language_of
+from coach.judges.acts.ruleset import load_rules
+from coach.judges.acts.tagger import Context, ReplyActs, make_context, sentences, tag_reply
+from coach.judges.base import JudgeContext, Line
+
+__all__ = [
+    "TIPS",
+    "HeuristicJudge",
+    "epitome_levels",
+    "reply_features",
+    "rules_version",
+    "score_reply",
+    "shared_experience",
+]
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _context(ctx: JudgeContext) -> Context:
+    last = next((ln.text for ln in reversed(ctx.history) if ln.role == "partner"), "")
+    situation = ""
+    if ctx.scenario is not None:
+        situation = f"{ctx.scenario.situation}\n{ctx.scenario.opening}"
+    return make_context(last, situation)
+
+
+def read_reply(reply: str, context: Context | None = None) -> ReplyActs:
+    """The reply's acts, read against `context` (what the partner said), if given."""
+    return tag_reply(reply, context=context or make_context())
+
+
+def score_reply(
+    reply: str, context: Context | None = None
+) -> tuple[dict[str, CriterionScore], list[str]]:
+    """Levels on all eight criteria and the horsemen flags, from the reply's acts.
+
+    Every evidence string is an exact substring of `reply`.
+    """
+    verdict = policy.judge_acts(read_reply(reply, context))
+    return verdict.scores, verdict.flags
+
+
+def unreadable(reply: str) -> str | None:
+    """Why the built-in rules cannot rate `reply` (the reason shown), or None."""
+    if not _LETTER.search(reply):
+        return (
+            "There are no words here to rate. Write what you would say to them, even a few words."
+        )
+    lang = language_of(reply)
+    if lang is not None:
+        return (
+            f"This reply looks like {lang}. The built-in rules read English only, so it "
+            f"is not scored rather than guessed. To have replies in {lang} rated, connect "
+            "a model that reads it (Settings in the app, or --judge-model in the terminal)."
+        )
+    return None
+
+
+@functools.cache
+def rules_version() -> str:
+    """ "rules-" and a hash of the act rules, the lexicon and the policy's numbers, so a
+    changed rule never reuses old ratings."""
+    table = {
+        "acts": load_rules().version,
+        "raises": policy.RAISES,
+        "lowers": policy.LOWERS,
+        "caps": policy.CAPS,
+        "numbers": [policy.FLAG_COST, policy.STOCK_LIFT, policy.EMPTY_CAP],
+        "tips": TIPS,
+        "harm_tips": feedback.HARM_TIPS,
+    }
+    text = json.dumps(table, sort_keys=True, ensure_ascii=False, default=str)
+    return "rules-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+class HeuristicJudge:
+    """The offline judge. Deterministic: the same reply always gets the same rating."""
+
+    name = "heuristic"
+
+    def rate(self, ctx: JudgeContext) -> Rating:
+        """Rate `ctx.reply` from its acts (see the module docstring)."""
+        t0 = time.perf_counter()
+        version = rules_version()
+        why_not = unreadable(ctx.reply)
+        if why_not is not None:
+            return Rating(
+                status="unscored",
+                reason=why_not,
+                backend="heuristic",
+                model=version,
+                prompt_version=version,
+                latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+            )
+        context = _context(ctx)
+        weights = {k: ctx.weight(k) for k in BY_KEY}
+        # The better reply reuses the reply's sentences and the moves' fixed sentences:
+        # read each once.
+        memo: dict = dict(_fixed_moves_read())
+        acts, verdict, overall = _assess(ctx.reply, context, weights, memo)
+        missing = feedback.gaps(verdict.scores, weights)
+
+        def assess(text: str) -> tuple[ReplyActs, float]:
+            cand, _, score = _assess(text, context, weights, memo)
+            return cand, score
+
+        better = feedback.better_reply(acts, missing, context.partner_line, assess, overall)
+        notes = list(verdict.notes)
+        if verdict.overall_cap is not None and overall >= verdict.overall_cap - 0.05:
+            notes.append(
+                f"Overall capped at {verdict.overall_cap:.0f}: "
+                + (
+                    "a reply that hurts cannot score high, whatever else is in it."
+                    if verdict.harmful
+                    else "nothing in this reply listens yet."
+                )
+            )
+        return Rating(
+            status="scored",
+            scores=verdict.scores,
+            flags=verdict.flags,  # type: ignore[arg-type]
+            acts=[
+                Act(kind=t.act, quote=s.text, stock=t.stock) for s in acts.sentences for t in s.tags
+            ],
+            tip=feedback.tip(verdict, missing),
+            better_reply=better,
+            overall=overall,
+            backend="heuristic",
+            model=version,
+            prompt_version=version,
+            latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+            notes=notes,
+        )
+
+
+@functools.cache
+def _fixed_moves_read() -> dict:
+    memo: dict = {}
+    for text in feedback.FIXED_MOVES:
+        tag_reply(text, memo=memo)
+    return memo
+
+
+def _assess(
+    reply: str, context: Context, weights: dict[str, float], memo: dict | None = None
+) -> tuple[ReplyActs, policy.Verdict, float]:
+    acts = tag_reply(reply, context=context, memo=memo)
+    verdict = policy.judge_acts(acts)
+    return acts, verdict, policy.overall(acts, verdict, weights)
+
+
+# ---------------------------------------------------------------- shared experience
+
+# First-person talk about one's own life. In EPITOME a similar experience counts as a strong
+# "interpretation" (it shows the listener understands from inside); in the coach's rubric the
+# same sentence is self-focus, so it never raises `understanding` (see evals/README.md).
+_SELF = re.compile(r"\b(i|i'?ve|i'?m|im|ive|i'?d|me|my|myself)\b")
+_NOT_DISCLOSURE = re.compile(
+    r"\b(i'?m|i am|im) (so |really |very )?sorry\b|\bi (think|hope|wish|suggest|recommend|believe|"
+    r"guess|mean|agree|promise|bet|doubt|assume|'?d (say|suggest|recommend)|would (say|suggest|"
+    r"recommend))\b|\b(i'?m|i am|im) (here|not sure|sure|glad|happy)\b|\b(love|hug|tell|help|"
+    r"message|pm|dm|text|call) (me|you)\b|\bi (love|care about|understand|get|hear|see|feel for|"
+    r"believe in|want) you|\bmy (advice|suggestion|opinion|guess|friend|dude|man)\b|\bif i were "
+    r"you\b|\b(with|to|for) me\b|\bi (can'?t|cannot|can only) imagine\b|\bi (would|'?d) (love|"
+    r"like|be happy)\b|\bi know (how|what|that|the)\b|\bexcuse me\b|\btrust me\b|\blet me\b"
+)
+
+
+_EXPERIENCE = re.compile(
+    r"^(i|i'?m|im|i'?ve|ive) |[,;:]\s*(i|i'?m|im|i'?ve|ive) |"
+    r"\b(too|also|same|similar|used to|been|when i|for me|in my experience|i had|i have had|"
+    r"i was|i felt|i went|i got|i lost|i tried|i found|i struggle\w*|i suffer\w*|i deal|"
+    r"my (own )?(depression|anxiety|life|mom|dad|mother|father|ex|wife|husband|girlfriend|"
+    r"boyfriend|family|friends?|therapist|doctor|job|brother|sister|kids?|son|daughter))\b"
+)
+_RELATING = re.compile(
+    r"\bme too\b|\bsame here\b|\bbeen there\b|\bi (can |totally |really )?relate\b|"
+    r"\bi feel (this|that|the same|you|ya)\b|\bfamiliar\b|\bi know (how|what) (you|it|that)\b|"
+    r"\bi (understand|get) (it|you|that|how|what)\b|\bi hear you\b"
+)
+
+
+def shared_experience(reply: str) -> int:
+    """How much the reply talks about the speaker's own similar experience: 0, 1 or 2.
+
+    2 when some sentence tells of the speaker's own life ("I've felt that too, for years"),
+    1 for a bare claim of having been there ("me too", "same here", "been there").
+    """
+    told = [
+        text
+        for sp in sentences(reply)
+        if _SELF.search(text := _NOT_DISCLOSURE.sub(" ", sp.text.lower()))
+        # "I feel the same." claims understanding; it does not tell a story.
+        and not (_RELATING.search(sp.text.lower()) and len(sp.text.split()) <= 8)
+    ]
+    if len(told) >= 2 or any(_EXPERIENCE.search(t) for t in told):
+        return 2
+    if _RELATING.search(reply.lower()):
+        return 1
+    return 0
+
+
+def epitome_interpretation(rating: Rating, reply: str) -> int:
+    """EPITOME's interpretations level (0-2) from a built-in rating and its reply.
+
+    EPITOME's raters call an interpretation strong when the listener shows they understand
+    what the seeker feels, by naming it with its cause or by telling of a similar experience
+    of their own; they rarely mark the weak level, and a plain restatement of the facts
+    mostly gets none. So: 2 for a complex reflection (not a stock phrase) or a told shared
+    experience, 1 for a bare claim of having been there, else 0. The coach's own rubric
+    keeps simple reflections at 1 and counts the shared experience as self-focus; this
+    mapping is used for EPITOME only (see evals/README.md).
+    """
+    complex_ = any(a.kind == "complex_reflection" and not a.stock for a in rating.acts)
+    return max(2 if complex_ else 0, shared_experience(reply))
+
+
+def epitome_levels(reply: str, partner_line: str = "") -> dict[str, int]:
+    """EPITOME levels of a reply: warmth and exploration as they are, interpretations
+    through `epitome_interpretation`."""
+    rating = HeuristicJudge().rate(
+        JudgeContext(reply=reply, history=(Line("partner", partner_line),) if partner_line else ())
+    )
+    return {
+        "emotional_reactions": rating.level("warmth") or 0,
+        "interpretations": epitome_interpretation(rating, reply),
+        "explorations": rating.level("exploration") or 0,
+    }
+
+
+@dataclass(frozen=True)
+class ReplyFeatures:
+    """Counts used by the session metrics (MITI-style), from the act tags."""
+
+    questions: int
+    open_questions: int
+    reflections: int
+    complex_reflections: int
+    advice: int = 0
+
+
+def features_of(acts: list[Act]) -> ReplyFeatures:
+    """MITI-style counts from a rating's act tags (one per sentence and kind)."""
+    kinds = [a.kind for a in acts]
+    opens = kinds.count("open_question")
+    closed = kinds.count("closed_question")
+    simple = kinds.count("simple_reflection")
+    cplx = kinds.count("complex_reflection")
+    return ReplyFeatures(opens + closed, opens, simple + cplx, cplx, kinds.count("advice"))
+
+
+def reply_features(reply: str, partner_line: str = "") -> ReplyFeatures:
+    """Count questions, reflections and advice, sentence by sentence, from the act tags."""
+    acts = read_reply(reply, make_context(partner_line))
+    return features_of([Act(kind=t.act, quote=s.text) for s in acts.sentences for t in s.tags])

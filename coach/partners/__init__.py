@@ -1,0 +1,1 @@
+"""Partners: the seam (`base`), the scripted partner and the model partner."""
