@@ -17,9 +17,7 @@ from pathlib import Path
 
 from coach.adapters.config import add_model_flags, config_from_args
 from coach.adapters.store import default_db_path
-from coach.core.errors import INTERRUPTED, CoachError, ModelError, ReplyError, ReplyKeptError
-from coach.core.safety import PAUSE_COUNT_RULE
-from coach.render import (
+from coach.application.render import (
     compare_lines,
     debrief_lines,
     export_json,
@@ -29,6 +27,8 @@ from coach.render import (
     turn_lines,
     when,
 )
+from coach.core.errors import INTERRUPTED, CoachError, ModelError, ReplyError, ReplyKeptError
+from coach.core.safety import PAUSE_COUNT_RULE
 
 EXIT_USER_ERROR = 2
 
@@ -41,10 +41,10 @@ def _out(line: str = "") -> None:
 
 
 def _engine(args: argparse.Namespace, *, with_model: bool = True):
+    from coach.adapters.scenario_files import load_library
     from coach.adapters.store import Store
     from coach.application.backends import make_backend
     from coach.application.engine import Engine
-    from coach.core.scenario import load_library
 
     config = config_from_args(args) if with_model else None
     return Engine(Store(args.db), make_backend(config), load_library(args.scenarios))
@@ -238,7 +238,8 @@ def _scenario_or_none(engine, tree):
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from coach.core.scenario import act_line_gaps, load_library, load_scenario
+    from coach.adapters.scenario_files import load_library, load_scenario
+    from coach.core.scenario import act_line_gaps
 
     if args.check:
         failed = 0
@@ -420,8 +421,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def _drill(store, args: argparse.Namespace) -> None:
     """The next drill under the history (the app's Review page shows the same)."""
+    from coach.adapters.scenario_files import load_library
     from coach.core.drill import drill_words, suggest_drill
-    from coach.core.scenario import load_library
 
     try:
         library = load_library(args.scenarios)

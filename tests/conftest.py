@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from coach.adapters.scenario_files import load_library
 from coach.adapters.store import Store
 from coach.application.backends import make_backend
 from coach.application.engine import Engine
-from coach.core.scenario import load_library
 
 MODEL_ENV = (
     "OPENAI_BASE_URL",

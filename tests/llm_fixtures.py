@@ -8,10 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from coach.adapters.llm import OpenAIChatModel, RetryPolicy
+from coach.adapters.scenario_files import load_library
 from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer
 from coach.core.rubric import BY_KEY, CRITERION_KEYS, CriterionScore, Rating, overall_score
-from coach.core.scenario import Scenario, load_library
-from coach.judges.base import JudgeContext, Line
+from coach.core.scenario import Scenario
+from coach.core.session import Line
+from coach.judges.base import JudgeContext
 
 MODEL = DEFAULT_MODEL
 KEY = "sk-test-SECRET-do-not-leak-1234"

@@ -70,7 +70,7 @@ def _texts() -> list[str]:
     import json
     from pathlib import Path
 
-    from coach.core.scenario import load_library
+    from coach.adapters.scenario_files import load_library
     from coach.judges.acts.tagger import sentences
 
     out = [ex for spec in RULES.files.values() for r in spec.rule for ex in r.examples]

@@ -13,8 +13,9 @@ from coach.cli import main
 from coach.core.errors import CoachError
 from coach.core.rubric import CRITERION_KEYS, CriterionScore, Rating
 from coach.core.safety import concern
+from coach.core.session import Line
 from coach.evaluation import adversarial as adv
-from coach.judges.base import JudgeContext, Line
+from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge
 
 SHIPPED = {name: adv.load_suite(path) for name, path in adv.suite_paths().items()}

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from coach.adapters.scenario_files import load_library
 from coach.adapters.store import Store
 from coach.application.backends import Backend, make_backend
 from coach.application.engine import Engine
 from coach.bench.simulated_server import FakeOpenAIServer
 from coach.core.errors import ModelError
 from coach.core.safety import RESOURCES
-from coach.core.scenario import load_library
 from coach.judges.builtin import HeuristicJudge
 from coach.partners.scripted import ScriptedPartner
 
@@ -312,8 +312,8 @@ def test_review_history_chart_feedback_and_export(db):
     assert [d.proto.label for d in downloads] == ["Export Markdown", "Export JSON"]
     md = markdown(at)
     assert "<script>" not in md and "What they needed" in md
-    # exports reuse coach.render, with user text escaped in Markdown
-    from coach.render import export_json, export_markdown
+    # exports reuse coach.application.render, with user text escaped in Markdown
+    from coach.application.render import export_json, export_markdown
 
     tree = eng.tree(sid)
     sc = load_library()[SCENARIO]

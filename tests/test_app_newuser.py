@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coach.render import SUGGESTED_NOTE
+from coach.application.render import SUGGESTED_NOTE
 from tests.test_app import GOOD, app, engine, markdown, send, start
 
 
@@ -87,7 +87,7 @@ def test_the_progress_chart_names_each_conversation_by_date_and_scenario(db):
     import datetime as dt
     import json
 
-    from coach.core.scenario import load_library
+    from coach.adapters.scenario_files import load_library
 
     eng = engine(db)
     lib = load_library()
@@ -121,8 +121,8 @@ def test_the_debriefs_skill_bars_are_coloured_by_level(db):
 
 
 def test_the_drill_names_the_weakest_skill_and_its_best_scenario(db):
+    from coach.adapters.scenario_files import load_library
     from coach.core.drill import drill_words, suggest_drill
-    from coach.core.scenario import load_library
 
     eng = engine(db)
     info, _ = eng.start("vent-humiliated-at-work")
@@ -284,7 +284,7 @@ def test_a_second_try_this_instead_moves_the_editor(db):
 
 
 def test_the_reply_box_says_which_reply_it_is(db):
-    from coach.core.scenario import load_library
+    from coach.adapters.scenario_files import load_library
 
     n = load_library()["vent-humiliated-at-work"].turns
     at = start(app())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import string
 
+from coach.adapters.scenario_files import load_library
 from coach.app.logic import filter_scenarios, level_badges, progress, tree_dot
 from coach.app.text import escape_md, evidence_spans, highlight
 from coach.core.rubric import CriterionScore, Rating
-from coach.core.scenario import load_library
 
 NASTY = "<script>alert(1)</script> [link](http://x) **bold** :red[x] $x$ `code`"
 

@@ -96,7 +96,8 @@ def test_a_deeply_nested_file_in_the_scenario_folder_is_named(tmp_path, capsys, 
 
 
 def test_a_huge_scenario_file_is_refused_with_its_name(tmp_path, capsys) -> None:
-    from coach.core.scenario import MAX_SCENARIO_BYTES, default_scenario_dir
+    from coach.adapters.scenario_files import default_scenario_dir
+    from coach.core.scenario import MAX_SCENARIO_BYTES
 
     body = (default_scenario_dir() / f"{VENT}.toml").read_text(encoding="utf-8")
     big = tmp_path / "big.toml"

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
+from coach.core.session import Line
 from coach.judges.acts.feedback import DROP
 from coach.judges.acts.tagger import content_words, make_context
-from coach.judges.base import JudgeContext, Line
+from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge, read_reply
 from tests.data_paths import load_dev
 

@@ -191,7 +191,7 @@ def test_resume_prints_the_finished_line_once(store, library, capsys) -> None:
 
 def test_a_session_keeps_its_scenario_after_the_file_is_gone(tmp_path, capsys) -> None:
     """A scenario from a user's own folder: the session stays reviewable without it."""
-    from coach.core.scenario import default_scenario_dir
+    from coach.adapters.scenario_files import default_scenario_dir
 
     mine = tmp_path / "mine"
     mine.mkdir()

@@ -7,9 +7,9 @@ import json
 import re
 
 from coach.adapters.store import Store
+from coach.application.render import SUGGESTED_NOTE
 from coach.cli import main
 from coach.core.safety import PAUSE_COUNT_RULE
-from coach.render import SUGGESTED_NOTE
 from tests.test_cli import STRONG, VENT, _practice
 
 PAUSING = "He hits me when he drinks."

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from coach.render import BETTER_REPLY, export_markdown
+from coach.application.render import BETTER_REPLY, export_markdown
 
 markdown_it = pytest.importorskip("markdown_it")
 

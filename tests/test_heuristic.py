@@ -160,7 +160,7 @@ def test_reply_features_count_reflections_and_questions() -> None:
 def test_better_reply_is_the_users_own_reply_improved(library) -> None:
     """What hurt is dropped, what worked is kept first, what was missing is added in the
     partner's own words, nothing repeats, and it scores higher."""
-    from coach.judges.base import Line
+    from coach.core.session import Line
 
     sc = library["lonely-in-the-same-room"]
     judge = HeuristicJudge()

@@ -12,9 +12,11 @@ from coach.application.backends import OFFLINE_LABEL, check_connection, make_bac
 from coach.bench.simulated_server import FakeOpenAIServer
 from coach.core.errors import ModelError
 from coach.core.reading import advance_openness, reading_of
-from coach.judges.base import JudgeContext, Line
+from coach.core.session import Line
+from coach.core.turn import ending_for
+from coach.judges.base import JudgeContext
 from coach.judges.model import LLMJudge
-from coach.partners.base import PartnerContext, ending_for
+from coach.partners.base import PartnerContext
 from coach.partners.model import LLMPartner
 from coach.partners.scripted import ScriptedPartner
 from tests.llm_fixtures import MODEL, StubJudge, fake_server, scenario  # noqa: F401

@@ -88,7 +88,7 @@ def test_a_trickling_turn_ends_with_the_reply_kept(store, library) -> None:
 
 def test_a_huge_partner_line_is_cut_and_says_so(fake_server, chat, library) -> None:  # noqa: F811
     from coach.core.reading import Reading
-    from coach.judges.base import Line
+    from coach.core.session import Line
     from coach.partners.base import PartnerContext
 
     sc = library[VENT]
@@ -116,7 +116,7 @@ def test_a_huge_partner_line_is_stored_cut(store, library) -> None:
 
 def test_a_short_line_is_not_marked_cut(fake_server, chat, library) -> None:  # noqa: F811
     from coach.core.reading import Reading
-    from coach.judges.base import Line
+    from coach.core.session import Line
     from coach.partners.base import PartnerContext
 
     sc = library[VENT]

@@ -7,7 +7,7 @@ import pytest
 from coach.bench.simulated_server import Reply, TruncatedStream
 from coach.core.errors import ModelError
 from coach.core.reading import Reading
-from coach.judges.base import Line
+from coach.core.session import Line
 from coach.partners.base import PartnerContext
 from coach.partners.model import LLMPartner
 from tests.fake_chat import FakeChatModel

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from coach.adapters.scenario_files import load_library
 from coach.core.reading import Reading, reading_of
 from coach.core.response import Response
-from coach.core.scenario import load_library
 from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coach.adapters.scenario_files import default_scenario_dir, load_library
 from coach.adapters.stored import scenario_from_json
 from coach.application.backends import Backend
 from coach.application.engine import Engine
@@ -22,14 +23,7 @@ from coach.core.errors import ScenarioError
 from coach.core.reading import Reading
 from coach.core.response import ACT_FIELDS, Response, band_of, response_to
 from coach.core.rubric import ACT_KINDS, CRITERION_KEYS, Act, CriterionScore, Rating
-from coach.core.scenario import (
-    Beat,
-    Variants,
-    act_line_gaps,
-    default_scenario_dir,
-    load_library,
-    parse_scenario,
-)
+from coach.core.scenario import Beat, Variants, act_line_gaps, parse_scenario
 from coach.core.session import compare
 from coach.partners.scripted import ScriptedPartner
 
@@ -363,7 +357,7 @@ def test_openness_sets_the_tone_of_an_answer(engine) -> None:
 
 
 def test_the_model_partner_is_told_what_the_reply_did() -> None:
-    from coach.judges.base import Line
+    from coach.core.session import Line
     from coach.partners.base import PartnerContext
     from coach.partners.model import WHAT_IT_DID, LLMPartner
 

@@ -6,10 +6,11 @@ import jinja2
 import pytest
 
 from coach.adapters import prompts
+from coach.adapters.scenario_files import load_library
 from coach.core.reading import Reading
 from coach.core.rubric import CRITERIA
-from coach.core.scenario import load_library
-from coach.judges.base import JudgeContext, Line
+from coach.core.session import Line
+from coach.judges.base import JudgeContext
 from coach.judges.model import LLMJudge
 from coach.partners.base import PartnerContext
 from coach.partners.model import LLMPartner

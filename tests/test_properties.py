@@ -16,6 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from coach.adapters.scenario_files import default_scenario_dir, load_library, load_scenario
 from coach.adapters.store import Store
 from coach.adapters.stored import (
     meta_from_json,
@@ -28,7 +29,7 @@ from coach.application.engine import Engine, validate_reply
 from coach.core.errors import CoachError, ReplyError, ScenarioError, StoreError
 from coach.core.reading import Reading
 from coach.core.rubric import Rating
-from coach.core.scenario import Scenario, default_scenario_dir, load_library, load_scenario
+from coach.core.scenario import Scenario
 from coach.core.scenario import parse_scenario as parse
 from coach.judges.base import MAX_REPLY_CHARS
 

@@ -12,19 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from coach.adapters.scenario_files import load_library, load_scenario
 from coach.core.reading import Reading, advance_openness
 from coach.core.rubric import CRITERION_KEYS
-from coach.core.scenario import (
-    PRACTICES,
-    SIGNS,
-    Beat,
-    Scenario,
-    act_line_gaps,
-    load_library,
-    load_scenario,
-)
-from coach.judges.base import Line
-from coach.partners.base import PartnerContext, ending_for
+from coach.core.scenario import PRACTICES, SIGNS, Beat, Scenario, act_line_gaps
+from coach.core.session import Line
+from coach.core.turn import ending_for
+from coach.partners.base import PartnerContext
 from coach.partners.scripted import ScriptedPartner
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"

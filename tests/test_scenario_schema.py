@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from coach.adapters.scenario_files import default_scenario_dir, load_library, load_scenario
 from coach.cli import main
 from coach.core.errors import ScenarioError
-from coach.core.scenario import default_scenario_dir, load_library, load_scenario
 
 SHIPPED = sorted(default_scenario_dir().glob("*.toml"))
 VALID = (default_scenario_dir() / "vent-humiliated-at-work.toml").read_text()

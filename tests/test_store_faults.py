@@ -14,12 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from coach.adapters.scenario_files import load_library
 from coach.adapters.store import SCHEMA_VERSION, Store
 from coach.application.backends import Backend, make_backend
 from coach.application.engine import Engine
 from coach.cli import main
 from coach.core.errors import ReplyKeptError, StoreError
-from coach.core.scenario import load_library
 from coach.judges.builtin import HeuristicJudge
 from coach.partners.base import PartnerContext
 from coach.partners.scripted import ScriptedPartner

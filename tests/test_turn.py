@@ -4,15 +4,16 @@ the user sees, whichever judge gave the rating."""
 from __future__ import annotations
 
 from coach.adapters.config import resolve_config
+from coach.adapters.scenario_files import load_library
 from coach.adapters.store import Store
 from coach.application.backends import make_backend
 from coach.application.engine import Engine
 from coach.bench.simulated_server import FakeOpenAIServer, Reply
 from coach.core.reading import Reading, advance_openness, reading_of
 from coach.core.rubric import Rating
-from coach.core.scenario import load_library
+from coach.core.session import Line
 from coach.core.turn import merged_error, plan_turn
-from coach.judges.base import JudgeContext, Line
+from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge
 from coach.partners.model import HOW_TAKEN
 from tests.llm_fixtures import MODEL, StubJudge, judge_json

@@ -94,6 +94,16 @@ def default_db_path() -> Path:
     return Path(env).expanduser() if env else default_home() / "coach.db"
 
 
+def _tagged(rating: Rating | None, role: str, text: str) -> Rating | None:
+    """A scored rating stored before ratings carried act tags gets the built-in tags of its
+    reply on load (a forward migration), so the metrics always read the rating's own acts."""
+    if rating is None or rating.acts or role != "user" or rating.status != "scored":
+        return rating
+    from coach.judges.builtin import acts_of  # only old rows pay for loading the rules
+
+    return rating.model_copy(update={"acts": acts_of(text)})
+
+
 def _row_to_turn(r: sqlite3.Row) -> Turn:
     return Turn(
         id=r["id"],
@@ -108,7 +118,7 @@ def _row_to_turn(r: sqlite3.Row) -> Turn:
         reading=reading_from_value(r["reading"]),
         openness=r["openness"],
         ending=r["ending"],
-        rating=rating_from_json(r["rating"]),
+        rating=_tagged(rating_from_json(r["rating"]), r["role"], r["text"]),
         meta=meta_from_json(r["meta"]),
         created_at=r["created_at"],
     )

@@ -7,11 +7,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from coach.application.render import ENDINGS, score_word, version_label, when  # noqa: F401 (re-exported)
 from coach.core.metrics import level_band
 from coach.core.rubric import CRITERIA, Rating
 from coach.core.scenario import Scenario
 from coach.core.session import SessionInfo, Tree, Turn, branch_summary, user_turns
-from coach.render import ENDINGS, score_word, version_label, when  # noqa: F401 (re-exported)
 
 LEVEL_COLORS = {0: "red", 1: "orange", 2: "green"}
 DIFFICULTY_COLORS = {"easy": "green", "medium": "orange", "hard": "red"}

@@ -16,11 +16,11 @@ from coach.app.logic import (
 from coach.app.practice import open_session
 from coach.app.text import escape_md
 from coach.app.widgets import conversation
+from coach.application.render import ENDINGS, delta_text
 from coach.core.errors import CoachError, ConflictError, ModelError, ReplyError
 from coach.core.rubric import CRITERIA
 from coach.core.scenario import Scenario
 from coach.core.session import Tree, compare, last_partner_before, user_turns
-from coach.render import ENDINGS, delta_text
 
 SELECTED = "replay_session"
 

@@ -18,9 +18,9 @@ from coach.app.logic import (
 from coach.app.practice import open_session
 from coach.app.text import escape_md
 from coach.app.widgets import conversation, debrief_view
+from coach.application.render import export_json, export_markdown, when
 from coach.core.drill import drill_words, suggest_drill
 from coach.core.rubric import CRITERIA
-from coach.render import export_json, export_markdown, when
 
 ALL = "All scenarios"
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import streamlit as st
 
 from coach.adapters.config import ModelConfig, resolve_config
+from coach.adapters.scenario_files import load_library
 from coach.adapters.store import Store, default_db_path
 from coach.application.backends import Backend, make_backend
 from coach.application.engine import Engine
 from coach.core.errors import CoachError, ConfigError
-from coach.core.scenario import Scenario, load_library
+from coach.core.scenario import Scenario
 from coach.core.session import Tree
 
 BACKEND = "coach_backend"  # the Backend in use by this tab; None = offline default

@@ -11,12 +11,12 @@ import streamlit as st
 
 from coach.app.logic import evidence_of, evidence_rows, level_badges, score_word, skill_bar
 from coach.app.text import escape_md, highlight
+from coach.application.render import BETTER_REPLY, SUGGESTED_NOTE, ending_words, metric_rows
 from coach.core.metrics import debrief
 from coach.core.rubric import CRITERIA, Rating
 from coach.core.safety import PRACTICE_NOTE
 from coach.core.scenario import Scenario
 from coach.core.session import Turn
-from coach.render import BETTER_REPLY, SUGGESTED_NOTE, ending_words, metric_rows
 
 PARTNER_AVATAR = ":material/person:"
 USER_AVATAR = ":material/record_voice_over:"

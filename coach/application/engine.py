@@ -25,6 +25,7 @@ from coach.core.rubric import Rating
 from coach.core.safety import PAUSE_LINE, RESOURCES, concern
 from coach.core.scenario import Scenario
 from coach.core.session import (
+    Line,
     SessionInfo,
     Tree,
     Turn,
@@ -36,7 +37,7 @@ from coach.core.session import (
     stuck_reply,
 )
 from coach.core.turn import merged_error, plan_turn
-from coach.judges.base import MAX_REPLY_CHARS, JudgeContext, Line
+from coach.judges.base import MAX_REPLY_CHARS, JudgeContext
 from coach.judges.builtin import HeuristicJudge
 from coach.partners.base import PartnerContext
 
@@ -324,6 +325,11 @@ class Engine:
                 # The partner answers the rating the user sees, so it waits for the judge.
                 future = _in_background(self.backend.judge.rate, jctx)
                 rating, unexpected = self._judged(future, errors)
+                if rating is not None and rating.status == "scored" and not rating.acts:
+                    # A model judge grades the criteria, not the sentences: the act tags
+                    # (for the debrief's counts and the partner's response) come from the
+                    # built-in rules' reading of the same reply.
+                    rating = rating.model_copy(update={"acts": quick.acts})
         plan = plan_turn(
             sc,
             rating=rating,

@@ -294,10 +294,10 @@ def bench_local(turns: int = 3) -> dict[str, Any]:
         stop_local_server,
         threads,
     )
+    from coach.adapters.scenario_files import load_library
     from coach.adapters.store import Store
     from coach.application.backends import make_backend
     from coach.application.engine import Engine
-    from coach.core.scenario import load_library
 
     stages: dict[str, Any] = {}
     t0 = time.perf_counter()

@@ -90,7 +90,7 @@ def bench_heuristic(quick: bool) -> dict:
 
 
 def _library():
-    from coach.core.scenario import load_library
+    from coach.adapters.scenario_files import load_library
 
     return load_library()
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coach.core.rubric import BY_KEY, CRITERIA
+from coach.core.rubric import BY_KEY, CRITERIA, TIPS, Act
 from coach.core.scenario import Scenario
 from coach.core.session import Turn, mean_levels, mean_overall, user_turns
-from coach.judges.builtin import TIPS, features_of, reply_features
 
 MITI_NORMS = {
     "reflection_to_question": {"fair": 1.0, "good": 2.0},
@@ -58,6 +57,28 @@ class SessionMetrics:
         )
 
 
+@dataclass(frozen=True)
+class ReplyFeatures:
+    """Counts used by the session metrics (MITI-style), from the act tags."""
+
+    questions: int
+    open_questions: int
+    reflections: int
+    complex_reflections: int
+    advice: int = 0
+
+
+def features_of(acts: list[Act]) -> ReplyFeatures:
+    """MITI-style counts from a rating's act tags (one per sentence and kind)."""
+    kinds = [a.kind for a in acts]
+    opens = kinds.count("open_question")
+    closed = kinds.count("closed_question")
+    simple = kinds.count("simple_reflection")
+    cplx = kinds.count("complex_reflection")
+    return ReplyFeatures(opens + closed, opens, simple + cplx, cplx, kinds.count("advice"))
+
+
+
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 2) if b else None
 
@@ -68,13 +89,13 @@ def session_metrics(path: list[Turn]) -> SessionMetrics:
     refl = cplx = qs = open_qs = advice_first = 0
     validated = False
     for t in users:
-        # The counts come from the act tags of the rating the user saw, whichever judge
-        # gave it, so the debrief and the ratings agree. A scored rating without tags (an
-        # older row) is tagged by the built-in rules; an unscored reply counts for nothing.
+        # The counts come from the act tags of the rating the user saw, so the debrief and
+        # the ratings agree (a model judge's rating carries the built-in tags of the same
+        # reply, and older rows are tagged when loaded). An unscored reply counts for nothing.
         r = t.rating
-        if r is not None and r.status != "scored":
+        if r is None or r.status != "scored":
             continue
-        f = features_of(r.acts) if r is not None and r.acts else reply_features(t.text)
+        f = features_of(r.acts)
         refl += f.reflections
         cplx += f.complex_reflections
         qs += f.questions

@@ -309,3 +309,19 @@ def rubric_fingerprint() -> str:
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# One tip per criterion: what to try next when it is the weakest (every judge and the debrief).
+TIPS: dict[str, str] = {
+    "warmth": "Let them feel you care: name what you feel for them ('I'm so sorry that "
+    "happened to you').",
+    "validation": "Say their feeling makes sense and why ('No wonder you're upset, after…').",
+    "understanding": "Reflect back what you heard, feeling and cause, in your own words "
+    "('It sounds like you felt…').",
+    "exploration": "Ask one open question about their experience ('What was the hardest part?').",
+    "no_fixing": "Hold the advice for now. Ask first: 'Do you want ideas, or should I just "
+    "listen?'",
+    "stays_with_them": "Keep the spotlight on them; save your own story for later.",
+    "no_dismissing": "Drop 'at least' and 'don't worry': take the feeling as it is, not smaller.",
+    "asks_needs": "Ask how you can be there for them ('What would help most right now?').",
+}

@@ -7,10 +7,8 @@ reply. The schema forbids unknown keys, so a typo in a user-written file is caug
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -22,7 +20,6 @@ from pydantic import (
     model_validator,
 )
 
-from coach.adapters.resources import scenarios_dir
 from coach.core.errors import ScenarioError
 from coach.core.reading import Reading
 from coach.core.response import ACT_FIELDS, LINE_FIELDS, Response, band_of
@@ -291,7 +288,7 @@ def parse_scenario(text: str, *, source: str, default_id: str) -> Scenario:
         ScenarioError: the text is not TOML or does not match the schema.
     """
     if len(text) > MAX_SCENARIO_BYTES or len(text.encode("utf-8", "replace")) > MAX_SCENARIO_BYTES:
-        raise ScenarioError(_too_big(source))
+        raise ScenarioError(too_big_message(source))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -309,54 +306,9 @@ def parse_scenario(text: str, *, source: str, default_id: str) -> Scenario:
         raise ScenarioError(format_validation_error(source, e)) from None
 
 
-def _too_big(source: str) -> str:
+def too_big_message(source: str) -> str:
+    """The one line for a scenario file over the size cap."""
     return (
         f"{source}: the file is larger than {MAX_SCENARIO_BYTES // 1024} KiB, far more than a "
         "scenario needs (the shipped ones are under 10 KiB); shorten it."
     )
-
-
-def load_scenario(path: Path) -> Scenario:
-    """Load and validate one scenario file.
-
-    Raises:
-        ScenarioError: naming the file and the field that is wrong.
-    """
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_SCENARIO_BYTES + 1)  # never more than the cap into memory
-        if len(data) > MAX_SCENARIO_BYTES:
-            raise ScenarioError(_too_big(str(path)))
-        text = data.decode("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"{path}: cannot read the file ({e})") from None
-    return parse_scenario(text, source=str(path), default_id=path.stem)
-
-
-def default_scenario_dir() -> Path:
-    """`COACH_SCENARIOS` if set, else the scenarios shipped with the coach (`scenarios/`)."""
-    env = os.environ.get("COACH_SCENARIOS")
-    if env:
-        return Path(env).expanduser()
-    return scenarios_dir()
-
-
-def load_library(directory: Path | None = None) -> dict[str, Scenario]:
-    """Load every `*.toml` scenario in a folder, sorted by difficulty then title.
-
-    Raises:
-        ScenarioError: for the first broken file, or when two files share an id.
-    """
-    directory = directory or default_scenario_dir()
-    if not directory.is_dir():
-        raise ScenarioError(f"{directory}: scenario folder not found")
-    found: dict[str, Scenario] = {}
-    for path in sorted(directory.glob("*.toml")):
-        sc = load_scenario(path)
-        if sc.id in found:
-            raise ScenarioError(f"{path}: id '{sc.id}' is already used by another scenario")
-        found[sc.id] = sc
-    ordered = sorted(found.values(), key=lambda s: (DIFFICULTY_ORDER[s.difficulty], s.title))
-    return {s.id: s for s in ordered}

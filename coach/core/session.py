@@ -23,6 +23,14 @@ TurnStatus = Literal["ok", "pending", "failed"]
 
 
 @dataclass(frozen=True)
+class Line:
+    """One line of the conversation so far."""
+
+    role: str  # "partner" or "user"
+    text: str
+
+
+@dataclass(frozen=True)
 class Turn:
     """One line of a conversation.
 

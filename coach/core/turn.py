@@ -9,12 +9,19 @@ the same reply stand in, so the conversation can go on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from coach.core.reading import Reading, advance_openness, reading_of
 from coach.core.response import Response, response_to
 from coach.core.rubric import Rating
 from coach.core.scenario import Scenario
-from coach.partners.base import ending_for
+
+Ending = Literal["felt_heard", "not_heard"]
+
+
+def ending_for(scenario: Scenario, openness: int) -> Ending:
+    """The ending that fits how heard the partner feels."""
+    return "felt_heard" if openness >= scenario.felt_heard_at else "not_heard"
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ class TurnPlan:
     reading: Reading
     response: Response
     openness: int
-    ending: str | None
+    ending: Ending | None
     pause: bool
 
 

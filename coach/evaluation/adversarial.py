@@ -35,7 +35,8 @@ from coach.core.errors import CoachError
 from coach.core.rubric import CRITERION_KEYS, MAX_LEVEL, Horseman, Rating
 from coach.core.safety import concern
 from coach.core.scenario import Scenario
-from coach.judges.base import Judge, JudgeContext, Line
+from coach.core.session import Line
+from coach.judges.base import Judge, JudgeContext
 
 SUITES = (
     "stuffing",
@@ -432,7 +433,7 @@ def run_all(
         CoachError: a missing folder or suite, a broken line, an unknown scenario.
     """
     if library is None:
-        from coach.core.scenario import load_library
+        from coach.adapters.scenario_files import load_library
 
         library = load_library()
     paths = suite_paths(directory)

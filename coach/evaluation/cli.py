@@ -205,7 +205,7 @@ def evaluate(args: argparse.Namespace) -> dict:
 def run_adversarial(spec: JudgeSpec, args: argparse.Namespace) -> dict:
     """The adversarial suites in `--adversarial` (default evals/adversarial), with the
     scenarios of `--scenarios` (default library) for weights and turns."""
-    from coach.core.scenario import load_library
+    from coach.adapters.scenario_files import load_library
     from coach.evaluation import adversarial
 
     def progress(name: str) -> None:

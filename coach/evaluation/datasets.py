@@ -26,8 +26,8 @@ from pathlib import Path
 
 from coach.core.errors import CoachError
 from coach.core.rubric import CRITERIA
+from coach.core.session import Line
 from coach.evaluation.codes import ANNOMI_VALUES, ESCONV_STRATEGIES
-from coach.judges.base import Line
 
 EPITOME_FILES = {
     "emotional_reactions": "emotional-reactions-reddit.csv",
@@ -339,7 +339,7 @@ def load_annomi(directory: Path) -> list[Item]:
 
 def load_gold(scenario_dir: Path | None = None) -> list[Item]:
     """The examples in the scenario files, each with the scenario line it answers."""
-    from coach.core.scenario import load_library
+    from coach.adapters.scenario_files import load_library
 
     items = []
     for sc in load_library(scenario_dir).values():

@@ -35,7 +35,7 @@ def load_suite(name: str, directory: Path | None = None) -> list[dict]:
 
 
 def _turn(reply: str) -> Turn:
-    from coach.judges.base import Line
+    from coach.core.session import Line
 
     return Turn(reply, (Line("partner", PARTNER_LINE),))
 

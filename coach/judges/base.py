@@ -12,19 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from coach.core.rubric import Rating
+from coach.core.session import Line
 
 if TYPE_CHECKING:
     from coach.core.scenario import Scenario
 
 MAX_REPLY_CHARS = 4000
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of the conversation so far."""
-
-    role: str  # "partner" or "user"
-    text: str
 
 
 @dataclass(frozen=True)

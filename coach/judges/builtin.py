@@ -18,21 +18,21 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import dataclass
 
-from coach.core.rubric import BY_KEY, Act, CriterionScore, Rating
+from coach.core.metrics import ReplyFeatures, features_of
+from coach.core.rubric import BY_KEY, TIPS, Act, CriterionScore, Rating
+from coach.core.session import Line
 from coach.judges.acts import feedback, policy
-from coach.judges.acts.feedback import TIPS
 from coach.judges.acts.language import language_of
 from coach.judges.acts.ruleset import load_rules
 from coach.judges.acts.tagger import Context, ReplyActs, make_context, sentences, tag_reply
-from coach.judges.base import JudgeContext, Line
+from coach.judges.base import JudgeContext
 
 __all__ = [
-    "TIPS",
     "HeuristicJudge",
     "epitome_levels",
     "reply_features",
+    "acts_of",
     "rules_version",
     "score_reply",
     "shared_experience",
@@ -253,28 +253,12 @@ def epitome_levels(reply: str, partner_line: str = "") -> dict[str, int]:
     }
 
 
-@dataclass(frozen=True)
-class ReplyFeatures:
-    """Counts used by the session metrics (MITI-style), from the act tags."""
-
-    questions: int
-    open_questions: int
-    reflections: int
-    complex_reflections: int
-    advice: int = 0
-
-
-def features_of(acts: list[Act]) -> ReplyFeatures:
-    """MITI-style counts from a rating's act tags (one per sentence and kind)."""
-    kinds = [a.kind for a in acts]
-    opens = kinds.count("open_question")
-    closed = kinds.count("closed_question")
-    simple = kinds.count("simple_reflection")
-    cplx = kinds.count("complex_reflection")
-    return ReplyFeatures(opens + closed, opens, simple + cplx, cplx, kinds.count("advice"))
+def acts_of(reply: str, partner_line: str = "") -> list[Act]:
+    """The built-in rules' act tags of a reply, one per sentence and act (as a rating has)."""
+    acts = read_reply(reply, make_context(partner_line))
+    return [Act(kind=t.act, quote=s.text, stock=t.stock) for s in acts.sentences for t in s.tags]
 
 
 def reply_features(reply: str, partner_line: str = "") -> ReplyFeatures:
     """Count questions, reflections and advice, sentence by sentence, from the act tags."""
-    acts = read_reply(reply, make_context(partner_line))
-    return features_of([Act(kind=t.act, quote=s.text) for s in acts.sentences for t in s.tags])
+    return features_of(acts_of(reply, partner_line))

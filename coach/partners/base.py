@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from coach.core.reading import Reading
 from coach.core.response import Response
 from coach.core.scenario import Scenario
-from coach.judges.base import Line
-
-Ending = Literal["felt_heard", "not_heard"]
+from coach.core.session import Line
+from coach.core.turn import Ending
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,3 @@ class Partner(Protocol):
     def respond(self, ctx: PartnerContext) -> Iterator[str]:
         """Yield the partner's next line in chunks. May raise ModelError."""
         ...
-
-
-def ending_for(scenario: Scenario, openness: int) -> Ending:
-    """The ending that fits how heard the partner feels."""
-    return "felt_heard" if openness >= scenario.felt_heard_at else "not_heard"

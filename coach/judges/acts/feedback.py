@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from coach.core.rubric import TIPS
 from coach.judges.acts.policy import Verdict
 from coach.judges.acts.tagger import (
     HARMFUL,
@@ -22,19 +23,6 @@ from coach.judges.acts.tagger import (
     sentences,
 )
 
-TIPS: dict[str, str] = {
-    "warmth": "Let them feel you care: name what you feel for them ('I'm so sorry that "
-    "happened to you').",
-    "validation": "Say their feeling makes sense and why ('No wonder you're upset, after…').",
-    "understanding": "Reflect back what you heard, feeling and cause, in your own words "
-    "('It sounds like you felt…').",
-    "exploration": "Ask one open question about their experience ('What was the hardest part?').",
-    "no_fixing": "Hold the advice for now. Ask first: 'Do you want ideas, or should I just "
-    "listen?'",
-    "stays_with_them": "Keep the spotlight on them; save your own story for later.",
-    "no_dismissing": "Drop 'at least' and 'don't worry': take the feeling as it is, not smaller.",
-    "asks_needs": "Ask how you can be there for them ('What would help most right now?').",
-}
 HARM_TIPS: dict[str, str] = {
     "contempt": "Take out the sneer in “{quote}”: mockery tells them they are beneath you, "
     "and nothing kind next to it can be heard.",
