@@ -27,8 +27,9 @@ app: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check coach tests
 
+# One worker per core: the suite is CPU-bound (the judge, Streamlit's AppTest, subprocesses).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .ruff_cache
