@@ -10,7 +10,14 @@ import pytest
 from coach.adapters.llm import OpenAIChatModel, RetryPolicy
 from coach.adapters.scenario_files import load_library
 from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer
-from coach.core.rubric import BY_KEY, CRITERION_KEYS, CriterionScore, Rating, overall_score
+from coach.core.rubric import (
+    BY_KEY,
+    CRITERION_KEYS,
+    CriterionScore,
+    Provenance,
+    Rating,
+    overall_score,
+)
 from coach.core.scenario import Scenario
 from coach.core.session import Line
 from coach.judges.base import JudgeContext
@@ -54,7 +61,8 @@ class StubJudge:
     def rate(self, ctx: JudgeContext) -> Rating:
         self.calls += 1
         scores = {k: CriterionScore(level=self.level) for k in CRITERION_KEYS}
-        return Rating(scores=scores, overall=overall_score(scores, {}), backend="stub",
+        return Rating(scores=scores, overall=overall_score(scores, {}),
+                      source=Provenance(backend="stub"),
                       tip="stub tip")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from coach.cli import main
+from coach.core.rubric import Provenance
 from coach.evaluation import datasets as ds
 from coach.evaluation.scoring import conversation_score, round_half_up
 
@@ -279,10 +280,11 @@ def _rating(level: int, *, fallback: bool = False, status: str = "scored"):
     from coach.core.rubric import CRITERION_KEYS, CriterionScore, Rating
 
     if status != "scored":
-        return Rating(status=status, reason="no usable answer", backend="llm")
+        return Rating(status=status, reason="no usable answer",
+                      source=Provenance(backend="llm"))
     scores = {k: CriterionScore(level=level) for k in CRITERION_KEYS}
-    return Rating(scores=scores, overall=50.0, fallback=fallback,
-                  backend="heuristic" if fallback else "llm")
+    return Rating(scores=scores, overall=50.0, source=Provenance(fallback=fallback,
+                                    backend="heuristic" if fallback else "llm"))
 
 
 def test_cache_keeps_only_the_judges_own_ratings(tmp_path: Path) -> None:
@@ -328,7 +330,7 @@ def test_heuristic_version_tracks_the_rules_and_the_policy(
     version = heuristic.rules_version()
     assert version.startswith("rules-") and len(version) == len("rules-") + 8
     rating = heuristic.HeuristicJudge().rate(JudgeContext(reply="ok"))
-    assert rating.model == rating.prompt_version == version
+    assert rating.source.model == rating.source.prompt_version == version
     # Any edit to a rule file or the lexicon changes the rule set's version.
     root = tmp_path / "acts"
     shutil.copytree(str(resources.files("coach.judges.acts")), root)

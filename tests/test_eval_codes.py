@@ -15,7 +15,7 @@ import pytest
 
 from coach.cli import main
 from coach.core.errors import CoachError
-from coach.core.rubric import ACT_KINDS, Act, CriterionScore, Rating
+from coach.core.rubric import ACT_KINDS, Act, CriterionScore, Provenance, Rating
 from coach.evaluation import codes
 from coach.evaluation import datasets as ds
 from coach.evaluation.metrics import binary_counts, binary_f1, precision, recall
@@ -78,7 +78,7 @@ def rated(*kinds: str, status: str = "scored", fallback: bool = False) -> Rating
     return Rating(
         scores={"warmth": CriterionScore(level=1)},
         acts=[Act(kind=k, quote="x") for k in kinds],
-        fallback=fallback,
+        source=Provenance(fallback=fallback),
     )
 
 

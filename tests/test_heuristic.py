@@ -145,7 +145,9 @@ def test_rating_is_deterministic_and_weighted() -> None:
     reply = "You should go to HR. It sounds like you felt humiliated."
     a = judge.rate(JudgeContext(reply=reply))
     b = judge.rate(JudgeContext(reply=reply))
-    assert a.model_dump(exclude={"latency_ms"}) == b.model_dump(exclude={"latency_ms"})
+    assert a.model_dump(exclude={"source": {"latency_ms"}}) == b.model_dump(
+        exclude={"source": {"latency_ms"}}
+    )
     heavy = judge.rate(JudgeContext(reply=reply, weights={"no_fixing": 5}))
     assert heavy.overall is not None and a.overall is not None
     assert heavy.overall < a.overall  # weighting the failed criterion pulls the score down

@@ -68,7 +68,7 @@ def test_a_whole_session_over_http(scenario) -> None:  # noqa: F811
         replies = ["Oh love, that's humiliating. What was it like?", "I'm here. Tell me more."]
         for turn, reply in enumerate(replies, start=1):
             rating = backend.judge.rate(JudgeContext(reply, tuple(history), scenario, turn))
-            assert rating.status == "scored" and not rating.fallback
+            assert rating.status == "scored" and not rating.source.fallback
             assert all(q in reply for s in rating.scores.values() for q in s.evidence)
             history.append(Line("user", reply))
             reading = reading_of(rating)

@@ -37,8 +37,9 @@ class NamedStub(StubJudge):
     """A stub fallback with its own model and prompt version, to check attribution."""
 
     def rate(self, ctx: JudgeContext):
-        return super().rate(ctx).model_copy(
-            update={"model": "stub-rules", "prompt_version": "stub-v1"})
+        rating = super().rate(ctx)
+        return rating.model_copy(update={"source": rating.source.model_copy(
+            update={"model": "stub-rules", "prompt_version": "stub-v1"})})
 
 
 REPLY = "Oh love, that's humiliating. In front of everyone. What was it like sitting there?"
@@ -52,16 +53,17 @@ def test_valid_answer_becomes_a_full_rating(fake_server, chat, scenario) -> None
     judge = LLMJudge(chat, MODEL, "json_object", fallback=StubJudge())
     rating = judge.rate(context(scenario, REPLY))
 
-    assert rating.status == "scored" and not rating.fallback and rating.notes == []
+    assert rating.status == "scored" and not rating.source.fallback and rating.notes == []
     assert set(rating.scores) == set(CRITERION_KEYS)
     assert rating.level("no_fixing") == 1 and rating.level("warmth") == 2
     evidence = [q for s in rating.scores.values() for q in s.evidence]
     assert evidence and all(q in REPLY for q in evidence)
     assert rating.overall == overall_score(rating.scores, scenario.weights) < 100
-    assert rating.backend == "llm" and rating.model == MODEL
-    assert rating.prompt_version == f"{prompt_version('judge')}+{CHECKS_VERSION}+json_object"
-    assert rating.latency_ms > 0
-    assert rating.usage["prompt_tokens"] > 100 and rating.usage["completion_tokens"] > 0
+    assert rating.source.backend == "llm" and rating.source.model == MODEL
+    assert rating.source.prompt_version == f"{prompt_version('judge')}+{CHECKS_VERSION}+json_object"
+    assert rating.source.latency_ms > 0
+    usage = rating.source.usage
+    assert usage["prompt_tokens"] > 100 and usage["completion_tokens"] > 0
     assert rating.tip and rating.better_reply
     assert len(fake_server.chat_requests) == 1
 
@@ -73,15 +75,15 @@ def test_malformed_json_is_reasked_then_falls_back(fake_server, chat, scenario) 
         context(scenario, REPLY))
     assert len(fake_server.chat_requests) == 3  # first try + 2 re-asks
     assert stub.calls == 1
-    assert rating.fallback is True and rating.status == "scored"
+    assert rating.source.fallback is True and rating.status == "scored"
     assert all(s.level == 1 for s in rating.scores.values())  # the fallback's levels
     assert "no usable answer after 3 tries" in rating.notes[0]
     assert f"The judge model '{MODEL}' gave no usable answer" in rating.notes[0]
     assert "Rated by the stub judge instead" in rating.notes[0]
     # The grade is the fallback's, so it is attributed to the fallback, not to the model.
-    assert rating.backend == "stub" and rating.model == "stub-rules"
-    assert rating.prompt_version == "stub-v1" != prompt_version("judge")
-    assert rating.usage["completion_tokens"] > 0  # the model's failed attempts still cost
+    assert rating.source.backend == "stub" and rating.source.model == "stub-rules"
+    assert rating.source.prompt_version == "stub-v1" != prompt_version("judge")
+    assert rating.source.usage["completion_tokens"] > 0  # the model's failed attempts still cost
     # The re-ask showed the model its answer and what was wrong with it.
     last = fake_server.chat_requests[-1].messages
     assert [m["role"] for m in last[-4:]] == ["assistant", "user", "assistant", "user"]
@@ -95,9 +97,9 @@ def test_heuristic_fallback_is_attributed_to_the_rules(scenario) -> None:  # noq
     rating = LLMJudge(fake, "m", "prompt", fallback=HeuristicJudge(), max_reasks=0).rate(
         context(scenario, REPLY))
     rules = HeuristicJudge().rate(context(scenario, REPLY))
-    assert rating.fallback is True and rating.status == "scored"
-    assert (rating.backend, rating.model, rating.prompt_version) == (
-        "heuristic", rules.model, rules.prompt_version)
+    assert rating.source.fallback is True and rating.status == "scored"
+    assert (rating.source.backend, rating.source.model, rating.source.prompt_version) == (
+        "heuristic", rules.source.model, rules.source.prompt_version)
     assert rating.scores == rules.scores
     assert rating.notes[0].startswith("The judge model 'm' gave no usable answer after 1 try")
     assert rating.notes[0].endswith("Rated by the built-in rules instead.")
@@ -109,7 +111,7 @@ def test_no_fallback_means_unscored_never_a_guess(scenario) -> None:  # noqa: F8
         context(scenario, REPLY))
     assert rating.status == "unscored" and rating.scores == {} and rating.overall is None
     assert "gave no usable answer after 2 tries" in rating.reason
-    assert rating.usage == {"prompt_tokens": 20, "completion_tokens": 10}  # summed
+    assert rating.source.usage == {"prompt_tokens": 20, "completion_tokens": 10}  # summed
 
 
 def test_missing_fields_are_reasked(fake_server, chat, scenario) -> None:  # noqa: F811
@@ -118,7 +120,7 @@ def test_missing_fields_are_reasked(fake_server, chat, scenario) -> None:  # noq
     rating = LLMJudge(chat, MODEL, "json_object", fallback=StubJudge()).rate(
         context(scenario, REPLY))
     assert len(fake_server.chat_requests) == 2
-    assert rating.status == "scored" and not rating.fallback
+    assert rating.status == "scored" and not rating.source.fallback
     reask = fake_server.chat_requests[1].messages[-1]["content"]
     assert "scores.asks_needs" in reask and "Field required" in reask
 
@@ -132,7 +134,7 @@ def test_fabricated_quote_reasked_once_then_dropped(fake_server, chat, scenario)
     rating = LLMJudge(chat, MODEL, "json_object", fallback=StubJudge()).rate(
         context(scenario, REPLY))
     assert len(fake_server.chat_requests) == 2  # re-asked exactly once
-    assert rating.status == "scored" and not rating.fallback
+    assert rating.status == "scored" and not rating.source.fallback
     # Its only quote was made up, so warmth's level is not kept: unscored, with the reason.
     assert "warmth" not in rating.scores and rating.level("validation") == 1
     assert any("Dropped evidence" in n and made_up in n for n in rating.notes)
@@ -152,7 +154,7 @@ def test_a_judge_without_real_evidence_keeps_no_grade(scenario, quote) -> None: 
     rating = LLMJudge(fake, "m", "prompt", fallback=StubJudge(level=0)).rate(
         context(scenario, REPLY))
     assert len(fake.requests) == 2  # one re-ask about the evidence, then no more
-    assert rating.fallback is True and rating.overall == 0.0
+    assert rating.source.fallback is True and rating.overall == 0.0
     assert "quoted nothing from the reply that shows them" in rating.notes[0]
     reask = fake.requests[1].messages[-1]["content"]
     assert "needs an exact quote" in reask
@@ -167,7 +169,7 @@ def test_a_positive_level_without_a_quote_is_unscored(scenario) -> None:  # noqa
     answer["scores"]["exploration"]["evidence"] = []  # level 2, nothing quoted
     fake = FakeChatModel(default=json.dumps(answer))
     rating = LLMJudge(fake, "m", "prompt", fallback=StubJudge()).rate(context(scenario, REPLY))
-    assert rating.status == "scored" and not rating.fallback
+    assert rating.status == "scored" and not rating.source.fallback
     assert "exploration" not in rating.scores and rating.level("warmth") == 2
     assert rating.level("no_fixing") == 2  # inverse criteria need no quote for "absent"
     assert any(n.startswith("Not scored: Exploration.") for n in rating.notes)
@@ -376,7 +378,7 @@ def test_copied_placeholders_are_not_an_answer(scenario) -> None:  # noqa: F811
     copied["tip"], copied["better_reply"] = "one line", "a better reply"
     fake = FakeChatModel().enqueue(json.dumps(copied), judge_json(REPLY))
     rating = LLMJudge(fake, "m", "prompt", fallback=StubJudge()).rate(context(scenario, REPLY))
-    assert len(fake.requests) == 2 and rating.status == "scored" and not rating.fallback
+    assert len(fake.requests) == 2 and rating.status == "scored" and not rating.source.fallback
     assert "placeholder 'one line'" in fake.requests[1].messages[-1]["content"]
 
 

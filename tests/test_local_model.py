@@ -44,28 +44,29 @@ def local_model() -> Iterator[tuple[str, str]]:
 def check_rating(rating: Rating, reply: str) -> None:
     assert isinstance(rating, Rating)
     Rating.model_validate(rating.model_dump())  # round-trips: a valid Rating
-    assert rating.prompt_version and rating.latency_ms > 0
-    if rating.fallback:  # honest attribution: the built-in rules rated, and the note says why
-        assert rating.backend == "heuristic" and rating.model.startswith("rules-")
+    assert rating.source.prompt_version and rating.source.latency_ms > 0
+    # honest attribution: on a fallback the built-in rules rated, and the note says why
+    if rating.source.fallback:
+        assert rating.source.backend == "heuristic" and rating.source.model.startswith("rules-")
         assert rating.notes and "smollm2" in rating.notes[0]
     else:
-        assert rating.backend == "llm" and rating.model == "smollm2"
+        assert rating.source.backend == "llm" and rating.source.model == "smollm2"
     if rating.status == "scored":
         # A criterion is missing only when the model gave it a level without a quote to
         # show it: it is then unscored, and a note says so (see coach/judges/model.py).
         missing = set(CRITERION_KEYS) - set(rating.scores)
         assert set(rating.scores) <= set(CRITERION_KEYS) and len(missing) < len(CRITERION_KEYS)
         if missing:
-            assert not rating.fallback
+            assert not rating.source.fallback
             assert all(BY_KEY[k].inverse_of is None for k in missing)  # only quotable ones
             assert any(n.startswith("Not scored: ") for n in rating.notes), rating.notes
         assert rating.overall is not None and 0 <= rating.overall <= 100
         for score in rating.scores.values():
             assert all(q in reply for q in score.evidence)  # never an invented quote
-        if rating.fallback:
+        if rating.source.fallback:
             assert rating.notes and "instead" in rating.notes[0]
         else:
-            assert rating.usage.get("completion_tokens", 0) > 0
+            assert rating.source.usage.get("completion_tokens", 0) > 0
     else:
         assert rating.status == "unscored" and rating.reason and not rating.scores
 

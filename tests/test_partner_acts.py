@@ -22,7 +22,7 @@ from coach.cli import main
 from coach.core.errors import ScenarioError
 from coach.core.reading import Reading
 from coach.core.response import ACT_FIELDS, Response, band_of, response_to
-from coach.core.rubric import ACT_KINDS, CRITERION_KEYS, Act, CriterionScore, Rating
+from coach.core.rubric import ACT_KINDS, CRITERION_KEYS, Act, CriterionScore, Provenance, Rating
 from coach.core.scenario import Beat, Variants, act_line_gaps, parse_scenario
 from coach.core.session import compare
 from coach.partners.scripted import ScriptedPartner
@@ -151,7 +151,7 @@ def _scored(levels: dict[str, int], acts: list[Act]) -> Rating:
         scores={k: CriterionScore(level=levels.get(k, 2)) for k in CRITERION_KEYS},
         acts=acts,
         overall=50.0,
-        backend="model",
+        source=Provenance(backend="model"),
     )
 
 

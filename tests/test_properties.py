@@ -28,7 +28,7 @@ from coach.application.backends import make_backend
 from coach.application.engine import Engine, validate_reply
 from coach.core.errors import CoachError, ReplyError, ScenarioError, StoreError
 from coach.core.reading import Reading
-from coach.core.rubric import Rating
+from coach.core.rubric import Provenance, Rating
 from coach.core.scenario import Scenario
 from coach.core.scenario import parse_scenario as parse
 from coach.judges.base import MAX_REPLY_CHARS
@@ -231,6 +231,6 @@ def test_rows_this_version_writes_read_back_unchanged() -> None:
     for sc in LIB.values():
         assert scenario_from_json(sc.model_dump_json()) == sc
     r = Rating(scores={"warmth": {"level": 2, "evidence": ["so sorry"]}}, flags=["contempt"],
-               overall=80.0, notes=["a note"], usage={"prompt_tokens": 3})
+               overall=80.0, notes=["a note"], source=Provenance(usage={"prompt_tokens": 3}))
     assert rating_from_json(r.model_dump_json()) == r
     assert reading_from_value("heard") is Reading.HEARD

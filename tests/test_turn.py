@@ -83,7 +83,7 @@ def test_with_a_model_judge_the_partner_hears_the_models_rating(tmp_path):
                      load_library())
         info, _ = eng.start(SCENARIO)
         result = eng.reply(info.id, ADVICE)
-    assert result.rating is not None and result.rating.backend != "heuristic"
+    assert result.rating is not None and result.rating.source.backend != "heuristic"
     model_reading = reading_of(result.rating)
     assert model_reading != reading_of(builtin)
     assert result.user.reading == model_reading

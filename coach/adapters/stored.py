@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from coach.core.errors import StoreError
 from coach.core.reading import Reading
-from coach.core.rubric import CRITERION_KEYS, HORSEMEN, Rating
+from coach.core.rubric import CRITERION_KEYS, HORSEMEN, Provenance, Rating
 from coach.core.scenario import DIFFICULTY_ORDER, PRACTICES, SIGNS, Example, Scenario
 
 # Generous: a stored copy deeper than this did not come from any coach.
@@ -107,7 +107,7 @@ def unreadable_rating(why: str) -> Rating:
     return Rating(
         status="unscored",
         reason=f"This rating was stored in a form this version of coach cannot read ({why}).",
-        backend="stored",
+        source=Provenance(backend="stored"),
     )
 
 
@@ -118,6 +118,11 @@ def rating_from_json(raw: str | bytes | None) -> Rating | None:
     data = _json(raw)
     if not isinstance(data, dict):
         return unreadable_rating("not a JSON object")
+    # Ratings stored before the verdict and its provenance were split kept the provenance
+    # (backend, model, prompt version, latency, usage, fallback) at the top level.
+    flat = {k: data.pop(k) for k in Provenance.model_fields if k in data}
+    if flat and not isinstance(data.get("source"), dict):
+        data["source"] = flat
     data = _prune(Rating, data)
     notes = list(data.get("notes") or []) if isinstance(data.get("notes"), list) else []
     status = data.get("status", "scored")

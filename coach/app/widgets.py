@@ -47,9 +47,10 @@ def rating_card(rating: Rating) -> None:
         return
     score = rating.overall or 0
     st.markdown(f"**{score:.0f}/100** · {score_word(rating.overall)}")
-    if rating.fallback:
+    if rating.source.fallback:
         # Say so up front: this grade is not the rating model's, whatever the user chose.
-        by = "the built-in rules" if rating.backend == "heuristic" else escape_md(rating.backend)
+        backend = rating.source.backend
+        by = "the built-in rules" if backend == "heuristic" else escape_md(backend)
         st.caption(
             f":material/info: Fallback rating by {by}: the rating model's answer could not be used."
         )
@@ -67,11 +68,11 @@ def rating_card(rating: Rating) -> None:
         for note in rating.notes:
             st.caption(escape_md(note))
         who = (
-            f"the built-in rules ({escape_md(rating.model)})"
-            if rating.backend == "heuristic"
-            else f"the model {escape_md(rating.model)}"
+            f"the built-in rules ({escape_md(rating.source.model)})"
+            if rating.source.backend == "heuristic"
+            else f"the model {escape_md(rating.source.model)}"
         )
-        st.caption(f"Rated by {who}" + (", as a fallback" if rating.fallback else "") + ".")
+        st.caption(f"Rated by {who}" + (", as a fallback" if rating.source.fallback else "") + ".")
 
 
 def user_reply(

@@ -21,7 +21,7 @@ from coach.adapters.stored import scenario_from_json
 from coach.application.backends import Backend
 from coach.core.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
 from coach.core.redact import redact
-from coach.core.rubric import Rating
+from coach.core.rubric import Provenance, Rating
 from coach.core.safety import PAUSE_LINE, RESOURCES, concern
 from coach.core.scenario import Scenario
 from coach.core.session import (
@@ -110,7 +110,7 @@ def _withheld(phrase: str) -> Rating:
         status="withheld",
         reason=f"The reply mentions something serious ('{phrase}').",
         tip=RESOURCES,
-        backend="safety",
+        source=Provenance(backend="safety"),
     )
 
 

@@ -107,10 +107,9 @@ def rating_lines(rating: Rating, *, indent: str = "  ") -> list[str]:
     if rating.status == "unscored":
         return [f"{indent}Not scored: {rating.reason}"]
     head = f"{indent}Rating {rating.overall:.0f}/100" if rating.overall is not None else indent
-    src = rating.backend + (
-        f" {rating.model}" if rating.model and rating.backend != "heuristic" else ""
-    )
-    if rating.fallback:
+    made = rating.source
+    src = made.backend + (f" {made.model}" if made.model and made.backend != "heuristic" else "")
+    if rating.source.fallback:
         src = "built-in rules: the model's answer was unusable"
     out = [f"{head}  ({src})"]
     for c in CRITERIA:
@@ -359,11 +358,11 @@ def _md_rating(r: Rating | None, t: Turn) -> list[str]:
         return [f"> Not rated yet ({_md_escape(worded(t.error, 'app') or t.status)})"]
     if r.status != "scored":
         return [f"> {_md_escape(r.reason or r.status)}"]
-    src = "the built-in rules" if r.backend == "heuristic" else _md_escape(r.backend)
+    src = "the built-in rules" if r.source.backend == "heuristic" else _md_escape(r.source.backend)
     blocks = [
         [
             f"> **{r.overall:.0f}/100** · {score_word(r.overall)} (rated by {src}"
-            + (", as a fallback" if r.fallback else "")
+            + (", as a fallback" if r.source.fallback else "")
             + ")"
         ]
     ]

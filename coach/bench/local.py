@@ -206,7 +206,7 @@ def _turn(engine: Any, recorder: RecordingModel, reply: str) -> dict[str, Any]:
     logger.setLevel(old_level)
     return {"t0": t0, "wall": wall, "requests": list(recorder.requests),
             "retries": retries.count, "error": error,
-            "fallback": bool(rating and rating.fallback),
+            "fallback": bool(rating and rating.source.fallback),
             "rating_status": rating.status if rating else None}
 
 

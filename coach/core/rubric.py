@@ -239,6 +239,24 @@ class Act(BaseModel):
 RatingStatus = Literal["scored", "unscored", "withheld"]
 
 
+class Provenance(BaseModel):
+    """How a rating was produced: which judge, which model and prompt, at what cost.
+
+    Kept apart from the verdict, so that comparing, caching or showing a judgement never
+    depends on how long it took. `fallback` means the judge named here stood in for a model
+    that failed (its first note says why).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str = ""  # "heuristic", "llm", "safety", "stored", or a test double's name
+    model: str = ""
+    prompt_version: str = ""
+    latency_ms: float = 0.0
+    usage: dict[str, int] = Field(default_factory=dict)
+    fallback: bool = False
+
+
 class Rating(BaseModel):
     """The rating of one reply.
 
@@ -257,16 +275,12 @@ class Rating(BaseModel):
     tip: str = ""
     better_reply: str = ""
     overall: float | None = None
-    backend: str = "heuristic"
-    model: str = ""
-    prompt_version: str = ""
-    latency_ms: float = 0.0
-    usage: dict[str, int] = Field(default_factory=dict)
-    fallback: bool = False
     notes: list[str] = Field(default_factory=list)
     # The reply is the coach's own better_reply, sent unchanged ("Try this instead"): the
     # score then rates the coach's words, which every view says beside it.
     suggested: bool = False
+    # How the verdict above was produced; nothing in it changes what the verdict says.
+    source: Provenance = Field(default_factory=lambda: Provenance())
 
     def level(self, key: str) -> int | None:
         """The level for criterion `key`, or None when it was not scored."""

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from coach.adapters.resources import adversarial_dir
 from coach.core.errors import CoachError
-from coach.core.rubric import CRITERION_KEYS, MAX_LEVEL, Horseman, Rating
+from coach.core.rubric import CRITERION_KEYS, MAX_LEVEL, Horseman, Provenance, Rating
 from coach.core.safety import concern
 from coach.core.scenario import Scenario
 from coach.core.session import Line
@@ -245,7 +245,7 @@ def rate_reply(
             return Rating(
                 status="withheld",
                 reason=f"the safety check paused the role-play on '{phrase}'",
-                backend="safety",
+                source=Provenance(backend="safety"),
             )
     ctx = JudgeContext(
         reply=reply,

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from coach.adapters.stored import rating_from_json
 from coach.core.errors import CoachError
 from coach.core.rubric import Rating
 
@@ -76,7 +77,7 @@ class RatingCache:
             self.misses += 1
             return None
         self.hits += 1
-        return Rating.model_validate_json(row[0])
+        return rating_from_json(row[0])  # tolerant, and migrates rows of older versions
 
     def put(self, key: str, rating: Rating) -> None:
         """Store a rating the judge itself scored.
@@ -84,7 +85,7 @@ class RatingCache:
         Unscored and fallback ratings are not kept: they record a failed model call, and
         the next run should ask the model again rather than reuse a stand-in grade.
         """
-        if self._db is None or rating.status != "scored" or rating.fallback:
+        if self._db is None or rating.status != "scored" or rating.source.fallback:
             return
         with self._lock:
             try:

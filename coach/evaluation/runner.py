@@ -45,7 +45,7 @@ def heuristic_spec() -> JudgeSpec:
 
     judge = HeuristicJudge()
     probe = judge.rate(JudgeContext(reply="ok"))
-    return JudgeSpec("heuristic", judge, probe.model, probe.prompt_version)
+    return JudgeSpec("heuristic", judge, probe.source.model, probe.source.prompt_version)
 
 
 class Progress:

@@ -102,7 +102,7 @@ def _scored(
     for it, rs in zip(items, ratings, strict=True):
         if not rs or any(r.status != "scored" for r in rs):
             unscored += 1
-        elif any(r.fallback for r in rs):
+        elif any(r.source.fallback for r in rs):
             fallback += 1
         else:
             pairs.append((it, rs))

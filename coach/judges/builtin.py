@@ -20,7 +20,7 @@ import re
 import time
 
 from coach.core.metrics import ReplyFeatures, features_of
-from coach.core.rubric import BY_KEY, TIPS, Act, CriterionScore, Rating
+from coach.core.rubric import BY_KEY, TIPS, Act, CriterionScore, Provenance, Rating
 from coach.core.session import Line
 from coach.judges.acts import feedback, policy
 from coach.judges.acts.language import language_of
@@ -112,10 +112,17 @@ class HeuristicJudge:
             return Rating(
                 status="unscored",
                 reason=why_not,
-                backend="heuristic",
-                model=version,
-                prompt_version=version,
-                latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+                source=Provenance(
+
+                    backend="heuristic",
+
+                    model=version,
+
+                    prompt_version=version,
+
+                    latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+
+                ),
             )
         context = _context(ctx)
         weights = {k: ctx.weight(k) for k in BY_KEY}
@@ -150,10 +157,17 @@ class HeuristicJudge:
             tip=feedback.tip(verdict, missing),
             better_reply=better,
             overall=overall,
-            backend="heuristic",
-            model=version,
-            prompt_version=version,
-            latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+            source=Provenance(
+
+                backend="heuristic",
+
+                model=version,
+
+                prompt_version=version,
+
+                latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+
+            ),
             notes=notes,
         )
 

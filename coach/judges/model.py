@@ -53,6 +53,7 @@ from coach.core.rubric import (
     HORSEMEN,
     CriterionScore,
     Horseman,
+    Provenance,
     Rating,
     overall_score,
 )
@@ -434,12 +435,12 @@ class LLMJudge:
             reasks_left -= 1
             messages = self._reask(messages, done.text, problems)
 
-        meta: dict[str, Any] = {
-            "backend": "llm",
-            "model": self.model_name,
-            "prompt_version": self.prompt_version,
-            "usage": dict(usage),
-        }
+        meta = Provenance(
+            backend="llm",
+            model=self.model_name,
+            prompt_version=self.prompt_version,
+            usage=dict(usage),
+        )
         unscored: list[str] = []
         if output is not None:
             claimed, unscored = _claims(output, ctx.reply)
@@ -460,8 +461,8 @@ class LLMJudge:
         rating = self._to_rating(output, ctx, notes, meta, skip=frozenset(unscored))
         if addresses_grader(ctx.reply):
             rating = self._cap(rating, ctx)
-        rating.latency_ms = (time.monotonic() - start) * 1000
-        return rating
+        return rating.model_copy(update={"source": rating.source.model_copy(
+            update={"latency_ms": (time.monotonic() - start) * 1000})})
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -502,7 +503,7 @@ class LLMJudge:
         return JudgeOutput.model_validate(data)
 
     def _to_rating(
-        self, out: JudgeOutput, ctx: JudgeContext, notes: list[str], meta: dict[str, Any],
+        self, out: JudgeOutput, ctx: JudgeContext, notes: list[str], meta: Provenance,
         skip: frozenset[str] = frozenset(),
     ) -> Rating:
         scores = {}
@@ -521,7 +522,7 @@ class LLMJudge:
             better_reply=_cut(out.better_reply.strip(), MAX_BETTER_REPLY_CHARS),
             overall=overall_score(scores, {k: ctx.weight(k) for k in scores}),
             notes=notes,
-            **meta,
+            source=meta,
         )
 
     def _cap(self, rating: Rating, ctx: JudgeContext) -> Rating:
@@ -531,8 +532,7 @@ class LLMJudge:
         if self.fallback is None:
             return Rating(
                 status="unscored", reason=reason + "it was not scored.",
-                **{k: getattr(rating, k) for k in ("backend", "model", "prompt_version",
-                                                   "usage")},
+                source=rating.source.model_copy(update={"latency_ms": 0.0}),
             )
         other = self.fallback.rate(ctx)
         scores = {}
@@ -552,24 +552,26 @@ class LLMJudge:
         })
 
     def _fall_back(
-        self, ctx: JudgeContext, failure: str, notes: list[str], meta: dict[str, Any],
+        self, ctx: JudgeContext, failure: str, notes: list[str], meta: Provenance,
         start: float,
     ) -> Rating:
         if self.fallback is None:
             elapsed = (time.monotonic() - start) * 1000
-            return Rating(status="unscored", reason=failure, notes=notes, latency_ms=elapsed,
-                          **meta)
+            return Rating(status="unscored", reason=failure, notes=notes,
+                          source=meta.model_copy(update={"latency_ms": elapsed}))
         rating = self.fallback.rate(ctx)
         # The grade is the fallback judge's, so it keeps that judge's backend, model and
         # prompt version: attributing it to the model would pass off a rule-based grade as
         # the model's. Only the cost (time, the model's tokens) includes the failed attempts.
         by = "the built-in rules" if self.fallback.name == "heuristic" else (
             f"the {self.fallback.name} judge")
-        usage = Counter(rating.usage)
-        usage.update(meta["usage"])
+        usage = Counter(rating.source.usage)
+        usage.update(meta.usage)
         return rating.model_copy(update={
-            "fallback": True,
-            "latency_ms": (time.monotonic() - start) * 1000,
-            "usage": dict(usage),
+            "source": rating.source.model_copy(update={
+                "fallback": True,
+                "latency_ms": (time.monotonic() - start) * 1000,
+                "usage": dict(usage),
+            }),
             "notes": [f"{failure} Rated by {by} instead.", *notes, *rating.notes],
         })
