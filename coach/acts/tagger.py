@@ -185,10 +185,15 @@ def _first_match(
     """Whether `rule` matches somewhere in `seg` that no negation cancels (`present`: the
     texts rules need that `seg` holds)."""
     for needs, pattern in rule.parts:
-        if not needs.may_match(present):
+        # `needs.may_match`, inlined: this runs for every candidate rule of every sentence.
+        if needs.texts is not None and needs.texts.isdisjoint(present):
+            continue
+        if not rule.negatable:
+            if pattern.search(seg):
+                return True
             continue
         for m in pattern.finditer(seg):
-            if not (rule.negatable and _negated(seg, m.start(), negators, window)):
+            if not _negated(seg, m.start(), negators, window):
                 return True
     return False
 
@@ -565,6 +570,16 @@ def tag_reply(
     out = []
     for i, sp in enumerate(spans):
         seg = low[sp.start : sp.end]
+        # A sentence's settled tags depend only on these texts and the context, so a
+        # rewrite that keeps the sentence (the better reply) reuses them.
+        key = None
+        if memo is not None:
+            key = (ctx, low_shielded is low, unquoted[sp.start : sp.end],
+                   low_shielded[sp.start : sp.end], seg)
+            done = memo.get(key)  # type: ignore[call-overload]
+            if done is not None:
+                out.append(replace(sp, tags=done))
+                continue
         tags = [t for t in safe[i] if t.act in POSITIVE] + [
             t for t in raw[i] if t.act not in POSITIVE
         ]
@@ -573,7 +588,10 @@ def tag_reply(
         tags = _context_tags(tags, seg, ctx, pats)
         if _is_stock(seg, pats):
             tags = [replace(t, stock=True) if t.act in POSITIVE else t for t in tags]
-        out.append(replace(sp, tags=tuple(_settle(tags, seg))))
+        settled = tuple(_settle(tags, seg))
+        if key is not None:
+            memo[key] = settled  # type: ignore[index]
+        out.append(replace(sp, tags=settled))
     for i in range(1, len(out)):
         seg = low[out[i].start : out[i].end]
         if out[i].has("contempt") and _LAUGH_ONLY.match(seg) and not out[i - 1].has("contempt"):
