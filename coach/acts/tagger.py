@@ -578,7 +578,7 @@ def tag_reply(
                    low_shielded[sp.start : sp.end], seg)
             done = memo.get(key)  # type: ignore[call-overload]
             if done is not None:
-                out.append(replace(sp, tags=done))
+                out.append(Sentence(sp.start, sp.end, sp.text, done))
                 continue
         tags = [t for t in safe[i] if t.act in POSITIVE] + [
             t for t in raw[i] if t.act not in POSITIVE
@@ -591,7 +591,7 @@ def tag_reply(
         settled = tuple(_settle(tags, seg))
         if key is not None:
             memo[key] = settled  # type: ignore[index]
-        out.append(replace(sp, tags=settled))
+        out.append(Sentence(sp.start, sp.end, sp.text, settled))
     for i in range(1, len(out)):
         seg = low[out[i].start : out[i].end]
         if out[i].has("contempt") and _LAUGH_ONLY.match(seg) and not out[i - 1].has("contempt"):
