@@ -112,6 +112,8 @@ class Context:
     situation: str = ""
     words: frozenset[str] = field(default=frozenset(), compare=False)
     line_words: frozenset[str] = field(default=frozenset(), compare=False)
+    # content words of their last dozen words (None: work them out when needed)
+    tail_words: frozenset[str] | None = field(default=None, compare=False)
 
 
 def sentences(reply: str) -> list[Sentence]:
@@ -127,12 +129,16 @@ def sentences(reply: str) -> list[Sentence]:
     return out
 
 
+_SUFFIXES = tuple((s, len(s)) for s in ("ing", "ed", "es", "s", "ly"))
+
+
 def _stem(word: str) -> str:
     """A crude stem, enough to see that "laughed" picks up "laughing"."""
     w = word.strip("'")
-    for suffix in ("ing", "ed", "es", "s", "ly"):
-        if len(w) > len(suffix) + 3 and w.endswith(suffix):
-            return w[: -len(suffix)]
+    n = len(w)
+    for suffix, cut in _SUFFIXES:
+        if n > cut + 3 and w.endswith(suffix):
+            return w[:-cut]
     return w
 
 
@@ -170,7 +176,8 @@ def _within(mine: frozenset[str], theirs: frozenset[str]) -> bool:
 def make_context(partner_line: str = "", situation: str = "") -> Context:
     """A context with its content words worked out once."""
     line = content_words(partner_line)
-    return Context(partner_line, situation, line | content_words(situation), line)
+    tail = content_words(" ".join(partner_line.split()[-12:]))
+    return Context(partner_line, situation, line | content_words(situation), line, tail)
 
 
 def _negated(seg: str, at: int, negators: frozenset[str], window: int) -> bool:
@@ -296,6 +303,12 @@ _BARE_REFLECTIONS = frozenset({
 })
 
 
+def _tail_words(ctx: Context) -> frozenset[str]:
+    if ctx.tail_words is not None:
+        return ctx.tail_words
+    return content_words(" ".join(ctx.partner_line.split()[-12:]))
+
+
 def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]],
                is_q: bool, mine: frozenset[str], overlap: frozenset[str]) -> list[Tag]:
     """Reflections without a lead-in: their situation picked up, or their words echoed."""
@@ -330,7 +343,7 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
                                    "self_focus", "minimizing", *HARMFUL}
             and mine
             and (
-                (mine <= content_words(" ".join(ctx.partner_line.split()[-12:]))
+                (mine <= _tail_words(ctx)
                  and len(seg.split()) <= 8)
                 # or a longer run of their own details, picked from anywhere in what they
                 # said ("Forty hellos before ten, and Mrs Patel with the kettle on.")
