@@ -11,6 +11,7 @@ from coach.cli import main
 
 KEYS = (
     "heuristic_replies_per_s",
+    "heuristic_replies_per_cpu_s",
     "offline_turn_ms_p50",
     "llm_turn_wall_over_slowest",
     "llm_overhead_ms_p50",
@@ -26,6 +27,7 @@ def test_quick_bench_writes_the_stable_keys(tmp_path: Path, capsys: pytest.Captu
     for key in KEYS:
         assert key in report
     assert report["heuristic_replies_per_s"] > 0
+    assert report["heuristic_replies_per_cpu_s"] > 0
     assert len(report["heuristic_scaling"]) >= 3
     assert "heuristic judge throughput" in capsys.readouterr().out
 

@@ -361,8 +361,11 @@ def _unharmful(s: Sentence) -> bool:
     return not any(t.act == "advice" and t.strength == 2 for t in s.tags)
 
 
+_NORM_WORD = re.compile(r"[a-z']+")
+
+
 def _norm(text: str) -> str:
-    return " ".join(re.findall(r"[a-z']+", text.lower()))
+    return " ".join(_NORM_WORD.findall(text.lower()))
 
 
 def better_reply(
@@ -435,7 +438,9 @@ def better_reply(
         ):
             statements.insert(0, moves[refl])
         parts = [*said[:room], *statements, *asked, *questions]
-        parts = [p for i, p in enumerate(parts) if _norm(p) not in {_norm(q) for q in parts[:i]}]
+        # Each part once: drop a part that says the same words as an earlier one.
+        normed = [_norm(p) for p in parts]
+        parts = [p for i, p in enumerate(parts) if normed[i] not in normed[:i]]
         text = " ".join(p if p[-1:] in ".!?…" else p + "." for p in parts)
         text = _once(text)
         if not text:

@@ -142,6 +142,8 @@ def _mercies(levels: dict[str, tuple[int, list]], acts: ReplyActs) -> dict[str, 
 
 
 def _score(level: int, why: list[tuple[Tag, Sentence]], extra: str = "") -> CriterionScore:
+    if not why:  # most criteria of most replies: nothing to quote
+        return CriterionScore(level=level, evidence=[], note=extra)
     evidence = list(dict.fromkeys(s.text for _, s in why))
     reasons = list(dict.fromkeys(t.why + (" (a stock phrase)" if t.stock else "") for t, _ in why))
     if extra:
@@ -151,11 +153,8 @@ def _score(level: int, why: list[tuple[Tag, Sentence]], extra: str = "") -> Crit
 
 def judge_acts(acts: ReplyActs) -> Verdict:
     """Levels per criterion, horsemen flags and the overall cap, from a reply's acts."""
-    flags = [
-        f
-        for f in FLAG_ORDER
-        if any(FLAG_OF.get(t.act) == f for s in acts.sentences for t in s.tags)
-    ]
+    raised = {FLAG_OF.get(t.act) for s in acts.sentences for t in s.tags}
+    flags = [f for f in FLAG_ORDER if f in raised]
     dismissal = any(
         t.act in ("minimizing", "contempt") and t.strength == 2
         for s in acts.sentences
@@ -169,10 +168,11 @@ def judge_acts(acts: ReplyActs) -> Verdict:
     caps = [CAPS[f] for f in flags]
     if dismissal:
         caps.append(CAPS["dismissal"])
-    if harmful and any(t.stock for t, _ in acts.tags(*RAISES)):
+    raising = acts.tags(*RAISES)
+    if harmful and any(t.stock for t, _ in raising):
         notes.append("Stock phrases in a reply that also hurts count for nothing.")
     # With stock phrases only, `overall` allows EMPTY_CAP + STOCK_LIFT; with nothing, EMPTY_CAP.
-    if not acts.tags(*RAISES):
+    if not raising:
         caps.append(EMPTY_CAP)
     cap = min(caps) if caps else None
     quotes: dict[str, str] = {}

@@ -103,6 +103,9 @@ class Rule:
     parts: tuple[tuple[Needs, re.Pattern[str]], ...] = ()
 
 
+_GRAM = 3
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """Every act's compiled rules, and the lexicon."""
@@ -117,10 +120,39 @@ class RuleSet:
     flat: tuple[Rule, ...] = ()  # every rule, act by act, in file order
     by_text: dict[str, tuple[int, ...]] = field(default_factory=dict)  # text -> rules needing it
     always: tuple[int, ...] = ()  # rules with a part that needs no text
+    # needed texts filed under one three-letter piece of each (its rarest among them), and
+    # those too short to have one: testing each of 1,500 texts against every sentence cost
+    # more than all the rules did, while a sentence holds only a few dozen pieces
+    _by_gram: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _short: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        counts: dict[str, int] = {}
+        for t in self.needed:
+            for g in {t[i : i + _GRAM] for i in range(len(t) - _GRAM + 1)}:
+                counts[g] = counts.get(g, 0) + 1
+        by_gram: dict[str, list[str]] = {}
+        short = []
+        for t in self.needed:
+            grams = [t[i : i + _GRAM] for i in range(len(t) - _GRAM + 1)]
+            if not grams:
+                short.append(t)
+                continue
+            by_gram.setdefault(min(grams, key=lambda g: (counts[g], g)), []).append(t)
+        object.__setattr__(self, "_by_gram", {g: tuple(ts) for g, ts in by_gram.items()})
+        object.__setattr__(self, "_short", tuple(short))
 
     def present(self, sentence: str) -> frozenset[str]:
         """The needed texts that `sentence` contains."""
-        return frozenset(t for t in self.needed if t in sentence)
+        # A text the sentence contains has its filed piece among the sentence's pieces, so
+        # only the texts filed under those pieces need the substring test.
+        index = self._by_gram
+        found = [t for t in self._short if t in sentence]
+        for g in {sentence[i : i + _GRAM] for i in range(len(sentence) - _GRAM + 1)}:
+            for t in index.get(g, ()):
+                if t in sentence:
+                    found.append(t)
+        return frozenset(found)
 
     def candidates(self, present: frozenset[str]) -> list[Rule]:
         """The rules that may match a sentence holding the `present` texts, in order."""

@@ -112,6 +112,8 @@ class Context:
     situation: str = ""
     words: frozenset[str] = field(default=frozenset(), compare=False)
     line_words: frozenset[str] = field(default=frozenset(), compare=False)
+    # content words of their last dozen words (None: work them out when needed)
+    tail_words: frozenset[str] | None = field(default=None, compare=False)
 
 
 def sentences(reply: str) -> list[Sentence]:
@@ -127,12 +129,16 @@ def sentences(reply: str) -> list[Sentence]:
     return out
 
 
+_SUFFIXES = tuple((s, len(s)) for s in ("ing", "ed", "es", "s", "ly"))
+
+
 def _stem(word: str) -> str:
     """A crude stem, enough to see that "laughed" picks up "laughing"."""
     w = word.strip("'")
-    for suffix in ("ing", "ed", "es", "s", "ly"):
-        if len(w) > len(suffix) + 3 and w.endswith(suffix):
-            return w[: -len(suffix)]
+    n = len(w)
+    for suffix, cut in _SUFFIXES:
+        if n > cut + 3 and w.endswith(suffix):
+            return w[:-cut]
     return w
 
 
@@ -170,7 +176,8 @@ def _within(mine: frozenset[str], theirs: frozenset[str]) -> bool:
 def make_context(partner_line: str = "", situation: str = "") -> Context:
     """A context with its content words worked out once."""
     line = content_words(partner_line)
-    return Context(partner_line, situation, line | content_words(situation), line)
+    tail = content_words(" ".join(partner_line.split()[-12:]))
+    return Context(partner_line, situation, line | content_words(situation), line, tail)
 
 
 def _negated(seg: str, at: int, negators: frozenset[str], window: int) -> bool:
@@ -185,10 +192,15 @@ def _first_match(
     """Whether `rule` matches somewhere in `seg` that no negation cancels (`present`: the
     texts rules need that `seg` holds)."""
     for needs, pattern in rule.parts:
-        if not needs.may_match(present):
+        # `needs.may_match`, inlined: this runs for every candidate rule of every sentence.
+        if needs.texts is not None and needs.texts.isdisjoint(present):
+            continue
+        if not rule.negatable:
+            if pattern.search(seg):
+                return True
             continue
         for m in pattern.finditer(seg):
-            if not (rule.negatable and _negated(seg, m.start(), negators, window)):
+            if not _negated(seg, m.start(), negators, window):
                 return True
     return False
 
@@ -291,6 +303,12 @@ _BARE_REFLECTIONS = frozenset({
 })
 
 
+def _tail_words(ctx: Context) -> frozenset[str]:
+    if ctx.tail_words is not None:
+        return ctx.tail_words
+    return content_words(" ".join(ctx.partner_line.split()[-12:]))
+
+
 def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]],
                is_q: bool, mine: frozenset[str], overlap: frozenset[str]) -> list[Tag]:
     """Reflections without a lead-in: their situation picked up, or their words echoed."""
@@ -325,7 +343,7 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
                                    "self_focus", "minimizing", *HARMFUL}
             and mine
             and (
-                (mine <= content_words(" ".join(ctx.partner_line.split()[-12:]))
+                (mine <= _tail_words(ctx)
                  and len(seg.split()) <= 8)
                 # or a longer run of their own details, picked from anywhere in what they
                 # said ("Forty hellos before ten, and Mrs Patel with the kettle on.")
@@ -565,6 +583,16 @@ def tag_reply(
     out = []
     for i, sp in enumerate(spans):
         seg = low[sp.start : sp.end]
+        # A sentence's settled tags depend only on these texts and the context, so a
+        # rewrite that keeps the sentence (the better reply) reuses them.
+        key = None
+        if memo is not None:
+            key = (ctx, low_shielded is low, unquoted[sp.start : sp.end],
+                   low_shielded[sp.start : sp.end], seg)
+            done = memo.get(key)  # type: ignore[call-overload]
+            if done is not None:
+                out.append(Sentence(sp.start, sp.end, sp.text, done))
+                continue
         tags = [t for t in safe[i] if t.act in POSITIVE] + [
             t for t in raw[i] if t.act not in POSITIVE
         ]
@@ -573,7 +601,10 @@ def tag_reply(
         tags = _context_tags(tags, seg, ctx, pats)
         if _is_stock(seg, pats):
             tags = [replace(t, stock=True) if t.act in POSITIVE else t for t in tags]
-        out.append(replace(sp, tags=tuple(_settle(tags, seg))))
+        settled = tuple(_settle(tags, seg))
+        if key is not None:
+            memo[key] = settled  # type: ignore[index]
+        out.append(Sentence(sp.start, sp.end, sp.text, settled))
     for i in range(1, len(out)):
         seg = low[out[i].start : out[i].end]
         if out[i].has("contempt") and _LAUGH_ONLY.match(seg) and not out[i - 1].has("contempt"):
