@@ -13,7 +13,7 @@ KEYS = (
     "heuristic_replies_per_s",
     "heuristic_replies_per_cpu_s",
     "offline_turn_ms_p50",
-    "llm_turn_wall_over_slowest",
+    "llm_turn_wall_over_delay",
     "llm_overhead_ms_p50",
     "history_query_ms_p50",
     "load_session_ms_p50",

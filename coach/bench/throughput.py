@@ -3,7 +3,8 @@
 - heuristic judge throughput on one core, and its cost per character as replies grow;
 - an offline turn end to end (store reply, judge, partner, store result);
 - an LLM turn against the in-repo fake OpenAI server (fixed delay for partner and judge),
-  beside a bare single-attempt call on the same server;
+  beside a bare single-attempt call on the same server. The partner answers the judge's
+  rating, so a turn is two delays in a row at best; the target allows 15% over that;
 - SQLite with many stored sessions: a history page and loading one session.
 
 `--local` instead breaks down one turn on the local model (`coach.bench.local`).
@@ -186,7 +187,7 @@ def bench_llm_turn(db: Path, quick: bool) -> dict:
     return {
         "llm_turn_ms_p50": round(wall, 1),
         "llm_bare_call_ms_p50": round(bare_ms, 1),
-        "llm_turn_wall_over_slowest": round(wall / (DELAY * 1000), 3),
+        "llm_turn_wall_over_delay": round(wall / (DELAY * 1000), 3),
         "llm_overhead_ms_p50": round(wall - bare_ms, 1),
     }
 
@@ -271,8 +272,8 @@ def table_lines(r: dict) -> list[str]:
         )
     lines += [
         f"{'offline turn end to end':<44} {fmt(r['offline_turn_ms_p50'], ' ms'):>12}   < 5 ms",
-        f"{'LLM turn wall / 200 ms delay':<44} {fmt(r['llm_turn_wall_over_slowest']):>12}"
-        "   <= 1.15",
+        f"{'LLM turn wall / 200 ms delay':<44} {fmt(r['llm_turn_wall_over_delay']):>12}"
+        "   <= 2.3 (judge, then partner)",
         f"{'LLM turn overhead over a bare model call':<44} "
         f"{fmt(r['llm_overhead_ms_p50'], ' ms'):>12}",
         f"{'history page (' + str(r['sessions_stored']) + ' sessions)':<44} "
