@@ -123,7 +123,7 @@ def test_try_this_instead_branches_from_that_turn(db):
     assert at.session_state["practice_branch"] == 2
     new = [t for t in tree.path(2) if t.role == "user"][-1]
     assert new.text == turn2.rating.better_reply and new.idx == 2
-    assert "Version 2" in "\n".join(c.value for c in at.caption)
+    assert "Branch 2" in "\n".join(c.value for c in at.caption)
 
 
 def test_try_this_instead_can_be_edited_or_cancelled(db):
@@ -153,19 +153,19 @@ def test_a_reload_comes_back_to_the_open_conversation(db):
     assert "You (reply 1)" in markdown(again)
 
 
-@pytest.mark.parametrize("version", ["²", "٣", "-1", "1e3", "9" * 5000])
-def test_a_link_with_a_bad_version_opens_the_original_and_says_so(db, version):
+@pytest.mark.parametrize("branch", ["²", "٣", "-1", "1e3", "9" * 5000])
+def test_a_link_with_a_bad_branch_opens_the_original_and_says_so(db, branch):
     at = send(start(app()), GOOD)
     sid = at.session_state["practice_session"]
     again = AppTest.from_file(MAIN, default_timeout=30)
     again.query_params["session"] = sid
-    again.query_params["version"] = version
+    again.query_params["branch"] = branch
     again.run()
     assert not again.exception, again.exception
     assert again.session_state["practice_session"] == sid
     assert again.session_state["practice_branch"] == 1
     assert "You (reply 1)" in markdown(again)
-    assert any("not a version number" in w.value for w in again.warning)
+    assert any("not a branch number" in w.value for w in again.warning)
 
 
 def test_finishing_shows_the_debrief(db):
@@ -272,13 +272,13 @@ def test_replay_branch_from_turn_two_and_compare(db):
     assert not at.exception, at.exception
     tree = eng.tree(sid)
     assert tree.branch_numbers() == [1, 2] and tree.fork_of(2) == (1, 2)
-    assert any("Version 2 is ready" in s.value for s in at.success)
+    assert any("Branch 2 is ready" in s.value for s in at.success)
     # the compare tab: overall metrics with a delta, aligned turns, per-skill table
     metrics = {m.label: m for m in at.metric}
-    assert "Version 2: average score" in metrics
-    assert metrics["Version 2: average score"].delta
+    assert "Branch 2: average score" in metrics
+    assert metrics["Branch 2: average score"].delta
     md = markdown(at)
-    assert "Reply 1 · the same in both versions" in md
+    assert "Reply 1 · the same in both branches" in md
     assert "##### Reply 2" in md
     assert any("From A to B: score" in c.value for c in at.caption)
 

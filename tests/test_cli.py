@@ -86,7 +86,7 @@ def test_replay_review_compare_and_export(capsys, tmp_path) -> None:
     md = tmp_path / "s.md"
     assert main(["export", sid, "--format", "md", "--output", str(md)]) == 0
     text = md.read_text()
-    assert text.startswith("# Humiliated at work") and "## Version 2" in text
+    assert text.startswith("# Humiliated at work") and "## Branch 2" in text
 
 
 @pytest.mark.parametrize(

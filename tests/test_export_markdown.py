@@ -40,7 +40,7 @@ def test_tip_and_better_reply_are_their_own_paragraphs(session):
     blocks = _blocks(export_markdown(*session))
     tips = [(inside, t) for inside, t in blocks if t.startswith("Tip:")]
     better = [(inside, t) for inside, t in blocks if t.startswith(BETTER_REPLY)]
-    assert len(tips) == 4 and len(better) == 4  # two replies in each of two versions
+    assert len(tips) == 4 and len(better) == 4  # two replies in each of two branches
     assert not any(inside for inside, _ in tips + better)
     # and no list item swallowed either (a lazy continuation line joins the item's text)
     assert not any(inside and ("Tip:" in t or BETTER_REPLY in t) for inside, t in blocks)
@@ -57,10 +57,11 @@ def test_debrief_lines_stay_apart(session):
 
 def test_the_export_uses_the_apps_words(session):
     text = export_markdown(*session)
-    assert "## Version 1 (the original conversation)" in text
-    assert "## Version 2 (a different reply 2, starting from version 1)" in text
+    assert "## Branch 1 (the original conversation)" in text
+    assert "## Branch 2 (a different reply 2, starting from branch 1)" in text
     assert "**You (reply 1):**" in text and "**You (reply 2):**" in text
-    # the CLI's words for the same things, in the lines the export writes itself
+    # "branch" is the one word everywhere; the export's replies are "replies", never the
+    # CLI's "turns", in the lines the export writes itself
     ours = [ln for ln in text.splitlines() if ln.startswith(("#", "**You", "> "))]
     for line in ours:
-        assert not re.search(r"\b(Branch|branch|turns?|Try instead)\b", line), line
+        assert not re.search(r"\b([Vv]ersions?|turns?|Try instead)\b", line), line

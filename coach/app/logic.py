@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from coach.application.render import ENDINGS, score_word, version_label, when  # noqa: F401 (re-exported)
+from coach.application.render import ENDINGS, branch_label, score_word, when  # noqa: F401 (re-exported)
 from coach.core.metrics import level_band
 from coach.core.rubric import CRITERIA, Rating
 from coach.core.scenario import Scenario
@@ -87,25 +87,25 @@ def evidence_rows(rating: Rating) -> list[tuple[str, int, list[str]]]:
     ]
 
 
-# ------------------------------------------------------------------ sessions and versions
+# ------------------------------------------------------------------ sessions and branches
 
 
 def session_label(info: SessionInfo) -> str:
     score = "" if info.mean_score is None else f", average {info.mean_score:.0f}/100"
-    versions = f", {info.branches} versions" if info.branches > 1 else ""
+    branches = f", {info.branches} branches" if info.branches > 1 else ""
     done = ", finished" if info.ended else ""
-    counts = f"{info.user_turns} replies in all{score}{versions}{done}"
+    counts = f"{info.user_turns} replies in all{score}{branches}{done}"
     return f"{when(info.updated_at)} · {info.title} ({counts})"
 
 
-def version_summary(tree: Tree, branch: int) -> dict:
-    """One row of the versions table."""
+def branch_row(tree: Tree, branch: int) -> dict:
+    """One row of the branches table."""
     s = branch_summary(tree, branch)
     return {
-        "Version": branch,
+        "Branch": branch,
         "Starts from": "the beginning"
         if s.fork is None
-        else f"reply {s.fork[1]} of version {s.fork[0]}",
+        else f"reply {s.fork[1]} of branch {s.fork[0]}",
         "Replies": s.replies,
         "Average score": None if s.mean_score is None else round(s.mean_score),
         "Ending": ENDINGS.get(s.ending or "", "not reached yet"),
@@ -113,17 +113,17 @@ def version_summary(tree: Tree, branch: int) -> dict:
 
 
 def tree_dot(tree: Tree) -> str:
-    """The versions of a session as a Graphviz tree. Labels hold numbers only, no user text."""
+    """The branches of a session as a Graphviz tree. Labels hold numbers only, no user text."""
     lines = [
-        "digraph versions {",
+        "digraph branches {",
         "rankdir=LR;",
         'node [shape=box, style="rounded,filled", fillcolor="#f0f2f6", fontname="sans-serif"];',
         'edge [fontname="sans-serif", fontsize=10];',
     ]
     for b in tree.branch_numbers():
-        s = version_summary(tree, b)
+        s = branch_row(tree, b)
         score = "" if s["Average score"] is None else f"\\navg {s['Average score']}/100"
-        lines.append(f'v{b} [label="Version {b}\\n{s["Replies"]} replies{score}"];')
+        lines.append(f'v{b} [label="Branch {b}\\n{s["Replies"]} replies{score}"];')
         fork = tree.fork_of(b)
         if fork is not None:
             lines.append(f'v{fork[0]} -> v{b} [label="new reply {fork[1]}"];')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from coach.app import state
-from coach.app.logic import DIFFICULTY_COLORS, filter_scenarios, version_label
+from coach.app.logic import DIFFICULTY_COLORS, branch_label, filter_scenarios
 from coach.app.text import escape_md
 from coach.app.widgets import PARTNER_AVATAR, USER_AVATAR, conversation, debrief_view
 from coach.core.errors import ConflictError, ModelError, ReplyError, ReplyKeptError, StoreError
@@ -25,14 +25,14 @@ def open_session(session_id: str, branch: int = 1) -> None:
     st.session_state.pop(ERROR, None)
     # In the URL too, so a reload of the page comes back to the same conversation.
     st.query_params["session"] = session_id
-    st.query_params["version"] = str(branch)
+    st.query_params["branch"] = str(branch)
 
 
 def close_session() -> None:
     for k in (SESSION, BRANCH, ERROR, DRAFT):
         st.session_state.pop(k, None)
     st.query_params.pop("session", None)
-    st.query_params.pop("version", None)
+    st.query_params.pop("branch", None)
 
 
 def _from_url() -> None:
@@ -44,19 +44,19 @@ def _from_url() -> None:
         except StoreError:
             st.query_params.pop("session", None)
             return
-        version = st.query_params.get("version", "1")
+        branch = st.query_params.get("branch", "1")
         st.session_state[SESSION] = sid
-        st.session_state[BRANCH] = _version_number(version)
+        st.session_state[BRANCH] = _branch_number(branch)
         if st.session_state[BRANCH] is None:
             st.session_state[BRANCH] = 1
             st.session_state[NOTICE] = (
-                f"The link asks for version '{version[:20]}', which is not a version number; "
-                "showing version 1 (the original conversation)."
+                f"The link asks for branch '{branch[:20]}', which is not a branch number; "
+                "showing branch 1 (the original conversation)."
             )
 
 
-def _version_number(text: str) -> int | None:
-    """A version number from the URL, or None. ASCII digits only: "²".isdigit() is true."""
+def _branch_number(text: str) -> int | None:
+    """A branch number from the URL, or None. ASCII digits only: "²".isdigit() is true."""
     text = text.strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
         return None
@@ -115,7 +115,7 @@ def _stream_into(placeholder):
 
 
 def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int | None = None):
-    """Send a reply (or a new-version reply, or a retry when `text` is None) and rerun."""
+    """Send a reply (or a reply on a new branch, or a retry when `text` is None) and rerun."""
     eng = state.engine()
     name = eng.scenario_of(eng.tree(session_id)).partner.name
     if text is not None:
@@ -133,14 +133,14 @@ def run_turn(session_id: str, branch: int, text: str | None, *, from_turn: int |
             st.session_state[NOTICE] = e.for_ui("app")
         except (ModelError, ReplyKeptError) as e:
             st.session_state[ERROR] = e.for_ui("app")
-            if e.branch is not None:  # show the version holding the reply, with its retry
+            if e.branch is not None:  # show the branch holding the reply, with its retry
                 st.session_state[BRANCH] = e.branch
         except StoreError as e:  # nothing of this turn was stored (a full disk, a damaged file)
             st.session_state[NOTICE] = e.for_ui("app")
         else:
             st.session_state.pop(ERROR, None)
             st.session_state[BRANCH] = res.user.branch
-            st.query_params["version"] = str(res.user.branch)
+            st.query_params["branch"] = str(res.user.branch)
             if res.raced:
                 st.session_state[NOTICE] = (
                     "Another tab answered this reply at the same moment; the conversation "
@@ -184,7 +184,7 @@ def conversation_page(session_id: str) -> None:
     # Keep the URL pointing here: navigating away and back drops it, and a reload then
     # must still find this conversation.
     st.query_params["session"] = session_id
-    st.query_params["version"] = str(branch)
+    st.query_params["branch"] = str(branch)
 
     head, side = st.columns([4, 1])
     head.title(escape_md(sc.title))
@@ -193,8 +193,8 @@ def conversation_page(session_id: str) -> None:
         st.rerun()
     if len(tree.branch_numbers()) > 1:
         st.caption(
-            f"You are in {version_label(tree, branch)}. Every 'try this instead' starts a new "
-            "version; the others stay on the Replay page."
+            f"You are in {branch_label(tree, branch)}. Every 'try this instead' starts a new "
+            "branch; the others stay on the Replay page."
         )
     with st.expander(
         f"The situation: talking with {escape_md(sc.partner.name)}", expanded=len(path) == 1

@@ -1,4 +1,4 @@
-"""Replay: open a past conversation, see its versions, try a different reply, compare."""
+"""Replay: open a past conversation, see its branches, try a different reply, compare."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import streamlit as st
 from coach.app import state
 from coach.app.logic import (
     PAGE_SIZE,
+    branch_label,
+    branch_row,
     session_label,
     tree_dot,
     user_turn_choices,
-    version_label,
-    version_summary,
 )
 from coach.app.practice import open_session
 from coach.app.text import escape_md
@@ -50,23 +50,23 @@ def pick_session() -> str | None:
     return sid
 
 
-def versions_tab(tree: Tree, sc: Scenario) -> None:
+def branches_tab(tree: Tree, sc: Scenario) -> None:
     st.markdown(
-        "Each box is a version of this conversation. An arrow means: the new version starts "
+        "Each box is a branch of this conversation. An arrow means: the new branch starts "
         "from the same conversation, with a different reply at that point."
     )
     st.graphviz_chart(tree_dot(tree), width="content")
-    st.dataframe([version_summary(tree, b) for b in tree.branch_numbers()], hide_index=True)
+    st.dataframe([branch_row(tree, b) for b in tree.branch_numbers()], hide_index=True)
     focus = st.session_state.pop("replay_focus", None)
     if focus in tree.branch_numbers():
         st.session_state[f"replay_read-{tree.info.id}"] = focus
     b = st.selectbox(
-        "Read a version",
+        "Read a branch",
         tree.branch_numbers(),
-        format_func=lambda n: version_label(tree, n),
+        format_func=lambda n: branch_label(tree, n),
         key=f"replay_read-{tree.info.id}",
     )
-    if st.button("Continue this version on the Practice page", icon=":material/forum:"):
+    if st.button("Continue this branch on the Practice page", icon=":material/forum:"):
         open_session(tree.info.id, b)
         st.switch_page("practice.py")
     conversation(sc, tree.path(b), key="read")
@@ -74,20 +74,20 @@ def versions_tab(tree: Tree, sc: Scenario) -> None:
 
 def branch_tab(tree: Tree, sc: Scenario) -> None:
     st.markdown(
-        "Choose one of your replies and say something else instead. A new version starts "
+        "Choose one of your replies and say something else instead. A new branch starts "
         f"there, and {escape_md(sc.partner.name)} answers the new reply."
     )
     c1, c2 = st.columns(2)
     b = c1.selectbox(
-        "Version",
+        "Branch",
         tree.branch_numbers(),
-        format_func=lambda n: version_label(tree, n),
-        key=f"branch_from_version-{tree.info.id}",
+        format_func=lambda n: branch_label(tree, n),
+        key=f"branch_from_branch-{tree.info.id}",
     )
     path = tree.path(b)
     turns = user_turn_choices(path)
     if not turns:
-        st.info("This version has no replies yet.")
+        st.info("This branch has no replies yet.")
         return
     n = c2.selectbox(
         "Your reply number",
@@ -110,7 +110,7 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
         except ModelError as e:
             st.error(escape_md(e.for_ui("app")))  # the server's words, shown as text
             st.caption(
-                "Your reply is saved: continue the new version on the Practice page to retry."
+                "Your reply is saved: continue the new branch on the Practice page to retry."
             )
             return
         st.session_state["compare_a"] = b
@@ -121,8 +121,8 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
     created = st.session_state.pop("replay_created", None)
     if created:
         st.success(
-            f"Version {created} is ready. Compare it with the version it came from in the "
-            "'Compare two versions' tab, or continue it on the Practice page."
+            f"Branch {created} is ready. Compare it with the branch it came from in the "
+            "'Compare two branches' tab, or continue it on the Practice page."
         )
 
 
@@ -137,32 +137,32 @@ def _delta(a: float | None, b: float | None, digits: int = 0) -> str:
 def compare_tab(tree: Tree, sc: Scenario) -> None:
     branches = tree.branch_numbers()
     if len(branches) < 2:
-        st.info("This conversation has one version. Try a different reply to get a second one.")
+        st.info("This conversation has one branch. Try a different reply to get a second one.")
         return
     c1, c2 = st.columns(2)
     default_b = st.session_state.get("compare_b", branches[-1])
     a = c1.selectbox(
-        "Version A",
+        "Branch A",
         branches,
         index=branches.index(st.session_state.get("compare_a", branches[0]))
         if st.session_state.get("compare_a", branches[0]) in branches
         else 0,
-        format_func=lambda n: version_label(tree, n),
+        format_func=lambda n: branch_label(tree, n),
     )
     b = c2.selectbox(
-        "Version B",
+        "Branch B",
         branches,
         index=branches.index(default_b) if default_b in branches else len(branches) - 1,
-        format_func=lambda n: version_label(tree, n),
+        format_func=lambda n: branch_label(tree, n),
     )
     if a == b:
-        st.info("Choose two different versions.")
+        st.info("Choose two different branches.")
         return
     cmp = compare(tree, a, b)
     m1, m2, m3 = st.columns(3)
-    m1.metric(f"Version {a}: average score", _fmt(cmp.overall_a))
+    m1.metric(f"Branch {a}: average score", _fmt(cmp.overall_a))
     m2.metric(
-        f"Version {b}: average score",
+        f"Branch {b}: average score",
         _fmt(cmp.overall_b),
         delta=_delta(cmp.overall_a, cmp.overall_b) or None,
     )
@@ -172,13 +172,13 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
         st.markdown("Ending")
         st.markdown(f"**A:** {end_a}  \n**B:** {end_b}")
     st.caption(
-        f"Averages cover the {cmp.turns_compared} replies rated in both versions, so a longer "
-        "version is not compared on moments the other never reached."
+        f"Averages cover the {cmp.turns_compared} replies rated in both branches, so a longer "
+        "branch is not compared on moments the other never reached."
     )
     name = escape_md(sc.partner.name)
     for row in cmp.rows:
         shared = row.a is not None and row.b is not None and row.a.id == row.b.id
-        st.markdown(f"##### Reply {row.turn}" + (" · the same in both versions" if shared else ""))
+        st.markdown(f"##### Reply {row.turn}" + (" · the same in both branches" if shared else ""))
         ca, cb = st.columns(2)
         for col, t, partner, overall in (
             (ca, row.a, row.partner_a, row.overall_a),
@@ -186,7 +186,7 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
         ):
             with col, st.container(border=True):
                 if t is None:
-                    st.caption("No reply here in this version.")
+                    st.caption("No reply here in this branch.")
                     continue
                 st.markdown(f"**You:** {escape_md(t.text)}")
                 if partner:
@@ -200,9 +200,9 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
             ]
             d = _delta(row.overall_a, row.overall_b)
             if row.a is None or row.b is None:
-                st.caption(f"Only in version {b if row.a is None else a}.")
+                st.caption(f"Only in branch {b if row.a is None else a}.")
             elif not d:
-                st.caption("Not rated in both versions, so not compared.")
+                st.caption("Not rated in both branches, so not compared.")
             else:
                 st.caption(
                     f"From A to B: score {d}"
@@ -213,8 +213,8 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
         [
             {
                 "Skill": c.name,
-                f"Version {a}": cmp.mean_a.get(c.key),
-                f"Version {b}": cmp.mean_b.get(c.key),
+                f"Branch {a}": cmp.mean_a.get(c.key),
+                f"Branch {b}": cmp.mean_b.get(c.key),
                 "Change": _delta(cmp.mean_a.get(c.key), cmp.mean_b.get(c.key), 1),
             }
             for c in CRITERIA
@@ -222,8 +222,8 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
         + [
             {
                 "Skill": "Overall score (0-100)",
-                f"Version {a}": cmp.overall_a,
-                f"Version {b}": cmp.overall_b,
+                f"Branch {a}": cmp.overall_a,
+                f"Branch {b}": cmp.overall_b,
                 "Change": _delta(cmp.overall_a, cmp.overall_b, 1),
             }
         ],
@@ -234,8 +234,8 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
 def render() -> None:
     st.title("Replay a conversation")
     st.markdown(
-        "Go back to any reply and try it another way. Each try becomes a new **version** of "
-        "the conversation; the original stays as it was. Then compare two versions side by side."
+        "Go back to any reply and try it another way. Each try becomes a new **branch** of "
+        "the conversation; the original stays as it was. Then compare two branches side by side."
     )
     if not state.ready():
         return
@@ -246,9 +246,9 @@ def render() -> None:
     if opened is None:
         return
     tree, sc = opened
-    t1, t2, t3 = st.tabs(["Versions", "Try a different reply", "Compare two versions"])
+    t1, t2, t3 = st.tabs(["Branches", "Try a different reply", "Compare two branches"])
     with t1:
-        versions_tab(tree, sc)
+        branches_tab(tree, sc)
     with t2:
         branch_tab(tree, sc)
     with t3:

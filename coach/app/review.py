@@ -10,10 +10,10 @@ from coach.app import state
 from coach.app.logic import (
     PAGE_SIZE,
     ProgressPoint,
+    branch_label,
     progress,
     progress_labels,
     session_label,
-    version_label,
 )
 from coach.app.practice import open_session
 from coach.app.text import escape_md
@@ -129,7 +129,7 @@ def history() -> str | None:
                 "When": when(i.updated_at),
                 "Scenario": i.title,
                 "Replies": i.user_turns,
-                "Versions": i.branches,
+                "Branches": i.branches,
                 "Average score": "–" if i.mean_score is None else f"{i.mean_score:.0f}/100",
                 "Finished": "yes" if i.ended else "no",
             }
@@ -154,10 +154,10 @@ def feedback(sid: str) -> None:
     tree, sc = opened
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     b = c1.selectbox(
-        "Version",
+        "Branch",
         tree.branch_numbers(),
-        format_func=lambda n: version_label(tree, n),
-        key="review_version",
+        format_func=lambda n: branch_label(tree, n),
+        key="review_branch",
     )
     c2.download_button(
         "Export Markdown",

@@ -97,7 +97,7 @@ def user_reply(
                     "Try this instead",
                     key=f"try-{key}-{turn.id}",
                     icon=":material/alt_route:",
-                    help="Start a new version of the conversation from here with this reply. "
+                    help="Start a new branch of the conversation from here with this reply. "
                     "The original stays as it is.",
                 ):
                     on_try(turn)

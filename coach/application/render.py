@@ -29,15 +29,16 @@ def when(ts: float) -> str:
 
 
 # The words the app uses, shared with the exports so a report reads like the screen it came
-# from: a "version" of a conversation (the CLI's --branch), a "reply" (the CLI's turn).
+# from: a "branch" of a conversation (the same word as the CLI's --branch), a "reply" (the
+# CLI's turn).
 
 
-def version_label(tree: Tree, branch: int) -> str:
-    """A version of the conversation in plain words, e.g. for a select box or a heading."""
+def branch_label(tree: Tree, branch: int) -> str:
+    """A branch of the conversation in plain words, e.g. for a select box or a heading."""
     fork = tree.fork_of(branch)
     if fork is None:
-        return f"Version {branch} (the original conversation)"
-    return f"Version {branch} (a different reply {fork[1]}, starting from version {fork[0]})"
+        return f"Branch {branch} (the original conversation)"
+    return f"Branch {branch} (a different reply {fork[1]}, starting from branch {fork[0]})"
 
 
 def score_word(overall: float | None) -> str:
@@ -419,7 +420,7 @@ def _md_debrief(scenario: Scenario, d: Debrief) -> list[str]:
 
 
 def export_markdown(tree: Tree, scenario: Scenario | None) -> str:
-    """A readable report in the app's words: each version's conversation with its ratings,
+    """A readable report in the app's words: each branch's conversation with its ratings,
     then its debrief."""
     name = scenario.partner.name if scenario else "Partner"
     lines = [f"# {_md_escape(tree.info.title)}", ""]
@@ -428,7 +429,7 @@ def export_markdown(tree: Tree, scenario: Scenario | None) -> str:
         f"{_md_escape(tree.info.backend)}."
     )
     for b in tree.branch_numbers():
-        lines += ["", f"## {version_label(tree, b)}", ""]
+        lines += ["", f"## {branch_label(tree, b)}", ""]
         path = tree.path(b)
         for t in path:
             if t.role == "partner" and t.meta.get("pause"):

@@ -62,10 +62,10 @@ def test_practice_branch_compare_review(app_url, page):
     # branch from reply 2 with the better reply
     page.get_by_role("button", name="Try this instead").nth(1).click()
     page.get_by_role("button", name="Send this reply").click()
-    page.get_by_text("You are in Version 2").wait_for()
+    page.get_by_text("You are in Branch 2").wait_for()
     shot(page, "3-practice-branched")
 
-    # finish version 2: the end of the scenario leads to the debrief
+    # finish branch 2: the end of the scenario leads to the debrief
     end = page.get_by_text("The conversation has reached its end")
     for _ in range(8):
         if end.count():
@@ -82,12 +82,12 @@ def test_practice_branch_compare_review(app_url, page):
     t0 = time.perf_counter()
     goto_page(page, "Replay", "Replay a conversation")
     timings["to_replay"] = time.perf_counter() - t0
-    page.get_by_role("tab", name="Compare two versions").click()
-    page.get_by_text("Version 2: average score").wait_for()
-    assert page.get_by_text("the same in both versions").count() >= 1
+    page.get_by_role("tab", name="Compare two branches").click()
+    page.get_by_text("Branch 2: average score").wait_for()
+    assert page.get_by_text("the same in both branches").count() >= 1
     shot(page, "4-replay-compare")
-    page.get_by_role("tab", name="Versions", exact=True).click()
-    shot(page, "5-replay-versions")
+    page.get_by_role("tab", name="Branches", exact=True).click()
+    shot(page, "5-replay-branches")
 
     t0 = time.perf_counter()
     goto_page(page, "Review", "Review")
