@@ -57,6 +57,8 @@ def rating_card(rating: Rating) -> None:
     if rating.suggested:
         st.caption(f":material/content_copy: {SUGGESTED_NOTE}")
     st.markdown(level_badges(rating))
+    if rating.disagreement:
+        st.warning(f"Judges disagree: {escape_md(rating.disagreement)}", icon=":material/rule:")
     if rating.flags:
         st.markdown(":red[Watch out:] " + ", ".join(rating.flags))
     if rating.tip:

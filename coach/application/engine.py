@@ -39,6 +39,7 @@ from coach.core.session import (
 from coach.core.turn import merged_error, plan_turn
 from coach.judges.base import MAX_REPLY_CHARS, JudgeContext
 from coach.judges.builtin import HeuristicJudge
+from coach.judges.crosscheck import disagreement
 from coach.partners.base import PartnerContext
 
 TokenSink = Callable[[str], None]
@@ -325,11 +326,14 @@ class Engine:
                 # The partner answers the rating the user sees, so it waits for the judge.
                 future = _in_background(self.backend.judge.rate, jctx)
                 rating, unexpected = self._judged(future, errors)
-                if rating is not None and rating.status == "scored" and not rating.acts:
+                if rating is not None and rating.status == "scored":
                     # A model judge grades the criteria, not the sentences: the act tags
                     # (for the debrief's counts and the partner's response) come from the
-                    # built-in rules' reading of the same reply.
-                    rating = rating.model_copy(update={"acts": quick.acts})
+                    # built-in rules' reading of the same reply, which also checks it.
+                    update: dict = {"disagreement": disagreement(rating, quick)}
+                    if not rating.acts:
+                        update["acts"] = quick.acts
+                    rating = rating.model_copy(update=update)
         plan = plan_turn(
             sc,
             rating=rating,

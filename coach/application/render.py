@@ -122,6 +122,8 @@ def rating_lines(rating: Rating, *, indent: str = "  ") -> list[str]:
         out.append(f"{indent}  {c.name:<20} {DOTS[s.level]}  {s.level}/2  {ev}".rstrip())
     if rating.flags:
         out.append(f"{indent}Red flags (Gottman's four horsemen): {', '.join(rating.flags)}")
+    if rating.disagreement:
+        out.append(f"{indent}Judges disagree: {rating.disagreement}")
     for note in rating.notes:
         out.append(f"{indent}Note: {note}")
     if rating.suggested:
@@ -377,6 +379,8 @@ def _md_rating(r: Rating | None, t: Turn) -> list[str]:
     blocks.append(items)
     if r.flags:
         blocks.append([f"> {FLAGS_WORD}: {', '.join(r.flags)}"])
+    if r.disagreement:
+        blocks.append([f"> Judges disagree: {_md_escape(r.disagreement)}"])
     if r.suggested:
         blocks.append([f"> *{SUGGESTED_NOTE}*"])
     if r.tip:

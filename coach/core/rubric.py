@@ -279,6 +279,9 @@ class Rating(BaseModel):
     # The reply is the coach's own better_reply, sent unchanged ("Try this instead"): the
     # score then rates the coach's words, which every view says beside it.
     suggested: bool = False
+    # Where the built-in rules disagree sharply with a model judge's verdict, in words the
+    # user can act on (coach/judges/crosscheck.py); the verdict above stands.
+    disagreement: str = ""
     # How the verdict above was produced; nothing in it changes what the verdict says.
     source: Provenance = Field(default_factory=lambda: Provenance())
 
