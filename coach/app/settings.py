@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
 import streamlit as st
 
-from coach.adapters.config import is_openai_url, resolve_config
+from coach.adapters.config import env_for, resolve_config
 from coach.app import state
 from coach.app.text import escape_md
 from coach.application.backends import check_connection, make_backend
@@ -30,21 +29,6 @@ FLASH = "settings_flash"  # a confirmation shown once, after the rerun that appl
 FAILED = "settings_failed"  # (form fingerprint, message) of the last failed Test connection
 CONFIRM = "settings_confirm"  # the fingerprint the "use them anyway" question is about
 STRUCTURED = [AUTO, "json_schema", "json_object", "prompt"]
-
-
-def env_for(base_url: str, env: Mapping[str, str] | None = None) -> Mapping[str, str]:
-    """The environment to resolve a form's settings with.
-
-    OPENAI_API_KEY is kept only for the server it was set for: the URL in OPENAI_BASE_URL,
-    or, when that is unset, OpenAI's own API. A key must never be sent to whatever URL
-    is typed into the form.
-    """
-    env = os.environ if env is None else env
-    url = base_url.strip().rstrip("/")
-    env_url = env.get("OPENAI_BASE_URL", "").strip().rstrip("/")
-    if (url == env_url) if env_url else is_openai_url(url):
-        return env
-    return {k: v for k, v in env.items() if k != "OPENAI_API_KEY"}
 
 
 def build_config(
