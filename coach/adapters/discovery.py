@@ -157,7 +157,7 @@ def pull(base_url: str, model: str, *, timeout: float = 60.0) -> Iterator[tuple[
                 try:
                     line = json.loads(raw)
                 except ValueError:
-                    raise ModelError(f"{where} sent a pull progress line that is not JSON.")
+                    raise ModelError(f"{where} sent pull progress that is not JSON.") from None
                 if not isinstance(line, dict):
                     continue
                 if line.get("error"):
