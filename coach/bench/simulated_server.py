@@ -503,12 +503,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--fault", choices=sorted(FAULTS),
                         help="answer every chat request with this fault")
+    parser.add_argument("--ollama", action="store_true",
+                        help="also answer Ollama's /api/version, /api/tags and /api/pull")
     args = parser.parse_args(argv)
     handler = None
     if args.fault:
         fault = FAULTS[args.fault]
         handler = lambda req: fault  # noqa: E731
-    srv = FakeOpenAIServer(port=args.port, delay=args.delay, handler=handler).start()
+    srv = FakeOpenAIServer(port=args.port, delay=args.delay, handler=handler,
+                           ollama=args.ollama).start()
     print(f"export OPENAI_BASE_URL={srv.base_url}")
     print(f"export COACH_PARTNER_MODEL={DEFAULT_MODEL}")
     try:
