@@ -623,8 +623,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve_local)
 
     # Commands with enough code to live in their own modules.
+    from coach.application import models_cli
     from coach.bench import throughput as bench
     from coach.evaluation import cli as eval_cli
+
+    models_cli.register(sub, parents=[common])
 
     eval_cli.register(sub)
     bench.register(sub)

@@ -124,6 +124,34 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def key_for(url: str, env: Mapping[str, str] | None = None, *, given: bool = False) -> str | None:
+    """The environment's OPENAI_API_KEY if it may be sent to `url`, else None.
+
+    The one rule for "which key goes to which server": the key belongs to the server it was
+    set for, the URL in OPENAI_BASE_URL, or OpenAI's own API when that is unset. `given`
+    says the user paired `url` with the environment on the command line (`--base-url`),
+    which, like `coach practice --base-url`, sends it the key. Any other URL (a probed
+    local default, one typed into the Settings page) gets none.
+    """
+    env = os.environ if env is None else env
+    key = env.get("OPENAI_API_KEY", "").strip() or None
+    if key is None or given:
+        return key
+    url = url.strip().rstrip("/")
+    env_url = env.get("OPENAI_BASE_URL", "").strip().rstrip("/")
+    return key if ((url == env_url) if env_url else is_openai_url(url)) else None
+
+
+def env_for(base_url: str, env: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """The environment to resolve settings for `base_url` with: without OPENAI_API_KEY
+    unless `key_for` allows it, so a key is never sent to whatever URL is typed into a form.
+    """
+    env = os.environ if env is None else env
+    if key_for(base_url, env) is not None:
+        return env
+    return {k: v for k, v in env.items() if k != "OPENAI_API_KEY"}
+
+
 def _pick(arg: str | None, env: Mapping[str, str], name: str) -> str | None:
     # An empty env var counts as unset: `export COACH_JUDGE_MODEL=` is how people clear one.
     if arg is not None and arg.strip():

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
 import streamlit as st
 
-from coach.adapters.config import is_openai_url, resolve_config
+from coach.adapters import discovery
+from coach.adapters.config import env_for, resolve_config
 from coach.app import state
 from coach.app.text import escape_md
 from coach.application.backends import check_connection, make_backend
@@ -30,21 +30,7 @@ FLASH = "settings_flash"  # a confirmation shown once, after the rerun that appl
 FAILED = "settings_failed"  # (form fingerprint, message) of the last failed Test connection
 CONFIRM = "settings_confirm"  # the fingerprint the "use them anyway" question is about
 STRUCTURED = [AUTO, "json_schema", "json_object", "prompt"]
-
-
-def env_for(base_url: str, env: Mapping[str, str] | None = None) -> Mapping[str, str]:
-    """The environment to resolve a form's settings with.
-
-    OPENAI_API_KEY is kept only for the server it was set for: the URL in OPENAI_BASE_URL,
-    or, when that is unset, OpenAI's own API. A key must never be sent to whatever URL
-    is typed into the form.
-    """
-    env = os.environ if env is None else env
-    url = base_url.strip().rstrip("/")
-    env_url = env.get("OPENAI_BASE_URL", "").strip().rstrip("/")
-    if (url == env_url) if env_url else is_openai_url(url):
-        return env
-    return {k: v for k, v in env.items() if k != "OPENAI_API_KEY"}
+FOUND = "settings_found"  # the servers the last "Find models on this computer" saw
 
 
 def build_config(
@@ -123,6 +109,90 @@ def _saved() -> dict:
     return st.session_state[state.SETTINGS]
 
 
+def _apply(settings: dict, config) -> None:
+    """Make `config` this tab's partner and judge (None: offline), then rerun to show it."""
+    st.session_state[state.SETTINGS] = settings
+    st.session_state[state.BACKEND] = None if config is None else make_backend(config)
+    st.session_state.pop("_coach_engine", None)
+    # The environment's broken settings no longer apply to this tab: drop the banner.
+    st.session_state.pop(state.ENV_ERROR, None)
+    # Rerun so the banner and "Now using" above show the new backend, not the old.
+    st.session_state[FLASH] = "Settings applied."
+    st.rerun()
+
+
+def _is_local(url: str) -> bool:
+    return (urlparse(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+def _find_models(saved: dict) -> None:
+    """The "Find models on this computer" section: list, choose, and fetch into Ollama."""
+    st.subheader("Find models on this computer")
+    st.caption(
+        "Asks Ollama, LM Studio, llama.cpp and vLLM at their usual addresses on 127.0.0.1, "
+        "and OPENAI_BASE_URL when set. " + discovery.RECOMMENDATION
+    )
+    if st.button("Find models on this computer", icon=":material/search:", key="find_models"):
+        try:
+            with st.spinner("Looking…"):
+                st.session_state[FOUND] = discovery.discover()
+        except ConfigError as e:
+            st.error(escape_md(e.for_ui("app")), icon=":material/error:")
+            return
+    found = st.session_state.get(FOUND)
+    if found is None:
+        return
+    if not found:
+        st.info(escape_md(discovery.HOW_TO_START), icon=":material/info:")
+        return
+    for s in found:
+        what = (f"{len(s.models)} model(s)" if s.models else
+                s.problem if s.problem else "no model yet")
+        st.markdown(f"- **{escape_md(s.name)}** at `{s.base_url}`: {escape_md(what)}")
+    choices = [(s.base_url, m) for s in found for m in s.models]
+    if choices:
+        pick = st.selectbox(
+            "Model", range(len(choices)), key="found_choice",
+            format_func=lambda i: f"{choices[i][1]}  ({choices[i][0]})",
+        )
+        if st.button("Use this model", type="primary", key="use_found",
+                     icon=":material/check:"):
+            url, model = choices[pick]
+            kind = "local" if _is_local(url) else "remote"
+            try:
+                config = build_config(kind, base_url=url, partner_model=model)
+            except ConfigError as e:
+                st.error(escape_md(e.for_ui("app")), icon=":material/error:")
+            else:
+                _apply({**saved, "kind": kind, "base_url": url, "partner_model": model,
+                        "judge_model": "", "structured": AUTO}, config)
+    for s in (s for s in found if s.ollama):
+        _pull(s)
+
+
+def _pull(server) -> None:
+    """Fetch a recommended model into the Ollama server, with a progress bar."""
+    key = f"pull_{server.base_url}"
+    c1, c2 = st.columns([3, 1])
+    model = c1.selectbox(f"Fetch a model into Ollama at {server.base_url}",
+                         discovery.RECOMMENDED, key=key + "_model", accept_new_options=True)
+    if not c2.button("Fetch", key=key + "_go", icon=":material/download:"):
+        return
+    bar = st.progress(0.0, text=f"Fetching {model}…")
+    try:
+        for status, done, total in discovery.pull(server.base_url, str(model)):
+            fraction = min(done / total, 1.0) if total else 0.0
+            bar.progress(fraction, text=f"{model}: {status}"
+                         + (f" ({done * 100 // total}%)" if total else ""))
+    except ModelError as e:
+        st.error(escape_md(e.for_ui("app")), icon=":material/error:")
+        return
+    bar.progress(1.0, text=f"{model}: done")
+    st.success(f"Fetched {model}. It joins the Model list above on the next click.",
+               icon=":material/check_circle:")
+    st.session_state[FOUND] = discovery.discover()
+
+
 def render() -> None:
     st.title("Settings")
     st.markdown(
@@ -135,6 +205,8 @@ def render() -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
+    _find_models(saved)
+    st.subheader("Choose by hand")
     kinds = list(KINDS)
     kind = st.radio(
         "Who plays your partner and rates your replies",
@@ -218,14 +290,7 @@ def render() -> None:
                 raise
             st.session_state.pop(FAILED, None)
         if apply:
-            st.session_state[state.SETTINGS] = {**saved, **values}
-            st.session_state[state.BACKEND] = None if config is None else make_backend(config)
-            st.session_state.pop("_coach_engine", None)
-            # The environment's broken settings no longer apply to this tab: drop the banner.
-            st.session_state.pop(state.ENV_ERROR, None)
-            # Rerun so the banner and "Now using" above show the new backend, not the old.
-            st.session_state[FLASH] = "Settings applied."
-            st.rerun()
+            _apply({**saved, **values}, config)
     except (ConfigError, ModelError) as e:
         # The server wrote part of this text: show it as text, never as Markdown (a remote
         # image in it would be fetched by the browser).

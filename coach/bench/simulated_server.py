@@ -179,7 +179,12 @@ class FakeOpenAIServer:
         api_key: when set, requests without `Bearer <api_key>` get a 401.
         handler: decides the action when the queue is empty (default: `auto_reply`).
 
-    Set `models_fault` to a `Fault` to make `GET /v1/models` answer with it.
+        ollama: also speak the bits of Ollama's own API the coach uses: `GET /api/version`,
+            `GET /api/tags` and a streaming `POST /api/pull` (progress lines, then "success";
+            the pulled model joins `models`). No download happens.
+
+    Set `models_fault` to a `Fault` to make `GET /v1/models` answer with it; `pull_error`
+    to make `/api/pull` stream an error line instead of finishing.
     """
 
     def __init__(
@@ -190,9 +195,12 @@ class FakeOpenAIServer:
         models: tuple[str, ...] = (DEFAULT_MODEL,),
         api_key: str | None = None,
         handler: Callable[[RecordedRequest], Action] | None = None,
+        ollama: bool = False,
     ) -> None:
         self.delay = delay
         self.models = models
+        self.ollama = ollama
+        self.pull_error: str | None = None
         self.api_key = api_key
         self.handler = handler or auto_reply
         self.models_fault: Fault | None = None
@@ -302,6 +310,11 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             if not self._authorized():
                 return self._error(401, "Incorrect API key provided.")
             route = urlsplit(self.path).path.rstrip("/")  # a query (?api-version=...) is fine
+            if server.ollama and route == "/api/version":
+                return self._send_json(200, {"version": "0.0.0-fake"})
+            if server.ollama and route == "/api/tags":
+                return self._send_json(200, {"models": [
+                    {"name": m, "model": m, "size": 0} for m in server.models]})
             if route.endswith("/models") and server.models_fault is not None:
                 return self._act(server.models_fault, {})
             if route.endswith("/models"):
@@ -319,6 +332,8 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 body = None
             req = RecordedRequest("POST", self.path, self._headers(), body)
             server._record(req)
+            if server.ollama and urlsplit(self.path).path.rstrip("/") == "/api/pull":
+                return self._pull(body or {})
             if not urlsplit(self.path).path.rstrip("/").endswith("/chat/completions"):
                 return self._error(404, f"no route {self.path}")
             if not self._authorized():
@@ -384,6 +399,26 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                           "total_tokens": prompt_tokens + len(action.text.split())},
             })
             return None
+
+        def _pull(self, body: dict[str, Any]) -> None:
+            # Ollama streams one JSON object per line: status, then per-layer byte counts.
+            model = str(body.get("model") or body.get("name") or "")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.end_headers()
+            total = 4_000_000
+            lines: list[dict[str, Any]] = [{"status": "pulling manifest"}]
+            lines += [{"status": "pulling sha256:fake", "digest": "sha256:fake", "total": total,
+                       "completed": total * i // 4} for i in range(1, 5)]
+            if server.pull_error:
+                lines = [lines[0], lines[1], {"error": server.pull_error}]
+            else:
+                lines += [{"status": "verifying sha256 digest"}, {"status": "success"}]
+            for line in lines:
+                self.wfile.write((json.dumps(line) + "\n").encode())
+                self.wfile.flush()
+            if not server.pull_error and model and model not in server.models:
+                server.models = (*server.models, model)
 
         def _event(self, model: str, delta: dict[str, Any], finish_reason: str | None) -> None:
             chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
@@ -468,12 +503,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--fault", choices=sorted(FAULTS),
                         help="answer every chat request with this fault")
+    parser.add_argument("--ollama", action="store_true",
+                        help="also answer Ollama's /api/version, /api/tags and /api/pull")
     args = parser.parse_args(argv)
     handler = None
     if args.fault:
         fault = FAULTS[args.fault]
         handler = lambda req: fault  # noqa: E731
-    srv = FakeOpenAIServer(port=args.port, delay=args.delay, handler=handler).start()
+    srv = FakeOpenAIServer(port=args.port, delay=args.delay, handler=handler,
+                           ollama=args.ollama).start()
     print(f"export OPENAI_BASE_URL={srv.base_url}")
     print(f"export COACH_PARTNER_MODEL={DEFAULT_MODEL}")
     try:
