@@ -78,14 +78,16 @@ def test_session_metrics_count_the_scored_replies_acts() -> None:
         turn(5, 4, "user", 3, "d", rating=rating(
             status="unscored", acts=("simple_reflection", "open_question"))),
         turn(6, 5, "user", 4, "e"),
+        # a scored reply after them still counts
+        turn(7, 6, "user", 5, "f", rating=rating(all_levels(2), acts=("simple_reflection",))),
     ]
     m = session_metrics(path)
-    assert m.replies == 4
-    assert (m.reflections, m.complex_reflections, m.questions, m.open_questions) == (3, 2, 2, 1)
-    assert m.reflection_to_question == 1.5
-    assert m.complex_reflection_share == 0.67
+    assert m.replies == 5
+    assert (m.reflections, m.complex_reflections, m.questions, m.open_questions) == (4, 2, 2, 1)
+    assert m.reflection_to_question == 2.0
+    assert m.complex_reflection_share == 0.5
     assert m.open_question_share == 0.5
-    assert m.user_word_share == 0.42  # 5 of 12 words
+    assert m.user_word_share == 0.46  # 6 of 13 words
     assert m.advice_before_validation == 0
 
 
@@ -161,3 +163,36 @@ def test_debrief_orders_gaps_by_the_scenarios_weights() -> None:
         BY_KEY["warmth"].name, BY_KEY["validation"].name]
     assert [t.split(":")[0] for t in debrief(VENT, path).try_next] == [
         BY_KEY["validation"].name, BY_KEY["warmth"].name]
+
+
+def test_debrief_ranks_strengths_by_level_and_keeps_the_line_at_strong() -> None:
+    # means: validation 2, warmth 2, asks_needs 1.5, understanding 1.5, exploration 0
+    one = {**all_levels(2), "asks_needs": 2, "understanding": 1, "exploration": 0}
+    two = {**all_levels(2), "asks_needs": 1, "understanding": 2, "exploration": 0}
+    path = [turn(2, None, "user", 1, "a", rating=rating(one, overall=60.0)),
+            turn(3, None, "user", 2, "b"),  # not rated yet
+            turn(4, None, "user", 3, "c", rating=rating(two, overall=None, status="unscored")),
+            turn(5, None, "user", 4, "d", rating=rating(two, overall=70.0))]
+    d = debrief(VENT, path)
+    names = [w.split(" (")[0] for w in d.went_well]
+    top = sorted(k for k in ("warmth", "validation", "no_fixing", "stays_with_them",
+                             "no_dismissing"))[:2]
+    assert names[:2] == [BY_KEY[k].name for k in top]
+    assert d.try_next == [f"{BY_KEY['exploration'].name}: {TIPS['exploration']}"]
+    assert d.best_reply == "d"
+    only_half = [turn(2, None, "user", 1, rating=rating({"warmth": 2})),
+                 turn(3, None, "user", 2, rating=rating({"warmth": 1}))]
+    d = debrief(VENT, only_half)
+    assert d.went_well == [f"{BY_KEY['warmth'].name} (1.5/2): {BY_KEY['warmth'].strong}"]
+    assert d.try_next == []
+
+
+def test_debrief_shows_at_most_three_gaps_weighted_by_distance_to_strong() -> None:
+    sc = VENT.model_copy(update={"weights": {"warmth": 1.8}})
+    levels = {**all_levels(2), "warmth": 1, "validation": 0}
+    path = [turn(2, None, "user", 1, rating=rating(levels, overall=50.0))]
+    # warmth: 1.8 * (2 - 1) = 1.8 is below validation: 1 * (2 - 0) = 2
+    assert [t.split(":")[0] for t in debrief(sc, path).try_next] == [
+        BY_KEY["validation"].name, BY_KEY["warmth"].name]
+    many = [turn(2, None, "user", 1, rating=rating(all_levels(0), overall=0.0))]
+    assert len(debrief(VENT, many).try_next) == 3

@@ -128,6 +128,7 @@ def test_shown_delta_takes_the_difference_of_the_numbers_shown() -> None:
     assert shown_delta(33.6, 54.4) == 20
     assert shown_delta(54.4, 33.6) == -20
     assert shown_delta(1.04, 1.26, digits=1) == pytest.approx(0.3)  # 1.0 -> 1.3
+    assert shown_delta(1.26, 2.0, digits=1) == pytest.approx(0.7)  # 1.3 -> 2.0, not 1 -> 2
     assert shown_delta(None, 1.0) is None and shown_delta(1.0, None) is None
 
 
@@ -209,3 +210,34 @@ def test_compare_leaves_unscored_levels_out() -> None:
                                                              overall=90.0)))
     (row,) = compare(t2, 1, 2).rows
     assert row.level_deltas["warmth"] == 1 and row.level_deltas["validation"] is None
+
+
+def test_compare_swapped_has_the_missing_turn_on_side_a() -> None:
+    t = tree(
+        turn(1, None, "partner", 0),
+        turn(2, 1, "user", 1, rating=rating(all_levels(1), overall=50.0)),
+        turn(3, 2, "partner", 1, "answer 1"),
+        turn(4, 3, "user", 2, branch=2, rating=rating(all_levels(2), overall=100.0)),
+        turn(5, 4, "partner", 2, "b answers", branch=2),
+    )
+    r2 = compare(t, 2, 1).rows[1]
+    assert r2.b is None and r2.overall_b is None and r2.partner_b == ""
+    assert r2.overall_a == 100.0 and r2.partner_a == "b answers"
+
+
+def test_compare_an_unanswered_reply_has_no_partner_answer() -> None:
+    t = tree(
+        turn(1, None, "partner", 0),
+        turn(2, 1, "user", 1, "answered", rating=rating(all_levels(1), overall=50.0)),
+        turn(3, 2, "partner", 1, "answer 1"),
+        turn(4, 1, "user", 1, "still pending", branch=2, status="pending"),
+    )
+    (row,) = compare(t, 1, 2).rows
+    assert (row.partner_a, row.partner_b) == ("answer 1", "")
+    (row,) = compare(t, 2, 1).rows
+    assert (row.partner_a, row.partner_b) == ("", "answer 1")
+
+
+def test_compare_before_any_reply_has_no_rows() -> None:
+    c = compare(tree(turn(1, None, "partner", 0)), 1, 1)
+    assert c.rows == () and c.turns_compared == 0 and c.overall_delta is None
