@@ -34,6 +34,8 @@ test: $(STAMP) lint
 # mutant runs only tests/core, on 2 workers (the machine is shared). Not part of `make test`.
 mutation: $(STAMP)
 	$(BIN)/python -m pip install -q --disable-pip-version-check 'mutmut>=3.3'
+	@# mutmut caches results by mutant and misses changed tests: start from a clean copy
+	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
 
 clean:
