@@ -7,7 +7,6 @@ import pytest
 from coach.adapters.scenario_files import load_library
 from coach.core.metrics import (
     MITI_NORMS,
-    STRONG_LEVEL,
     SessionMetrics,
     debrief,
     features_of,
@@ -54,7 +53,6 @@ def test_miti_band(name, value, band) -> None:
 
 
 def test_level_band_draws_the_debrief_line() -> None:
-    assert STRONG_LEVEL == 1.5
     assert [level_band(x) for x in (0, 0.49, 0.5, 1.49, 1.5, 2)] == [0, 0, 1, 1, 2, 2]
 
 
