@@ -9,7 +9,7 @@ comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 PORT ?= 8501
 
-.PHONY: app test lint venv clean
+.PHONY: app test lint venv clean mutation
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "coach needs Python 3.11 or newer, and none was found. Install python3.11+ (e.g. apt-get install python3) and run again."; exit 1; }
@@ -31,5 +31,13 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n auto
 
+# Mutation testing of the pure core (mutmut 3, configured in pyproject [tool.mutmut]): each
+# mutant runs only tests/core, on 2 workers (the machine is shared). Not part of `make test`.
+mutation: $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check 'mutmut>=3.3'
+	@# mutmut caches results by mutant and misses changed tests: start from a clean copy
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) test-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) test-output .pytest_cache .ruff_cache mutants

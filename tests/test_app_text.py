@@ -68,4 +68,12 @@ def test_tree_dot_and_progress(tmp_path):
     dot = tree_dot(tree)
     assert "v1 -> v2" in dot and "new reply 2" in dot
     pts = progress(eng.store.rated_turns())
-    assert len(pts) == 1 and pts[0].levels["Warmth"] >= 0 and pts[0].overall is not None
+    # One point for the session: the mean over all three scored replies, both versions.
+    users = [t for t in tree.turns if t.role == "user"]
+    assert len(users) == 3 and all(t.rating.status == "scored" for t in users)
+    warmth = [t.rating.level("warmth") for t in users]
+    assert len(pts) == 1 and pts[0].session == info.id
+    assert pts[0].levels["Warmth"] == round(sum(warmth) / 3, 2)
+    assert pts[0].overall == round(sum(t.rating.overall for t in users) / 3, 1)
+    # the replies differ, so the mean is not any single reply's level
+    assert len({t.rating.overall for t in users}) > 1

@@ -1,0 +1,32 @@
+"""The shared wording of the CLI, the app and the exports (coach/application/render.py)."""
+
+from __future__ import annotations
+
+from coach.application.render import delta_text, ending_words, score_word, version_label
+from tests.core.helpers import tree, turn
+
+
+def test_score_word_bands() -> None:
+    assert score_word(None) == "not scored"
+    assert [score_word(x) for x in (0.0, 49.9, 50.0, 74.9, 75.0, 100.0)] == [
+        "room to grow", "room to grow", "on the way", "on the way", "strong listening",
+        "strong listening"]
+
+
+def test_delta_text_shows_the_rounded_change() -> None:
+    assert delta_text(33.6, 54.4) == "+20"
+    assert delta_text(54.4, 33.6) == "-20"
+    assert delta_text(50.2, 49.8) == "±0"
+    assert delta_text(1.0, 0.5, digits=1) == "-0.5"
+    assert delta_text(None, 3.0) == "-" and delta_text(1.0, None, missing="n/a") == "n/a"
+
+
+def test_version_label_names_the_fork() -> None:
+    t = tree(turn(1, None, "partner", 0), turn(2, 1, "user", 1), turn(3, 2, "partner", 1),
+             turn(4, 3, "user", 2, branch=2))
+    assert version_label(t, 1) == "Version 1 (the original conversation)"
+    assert version_label(t, 2) == "Version 2 (a different reply 2, starting from version 1)"
+
+
+def test_an_unknown_ending_is_shown_as_stored() -> None:
+    assert ending_words("from_the_future") == "reached the ending 'from_the_future'"
