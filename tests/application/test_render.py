@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coach.application.render import delta_text, ending_words, score_word, version_label
+from coach.application.render import branch_label, delta_text, ending_words, score_word
 from tests.core.helpers import tree, turn
 
 
@@ -21,11 +21,11 @@ def test_delta_text_shows_the_rounded_change() -> None:
     assert delta_text(None, 3.0) == "-" and delta_text(1.0, None, missing="n/a") == "n/a"
 
 
-def test_version_label_names_the_fork() -> None:
+def test_branch_label_names_the_fork() -> None:
     t = tree(turn(1, None, "partner", 0), turn(2, 1, "user", 1), turn(3, 2, "partner", 1),
              turn(4, 3, "user", 2, branch=2))
-    assert version_label(t, 1) == "Version 1 (the original conversation)"
-    assert version_label(t, 2) == "Version 2 (a different reply 2, starting from version 1)"
+    assert branch_label(t, 1) == "Branch 1 (the original conversation)"
+    assert branch_label(t, 2) == "Branch 2 (a different reply 2, starting from branch 1)"
 
 
 def test_an_unknown_ending_is_shown_as_stored() -> None:
