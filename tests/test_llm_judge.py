@@ -17,6 +17,7 @@ from coach.judges.model import (
     addresses_grader,
     extract_json,
     grammar_schema,
+    leaks_hidden_need,
     output_schema,
     reply_fragments,
 )
@@ -445,3 +446,30 @@ def test_grammar_bounds_every_list_and_free_text() -> None:
     assert props["better_reply"]["minLength"] > len("a better reply")
     # The strict json_schema mode keeps the plain schema (OpenAI rejects these keywords).
     assert "maxItems" not in json.dumps(output_schema())
+
+
+def test_a_tip_that_gives_away_the_hidden_need_is_dropped_and_the_rating_shown(
+        scenario) -> None:  # noqa: F811
+    answer = judge_output(REPLY, level=2)
+    answer["tip"] = "Remember: " + " ".join(scenario.hidden_need.split()[:12])
+    answer["better_reply"] = "That sounds awful. I'm on your side."
+    rating = LLMJudge(FakeChatModel(default=json.dumps(answer)), "m", "json_object",
+                      fallback=StubJudge()).rate(context(scenario, REPLY))
+    assert rating.status == "scored" and rating.overall is not None  # still shown
+    assert rating.tip == "" and rating.better_reply == "That sounds awful. I'm on your side."
+    assert any("gave away what the partner needs" in n for n in rating.notes)
+
+
+def test_the_judge_prompt_says_to_keep_the_hidden_need_for_the_debrief() -> None:
+    from coach.adapters.prompts import render
+    from coach.core.rubric import CRITERIA, HORSEMEN
+
+    text = render("judge", criteria=CRITERIA, horsemen=HORSEMEN, structured="json_object")
+    assert "must never state or quote it" in text
+
+
+def test_leak_check_needs_a_run_of_the_need_s_own_words() -> None:
+    need = "She needs to hear that her anger makes sense before anyone talks about HR."
+    assert leaks_hidden_need("Tell her: her anger makes sense before anyone talks", need)
+    assert not leaks_hidden_need("Ask what she needs right now.", need)
+    assert not leaks_hidden_need("anything", "too short")

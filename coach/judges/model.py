@@ -330,6 +330,20 @@ def addresses_grader(reply: str) -> bool:
     return _INJECTION_RE.search(reply) is not None
 
 
+_WORD = re.compile(r"[a-z0-9']+")
+LEAK_WORDS = 5  # a run this long shared with the hidden need gives it away
+
+
+def leaks_hidden_need(text: str, hidden_need: str, run: int = LEAK_WORDS) -> bool:
+    """True when `text` repeats `run` consecutive words of the scenario's hidden need."""
+    need = _WORD.findall(hidden_need.lower())
+    if len(need) < run:
+        return False
+    grams = {tuple(need[i:i + run]) for i in range(len(need) - run + 1)}
+    words = _WORD.findall(text.lower())
+    return any(tuple(words[i:i + run]) in grams for i in range(len(words) - run + 1))
+
+
 class LLMJudge:
     """A `Judge` backed by a chat model.
 
@@ -506,6 +520,16 @@ class LLMJudge:
         self, out: JudgeOutput, ctx: JudgeContext, notes: list[str], meta: Provenance,
         skip: frozenset[str] = frozenset(),
     ) -> Rating:
+        tip = _cut(out.tip.strip().splitlines()[0], MAX_TIP_CHARS) if out.tip.strip() else ""
+        better = _cut(out.better_reply.strip(), MAX_BETTER_REPLY_CHARS)
+        hidden = ctx.scenario.hidden_need if ctx.scenario is not None else ""
+        # The hidden need is for the debrief: a tip or better reply that gives it away is
+        # left out (the rating is still shown), and a note says why.
+        for field, text in (("tip", tip), ("better reply", better)):
+            if text and leaks_hidden_need(text, hidden):
+                notes = [*notes, f"The model's {field} gave away what the partner needs, which "
+                         "you discover in the debrief, so it is not shown."]
+                tip, better = ("", better) if field == "tip" else (tip, "")
         scores = {}
         for key in CRITERION_KEYS:
             if key in skip:  # unscored: a level without evidence (see the module docstring)
@@ -518,8 +542,8 @@ class LLMJudge:
             status="scored",
             scores=scores,
             flags=list(dict.fromkeys(out.flags)),
-            tip=_cut(out.tip.strip().splitlines()[0], MAX_TIP_CHARS) if out.tip.strip() else "",
-            better_reply=_cut(out.better_reply.strip(), MAX_BETTER_REPLY_CHARS),
+            tip=tip,
+            better_reply=better,
             overall=overall_score(scores, {k: ctx.weight(k) for k in scores}),
             notes=notes,
             source=meta,
