@@ -457,3 +457,31 @@ def test_write_json_into_a_file_is_a_coach_error(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(CoachError, match="cannot write"):
         write_json({}, tmp_path / "f" / "r.json")
+
+
+def test_coach_eval_counts_where_the_rules_and_a_model_judge_disagree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A weak model judge that gives 2 everywhere: on the gold set the built-in rules
+    disagree with it on the hurtful replies, and the report says who was nearer the label."""
+    from coach.bench.simulated_server import (
+        DEFAULT_MODEL,
+        REPLY_RE,
+        FakeOpenAIServer,
+        Reply,
+    )
+    from tests.llm_fixtures import judge_json
+
+    def all_twos(req):
+        found = REPLY_RE.search(req.last_user_text)
+        text = found.group(1) if found else "x"
+        return Reply(judge_json(text, level=2, quote=" ".join(text.split(" ")[:4]).strip()))
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    with FakeOpenAIServer(handler=all_twos) as srv:
+        report = _run(tmp_path, "--judge", "llm", "--base-url", srv.base_url, "--judge-model",
+                      DEFAULT_MODEL, "--partner-model", DEFAULT_MODEL, "--dataset", "gold",
+                      "--no-robustness", "--no-cache")
+    c = report["crosscheck"]["gold"]
+    assert c["compared"] > 0 and 0 < c["disagree"] <= c["compared"]
+    assert c["builtin_nearer"] > c["model_nearer"]  # 2 everywhere is wrong on hurtful replies

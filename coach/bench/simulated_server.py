@@ -141,7 +141,7 @@ class RecordedRequest:
         return str(users[-1].get("content", "")) if users else ""
 
 
-_REPLY_RE = re.compile(r"<reply>\n?(.*?)\n?</reply>", re.S)
+REPLY_RE = re.compile(r"<reply>\n?(.*?)\n?</reply>", re.S)
 
 
 def auto_reply(req: RecordedRequest) -> Action:
@@ -153,7 +153,7 @@ def auto_reply(req: RecordedRequest) -> Action:
     """
     body = req.body or {}
     text = req.last_user_text
-    found = _REPLY_RE.search(text)
+    found = REPLY_RE.search(text)
     if body.get("response_format") is None and not found:
         return Reply("Mm. I hear you. It was a long day.")
     reply = found.group(1) if found else ""

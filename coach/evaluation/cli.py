@@ -20,6 +20,7 @@ from pathlib import Path
 from coach.core.errors import CoachError
 from coach.evaluation import datasets as ds
 from coach.evaluation.cache import RatingCache, default_cache_path
+from coach.evaluation.crosscheck import crosscheck_figures
 from coach.evaluation.floors import check_floors, load_floors
 from coach.evaluation.report import table_lines, write_chart, write_json
 from coach.evaluation.runner import JudgeSpec, heuristic_spec, rate_items
@@ -190,6 +191,13 @@ def evaluate(args: argparse.Namespace) -> dict:
         per_item = rate_items(spec, items, label=name, **kw)
         report["datasets"][REPORT_KEY[name]] = score(name, items, per_item, spec.name,
                                                      args.bootstrap)
+        if spec.name != "heuristic":
+            # The built-in rules read every reply a model judges (as in a session): how
+            # often they disagree sharply, and who was nearer the label when they did.
+            rules = rate_items(heuristic_spec(), items, show_progress=False)
+            report.setdefault("crosscheck", {})[REPORT_KEY[name]] = crosscheck_figures(
+                items, per_item, rules
+            )
     if not args.no_robustness:
         from coach.evaluation.robustness import run_all
 

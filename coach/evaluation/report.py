@@ -107,6 +107,18 @@ def table_lines(report: dict) -> list[str]:
         lines.append(f"  {'all':<28} {adv['passed']} / {adv['cases']}")
     for name, why in report.get("skipped", {}).items():
         lines.append(f"skipped {name}: {why}")
+    for name, c in report.get("crosscheck", {}).items():
+        lines += [
+            "",
+            f"Built-in rules vs the model judge on {name}: sharp disagreement on "
+            f"{c['disagree']} of {c['compared']} replies"
+            + (
+                f"; nearer the human label: model {c['model_nearer']}, "
+                f"built-in {c['builtin_nearer']}, tied {c['ties']}"
+                if c["model_nearer"] + c["builtin_nearer"] + c["ties"]
+                else ""
+            ),
+        ]
     return lines
 
 
