@@ -79,3 +79,21 @@ def test_the_built_in_judge_is_never_checked_against_itself(tmp_path):
     eng = Engine(Store(tmp_path / "c.db"), make_backend(None), load_library())
     info, _ = eng.start(SCENARIO)
     assert eng.reply(info.id, CONTEMPT).rating.disagreement == ""
+
+
+def test_the_apps_rating_card_shows_it():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from coach.app.widgets import rating_card
+        from coach.core.rubric import CRITERION_KEYS, CriterionScore, Rating
+
+        rating_card(Rating(
+            scores={k: CriterionScore(level=2) for k in CRITERION_KEYS}, overall=100.0,
+            disagreement="The built-in rules see contempt in 'Very mature.'; the model rated "
+                         "warmth 2.",
+        ))
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception, at.exception
+    assert any("Judges disagree: The built-in rules see contempt" in w.value for w in at.warning)
