@@ -1,22 +1,15 @@
-"""Planning a turn (coach/core/turn.py), and the engine honouring it: the partner hears the judge
-the user sees, whichever judge gave the rating."""
+"""Planning a turn (coach/core/turn.py): the partner hears the rating the user sees."""
 
 from __future__ import annotations
 
-from coach.adapters.config import resolve_config
 from coach.adapters.scenario_files import load_library
-from coach.adapters.store import Store
-from coach.application.backends import make_backend
-from coach.application.engine import Engine
-from coach.bench.simulated_server import FakeOpenAIServer, Reply
 from coach.core.reading import Reading, advance_openness, reading_of
 from coach.core.rubric import Rating
 from coach.core.session import Line
-from coach.core.turn import merged_error, plan_turn
+from coach.core.turn import ending_for, merged_error, plan_turn
 from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge
-from coach.partners.model import HOW_TAKEN
-from tests.llm_fixtures import MODEL, StubJudge, judge_json
+from tests.llm_fixtures import StubJudge
 
 SCENARIO = "vent-humiliated-at-work"
 ADVICE = "You should talk to HR tomorrow."
@@ -70,27 +63,29 @@ def test_one_failure_said_once_two_named_by_role():
     assert merged_error([]) == ""
 
 
-def test_with_a_model_judge_the_partner_hears_the_models_rating(tmp_path):
-    """The built-in rules read advice here; the model judge rates it 2 everywhere. The partner's
-    reading and openness follow the model, and its prompt is built from that reading."""
+def test_the_ending_turns_on_the_felt_heard_threshold():
     sc = load_library()[SCENARIO]
-    builtin = builtin_rating(sc, ADVICE)
-    with FakeOpenAIServer() as srv:
-        cfg = resolve_config(env={"OPENAI_BASE_URL": srv.base_url, "COACH_PARTNER_MODEL": MODEL,
-                                  "COACH_TIMEOUT": "5"})
-        srv.enqueue(Reply(judge_json(ADVICE, level=2, quote="talk to HR")), Reply("Okay. Thanks."))
-        eng = Engine(Store(tmp_path / "c.db"), make_backend(cfg, fallback=StubJudge()),
-                     load_library())
-        info, _ = eng.start(SCENARIO)
-        result = eng.reply(info.id, ADVICE)
-    assert result.rating is not None and result.rating.source.backend != "heuristic"
-    model_reading = reading_of(result.rating)
-    assert model_reading != reading_of(builtin)
-    assert result.user.reading == model_reading
-    assert result.partner.openness == advance_openness(sc.start_openness, model_reading)
-    # the judge was asked first, then the partner, with the model's reading
-    assert len(srv.chat_requests) == 2
-    partner_prompt = str(srv.chat_requests[1].messages)
-    taken = HOW_TAKEN[model_reading]
-    assert taken[:1].upper() + taken[1:] in partner_prompt
-    assert HOW_TAKEN[reading_of(builtin)][1:] not in partner_prompt
+    assert ending_for(sc, sc.felt_heard_at) == "felt_heard"
+    assert ending_for(sc, sc.felt_heard_at - 1) == "not_heard"
+
+
+def test_before_the_last_turn_there_is_no_ending():
+    sc = load_library()[SCENARIO]
+    warm = StubJudge(level=2).rate(None)
+    plan = plan_turn(sc, rating=warm, builtin=warm, prev_openness=5, turn=sc.turns - 1,
+                     flagged=False)
+    assert plan.ending is None
+
+
+def test_the_response_answers_what_the_reply_did():
+    """A model rating carries no act tags: what the reply did comes from the built-in tags
+    (a bare 'Ok.' is answered as bare, not as heard), and the reading shapes the rest."""
+    sc = load_library()[SCENARIO]
+    ok = builtin_rating(sc, "Ok.")
+    middling = StubJudge(level=1).rate(None)
+    plan = plan_turn(sc, rating=middling, builtin=ok, prev_openness=2, turn=1, flagged=False)
+    assert plan.reading is Reading.HEARD and plan.response.value == "bare"
+    unscored = Rating(status="unscored", reason="no usable answer")
+    advice = builtin_rating(sc, ADVICE)
+    plan = plan_turn(sc, rating=unscored, builtin=advice, prev_openness=2, turn=1, flagged=False)
+    assert plan.reading is Reading.FIXING and plan.response.value == "advice"
