@@ -118,3 +118,4 @@ _FURNITURE = "The rest of the day I'm kind of... furniture."
 def test_echoing_their_words_with_a_scoff_is_contempt(reply: str, mocks: bool) -> None:
     acts = tag_reply(reply, partner_line=_FURNITURE)
     assert ("contempt" in acts.kinds) is mocks
+
