@@ -98,3 +98,24 @@ def test_the_cheap_pre_tests_never_skip_a_match() -> None:
                 assert whole == parts, (rule.act, rule.why, seg)
                 if whole:
                     assert rule in RULES.candidates(present), (rule.act, rule.why, seg)
+
+
+_FURNITURE = "The rest of the day I'm kind of... furniture."
+
+
+@pytest.mark.parametrize(
+    ("reply", "mocks"),
+    [
+        ("furniture lol", True),  # their word, capped with a scoff
+        ("Furniture. Sure.", True),  # the scoff as the next sentence
+        ("Furniture 🙄", True),
+        ("Furniture. That's awful, I'm sorry.", False),  # said back with care
+        ("Furniture. Okay.", False),  # "okay" agrees
+        ("I feel like furniture too for sure.", False),  # "for sure" is not the sneer
+        ("Sure, I'll hug you more.", False),
+    ],
+)
+def test_echoing_their_words_with_a_scoff_is_contempt(reply: str, mocks: bool) -> None:
+    acts = tag_reply(reply, partner_line=_FURNITURE)
+    assert ("contempt" in acts.kinds) is mocks
+

@@ -49,6 +49,15 @@ _CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
 _MOCK_SWEET = re.compile("[\U0001f618\U0001f609\U0001f61c\U0001f643]")
 # A sentence that is only a laugh or a "kidding" makes the sentence before it a jab.
 _LAUGH_ONLY = re.compile(r"^\W*(lol|lmao|haha+|hehe|jk|kidding|just kidding|only joking)?\W*$")
+# Mockery by echo: a few of their own words handed back and capped with a scoff, in the same
+# sentence ("furniture lol") or as the next one ("Miss wanting me. Sure."). "ok" is left out:
+# "Sunday. Okay." agrees; "sure" alone after their words is the sarcastic "sure".
+_SCOFF_END = re.compile(
+    r"^(?P<echo>.*?\w.*?)[\s,.!?]*(\blol|\blmao|\briight+|(?<=[,.] )sure)\W*$"
+    r"|^(?P<echo2>.*?\w.*?)\s*(\U0001F602|\U0001F644|\U0001F643|\U0001F612)\W*$"
+)
+_SCOFF_ALONE = re.compile(r"^\W*(sure|lol|lmao|yeah,? sure|oh,? sure|riight+|right\.{2,})\W*$")
+_KIND = frozenset({"care", "apology", "validation", "ownership", "offer_presence"})
 
 
 @dataclass(frozen=True)
@@ -611,4 +620,30 @@ def tag_reply(
             prev = [t for t in out[i - 1].tags if t.act not in POSITIVE]
             prev.append(Tag("contempt", 2, "laughed at, in the next breath"))
             out[i - 1] = replace(out[i - 1], tags=tuple(prev))
+    if ctx.line_words and not any(s.has(*_KIND) for s in out):
+        out = _mock_echo(out, low, ctx)
     return ReplyActs(reply, tuple(out), rules.version)
+
+
+def _is_echo(text: str, ctx: Context) -> bool:
+    """Whether `text` is only a few of the partner's own words (their phrase handed back)."""
+    mine = content_words(text)
+    return bool(mine) and len(mine) <= 5 and mine <= ctx.line_words
+
+
+def _mock_echo(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
+    """Contempt for their words echoed and capped with a scoff (see `_SCOFF_END`)."""
+    for i, sent in enumerate(out):
+        if sent.has("contempt"):
+            continue
+        seg = low[sent.start : sent.end]
+        m = _SCOFF_END.match(seg)
+        echo = m and (m.group("echo") or m.group("echo2"))
+        prev = low[out[i - 1].start : out[i - 1].end] if i else ""
+        if (echo and _is_echo(echo, ctx)) or (
+            i and _SCOFF_ALONE.match(seg) and _is_echo(prev, ctx)
+        ):
+            tags = [t for t in sent.tags if t.act not in POSITIVE]
+            tags.append(Tag("contempt", 2, "echoes their words to scoff at them"))
+            out[i] = replace(sent, tags=tuple(tags))
+    return out
