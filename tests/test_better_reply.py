@@ -111,3 +111,34 @@ def test_no_better_reply_in_another_language(reply: str) -> None:
 def test_no_sorry_when_they_say_nothing_is_wrong() -> None:
     rating = JUDGE.rate(JudgeContext(reply="Ok.", history=(Line("partner", "Nothing's wrong!"),)))
     assert rating.better_reply and "sorry" not in rating.better_reply.lower()
+
+
+def _rated(scenario_id: str, reply: str):
+    from coach.adapters.scenario_files import load_library
+    from coach.core.session import Line
+    from coach.judges.base import JudgeContext
+    from coach.judges.builtin import HeuristicJudge
+
+    sc = load_library()[scenario_id]
+    return HeuristicJudge().rate(JudgeContext(reply, (Line("partner", sc.opening),), sc, 1))
+
+
+def test_in_a_reply_that_hurts_only_the_sentences_that_listen_are_kept():
+    # "Someone read your email." is the belittling half of the sarcasm around it
+    r = _rated("vent-humiliated-at-work",
+               "Oh, wow, what a tragedy. Someone read your email. However will you survive.")
+    assert "contempt" in r.flags and r.better_reply
+    assert "Someone read your email" not in r.better_reply and "tragedy" not in r.better_reply
+
+
+def test_blame_is_flagged_and_never_kept_nor_answered_with_a_fragment():
+    r = _rated("actions-dont-match-words",
+               "If you'd reminded me this morning like I asked, this wouldn't have happened.")
+    assert "criticism" in r.flags
+    assert "reminded me" not in r.better_reply and "With a heart" not in r.better_reply
+
+
+def test_asking_what_they_need_in_other_words_is_credited_and_not_asked_twice():
+    r = _rated("vent-humiliated-at-work", "Do you want to tell me more, or just have me listen?")
+    assert r.level("asks_needs") == 2
+    assert r.better_reply.count("listen") == 1

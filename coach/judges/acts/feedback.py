@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from coach.core.rubric import TIPS
-from coach.judges.acts.policy import Verdict
+from coach.judges.acts.policy import RAISES, Verdict
 from coach.judges.acts.tagger import (
     HARMFUL,
     ReplyActs,
@@ -44,6 +44,9 @@ TIE_ORDER = (
     "asks_needs",
 )
 STRONG_TIP = "Strong reply: keep reflecting and asking before anything else."
+
+# Acts that listen: in a reply that hurts, only sentences with one of these are kept.
+LISTENING = frozenset(RAISES) - {"closed_question"}
 
 # Acts a better reply must never keep.
 DROP = HARMFUL | {
@@ -211,6 +214,9 @@ def _their_clause(partner_line: str) -> str:
                 or _SECOND.search(clause)
                 or words[-1].lower().strip(".,!") in _DANGLING
                 or _ASKING.match(clause)
+                # a phrase that opens with a preposition ("With a heart") is a fragment of
+                # their sentence, not something that happened: said back, it reads as nonsense
+                or _FRAGMENT.match(clause)
                 or (_POINTER.match(clause) and not _FEELING_WORDS.search(clause.lower()))
                 # what they say of you is said back only when it is something you did
                 # ("You laughed" -> "I laughed"), never "you're right" -> "I'm right"
@@ -232,6 +238,15 @@ def _their_clause(partner_line: str) -> str:
     return _shift(best.rstrip(".!… "))
 
 
+_NO_SORRY = re.compile(
+    r"\b(don'?t|do not|stop|no more) (say(ing)? |keep )?(sorry|apologi[sz](e|ing))\b"
+)
+_FRAGMENT = re.compile(
+    r"(with|without|in|on|at|for|after|before|like|by|from|of|to|into|over|under|about)\b",
+    re.I,
+)
+
+
 # The moves' fixed sentences (the rest are built from the partner's words).
 FIXED_MOVES = (
     "I'm not going anywhere.",
@@ -244,6 +259,7 @@ FIXED_MOVES = (
     "What was the hardest part of it for you?",
     "Do you want me to just listen, or would it help to think it through together?",
     "I'm so glad.", "No wonder, after the day you've had.", "What helped the most?",
+    "I'm here, and I'm listening.",
 )
 
 
@@ -316,9 +332,12 @@ def _moves(partner_line: str) -> dict[str, str]:
     denial = _DENIAL.search(low) is not None
     relieved = _RELIEF.search(low) is not None
     hurting = not relieved and (feeling is not None or _HURT.search(low) is not None)
+    # "Don't say sorry": another sorry is the very thing they asked you not to do.
+    no_sorry = _NO_SORRY.search(low) is not None
     return {
         "warmth": (
             "I'm not going anywhere." if denial
+            else "I'm here, and I'm listening." if no_sorry
             else "I'm so glad." if relieved
             else "I'm so sorry, love."
         ),
@@ -389,9 +408,15 @@ def better_reply(
     kept: list[Sentence] = []
     seen: set[str] = set()
     stock_kept = False
+    # In a reply that hurts, the sentences around the hurt are part of it ("Someone read
+    # your email." beside "what a tragedy"; the list of good deeds after "That's not fair"):
+    # only the sentences that listen are kept.
+    hurts = any(s.has(*HARMFUL) for s in acts.sentences)
     for s in acts.sentences:
         key = _norm(s.text)
         if not key or key in seen or not _unharmful(s):
+            continue
+        if hurts and not s.has(*LISTENING):
             continue
         stock = bool(s.tags) and all(t.stock for t in s.tags)
         if stock and stock_kept:
@@ -419,11 +444,17 @@ def better_reply(
             and not any(content_words(t) & theirs for t in said + asked)):
         wanted.insert(1 if wanted[:1] == ["warmth"] else 0, "understanding")
     # The fullest version first: most replies need every move; fewer only if it fails.
-    tries = [(n, refl) for n in range(len(wanted), 0, -1)
+    # Each size with their clause said back, then quoted; and last without any reflection
+    # of their words, in case saying them back reads wrongly to the judge (their own "you
+    # already said sorry", quoted, reads as brushing it off).
+    tries = [(n, refl, force) for force in (True, False) for n in range(len(wanted), 0, -1)
              for refl in ("understanding", "understanding_quote")]
-    for n, refl in tries:
-        use = wanted[:n]
-        if refl != "understanding" and "understanding" not in use:
+    for n, refl, force in tries:
+        use = wanted[:n] if force else [k for k in wanted[:n] if k != "understanding"]
+        if not use or (refl != "understanding" and "understanding" not in use):
+            continue
+        # without their words said back, a better reply still has to be about their situation
+        if not force and theirs and not any(content_words(t) & theirs for t in said + asked):
             continue
         statements = [moves[refl if k == "understanding" else k] for k in use
                       if k not in ("exploration", "asks_needs")]
@@ -433,7 +464,7 @@ def better_reply(
             said = [t for t in said if not is_stock(t)]
         # Their own words first, but never so many that the missing moves fall off the end.
         room = max(2, 6 - len(statements) - len(questions) - len(asked))
-        if theirs and "understanding" not in use and not any(
+        if force and theirs and "understanding" not in use and not any(
             content_words(t) & theirs for t in [*said[:room], *asked]
         ):
             statements.insert(0, moves[refl])
