@@ -273,6 +273,8 @@ def test_replay_branch_from_turn_two_and_compare(db):
     tree = eng.tree(sid)
     assert tree.branch_numbers() == [1, 2] and tree.fork_of(2) == (1, 2)
     assert any("Branch 2 is ready" in s.value for s in at.success)
+    # the box is empty again, so a second click cannot make a twin branch
+    assert at.text_area(key="branch_text").value == ""
     # the compare tab: overall metrics with a delta, aligned turns, per-skill table
     metrics = {m.label: m for m in at.metric}
     assert "Branch 2: average score" in metrics

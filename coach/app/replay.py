@@ -99,6 +99,9 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
     before = last_partner_before(path, n)
     st.markdown(f"**{escape_md(sc.partner.name)} said:** {escape_md(before.text)}")
     st.markdown(f"**You said:** {escape_md(old.text)}")
+    if st.session_state.pop("branch_clear", False):
+        # the reply went into a new branch: an empty box, so a second click makes no twin
+        st.session_state["branch_text"] = ""
     new = st.text_area("What you would say instead", key="branch_text", height=100)
     if st.button("Try this reply", type="primary", icon=":material/alt_route:", key="branch_go"):
         try:
@@ -117,6 +120,7 @@ def branch_tab(tree: Tree, sc: Scenario) -> None:
         st.session_state["compare_b"] = res.user.branch
         st.session_state["replay_focus"] = res.user.branch
         st.session_state["replay_created"] = res.user.branch
+        st.session_state["branch_clear"] = True
         st.rerun()
     created = st.session_state.pop("replay_created", None)
     if created:
@@ -222,9 +226,10 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
         + [
             {
                 "Skill": "Overall score (0-100)",
-                f"Branch {a}": cmp.overall_a,
-                f"Branch {b}": cmp.overall_b,
-                "Change": _delta(cmp.overall_a, cmp.overall_b, 1),
+                # whole points, as the scores above show them, so the change reads the same
+                f"Branch {a}": None if cmp.overall_a is None else round(cmp.overall_a),
+                f"Branch {b}": None if cmp.overall_b is None else round(cmp.overall_b),
+                "Change": _delta(cmp.overall_a, cmp.overall_b),
             }
         ],
         hide_index=True,
