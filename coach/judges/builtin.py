@@ -112,17 +112,7 @@ class HeuristicJudge:
             return Rating(
                 status="unscored",
                 reason=why_not,
-                source=Provenance(
-
-                    backend="heuristic",
-
-                    model=version,
-
-                    prompt_version=version,
-
-                    latency_ms=round((time.perf_counter() - t0) * 1000, 3),
-
-                ),
+                source=_source(version, t0),
             )
         context = _context(ctx)
         weights = {k: ctx.weight(k) for k in BY_KEY}
@@ -151,23 +141,11 @@ class HeuristicJudge:
             status="scored",
             scores=verdict.scores,
             flags=verdict.flags,  # type: ignore[arg-type]
-            acts=[
-                Act(kind=t.act, quote=s.text, stock=t.stock) for s in acts.sentences for t in s.tags
-            ],
+            acts=_act_list(acts),
             tip=feedback.tip(verdict, missing),
             better_reply=better,
             overall=overall,
-            source=Provenance(
-
-                backend="heuristic",
-
-                model=version,
-
-                prompt_version=version,
-
-                latency_ms=round((time.perf_counter() - t0) * 1000, 3),
-
-            ),
+            source=_source(version, t0),
             notes=notes,
         )
 
@@ -267,10 +245,24 @@ def epitome_levels(reply: str, partner_line: str = "") -> dict[str, int]:
     }
 
 
+def _act_list(acts: ReplyActs) -> list[Act]:
+    """A reply's tags as a rating stores them: one per sentence and act."""
+    return [Act(kind=t.act, quote=s.text, stock=t.stock) for s in acts.sentences for t in s.tags]
+
+
+def _source(version: str, t0: float) -> Provenance:
+    """The built-in judge's provenance: its rule-set version, and the time since `t0`."""
+    return Provenance(
+        backend="heuristic",
+        model=version,
+        prompt_version=version,
+        latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+    )
+
+
 def acts_of(reply: str, partner_line: str = "") -> list[Act]:
     """The built-in rules' act tags of a reply, one per sentence and act (as a rating has)."""
-    acts = read_reply(reply, make_context(partner_line))
-    return [Act(kind=t.act, quote=s.text, stock=t.stock) for s in acts.sentences for t in s.tags]
+    return _act_list(read_reply(reply, make_context(partner_line)))
 
 
 def reply_features(reply: str, partner_line: str = "") -> ReplyFeatures:
