@@ -342,27 +342,21 @@ class Engine:
             turn=user.idx,
             flagged=bool(flagged),
         )
-        reading, response, openness, ending = (
-            plan.reading,
-            plan.response,
-            plan.openness,
-            plan.ending,
-        )
 
         partner_text = ""
         t0 = time.perf_counter()
-        meta: dict = {"partner": self.backend.partner.name, "response": response.value}
+        meta: dict = {"partner": self.backend.partner.name, "response": plan.response.value}
         if partner_turn is None and plan.pause:
             partner_text, meta = PAUSE_LINE, {"pause": True}  # shown by the UI, not streamed
         elif partner_turn is None:
             pctx = PartnerContext(
                 scenario=sc,
                 history=(*history, Line("user", user.text)),
-                reading=reading,
-                openness=openness,
+                reading=plan.reading,
+                openness=plan.openness,
                 turn=user.idx,
-                ending=ending,
-                response=response,
+                ending=plan.ending,
+                response=plan.response,
             )
             try:
                 chunks = []
@@ -380,7 +374,7 @@ class Engine:
         if rating is not None and user.meta.get("suggested") and not rating.suggested:
             rating = rating.model_copy(update={"suggested": True})
         if rating is not None and user.rating is None:
-            self.store.save_rating(user.id, rating, reading)
+            self.store.save_rating(user.id, rating, plan.reading)
 
         error = merged_error(errors)
         if partner_turn is None and partner_text:
@@ -388,8 +382,8 @@ class Engine:
                 partner_turn = self.store.complete_turn(
                     user,
                     partner_text=partner_text,
-                    openness=openness,
-                    ending=ending,
+                    openness=plan.openness,
+                    ending=plan.ending,
                     meta={**meta, "latency_ms": partner_ms},
                     error=error,
                 )
@@ -423,5 +417,5 @@ class Engine:
             raise failure
         stored = self.store.turn(user.id)
         return TurnResult(
-            user=stored, partner=partner_turn, rating=stored.rating, ended=ending is not None
+            user=stored, partner=partner_turn, rating=stored.rating, ended=plan.ending is not None
         )

@@ -11,16 +11,9 @@ words the user can act on. Two kinds count:
 from __future__ import annotations
 
 from coach.core.rubric import CRITERIA, Rating
+from coach.judges.acts.policy import FLAG_OF
 
 MARGIN = 35.0  # overall points (0-100); about three criterion levels
-
-_HARM_WORDS = {
-    "contempt": "contempt",
-    "criticism": "criticism",
-    "defensiveness": "defensiveness",
-    "stonewalling": "stonewalling",
-}
-
 
 def _cut(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
@@ -34,10 +27,10 @@ def disagreement(model: Rating, builtin: Rating) -> str:
     if model.status != "scored" or builtin.status != "scored":
         return ""
     strong = [c for c in CRITERIA if c.inverse_of is None and model.level(c.key) == 2]
-    harm = [f for f in builtin.flags if f in _HARM_WORDS]
+    harm = list(builtin.flags)  # flags are the four horsemen
     dismissed = builtin.level("no_dismissing") == 0
     if strong and (harm or dismissed):
-        seen = _HARM_WORDS[harm[0]] if harm else "a dismissal"
+        seen = harm[0] if harm else "a dismissal"
         quote = _harm_quote(builtin, harm[0] if harm else "minimizing")
         where = f" in '{_cut(quote)}'" if quote else ""
         names = " and ".join(c.name.lower() for c in strong[:2])
@@ -56,10 +49,10 @@ def disagreement(model: Rating, builtin: Rating) -> str:
     return ""
 
 
-def _harm_quote(rating: Rating, kind: str) -> str:
-    """The sentence the rules tagged with the harm, when the rating carries act tags."""
-    acts = {"contempt": ("contempt",), "criticism": ("blame",),
-            "defensiveness": ("defensiveness",), "stonewalling": ("withdrawal",),
-            "minimizing": ("minimizing",)}.get(kind, (kind,))
-    return next((a.quote for a in rating.acts if a.kind in acts), "")
+def _harm_quote(rating: Rating, flag: str) -> str:
+    """The sentence the rules tagged with the harm (a flag, or "minimizing" for a dismissal),
+    when the rating carries act tags."""
+    return next(
+        (a.quote for a in rating.acts if FLAG_OF.get(a.kind, a.kind) == flag), ""
+    )
 

@@ -525,11 +525,13 @@ class LLMJudge:
         hidden = ctx.scenario.hidden_need if ctx.scenario is not None else ""
         # The hidden need is for the debrief: a tip or better reply that gives it away is
         # left out (the rating is still shown), and a note says why.
-        for field, text in (("tip", tip), ("better reply", better)):
+        shown = {"tip": tip, "better reply": better}
+        for field, text in shown.items():
             if text and leaks_hidden_need(text, hidden):
+                shown[field] = ""
                 notes = [*notes, f"The model's {field} gave away what the partner needs, which "
                          "you discover in the debrief, so it is not shown."]
-                tip, better = ("", better) if field == "tip" else (tip, "")
+        tip, better = shown["tip"], shown["better reply"]
         scores = {}
         for key in CRITERION_KEYS:
             if key in skip:  # unscored: a level without evidence (see the module docstring)
