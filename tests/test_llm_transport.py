@@ -151,6 +151,22 @@ def test_stream_opening_is_retried(fake_server, chat) -> None:  # noqa: F811
     assert len(fake_server.chat_requests) == 2
 
 
+def test_error_whose_body_never_arrives_is_retried(fake_server, chat) -> None:  # noqa: F811
+    # The SDK reads an error's body outside its own error wrapping: the raw transport error
+    # must still be a retryable model error, not a traceback.
+    fake_server.enqueue(Fault(500, body_lost=True), Reply("fine then"))
+    assert "".join(chat.stream(HI, model=MODEL)) == "fine then"
+    assert len(fake_server.chat_requests) == 2
+
+
+def test_error_whose_body_never_arrives_says_so(fake_server, chat) -> None:  # noqa: F811
+    fake_server.handler = lambda req: Fault(500, body_lost=True)
+    with pytest.raises(ModelError, match="closed the connection before its answer") as e:
+        "".join(chat.stream(HI, model=MODEL))
+    assert e.value.retryable
+    assert len(fake_server.chat_requests) > 1  # retried before giving up
+
+
 def test_malformed_body(fake_server, chat) -> None:  # noqa: F811
     fake_server.enqueue(MalformedBody())
     with pytest.raises(ModelError, match="could not read") as e:

@@ -39,6 +39,7 @@ FAULTS = {
     "404 echoing the key": Fault(404, echo_key=True),
     "429 echoing the key": Fault(429, "Slow down.", retry_after=0, echo_key=True),
     "500 echoing the key": Fault(500, "Boom.", echo_key=True),
+    "500 whose body never arrives": Fault(500, body_lost=True),
     "markdown": Fault(400, MARKDOWN_MESSAGE),
     "trickle": Trickle(interval=0.2),
     "huge": Huge(chars=200_000),

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+import httpx2
 import openai
 from tenacity import (
     RetryCallState,
@@ -310,6 +311,10 @@ class OpenAIChatModel:
             _current.deadline = deadline
             try:
                 return fn(max(0.05, min(self.timeout, remaining)))
+            except httpx2.TransportError as exc:
+                # The SDK wraps transport errors, except while it reads an error response's
+                # body: a server that sends a 500's headers and then closes lands here raw.
+                raise openai.APIConnectionError(request=exc.request) from exc
             finally:
                 _current.deadline = None
 
@@ -354,6 +359,14 @@ class OpenAIChatModel:
                 f"The model server at {url} did not answer in time{tries}. It may be busy or "
                 "still loading the model: try again, or allow more time with COACH_TIMEOUT "
                 f"(seconds). {OFFLINE_HINT}",
+                retryable=True,
+            )
+        if isinstance(exc, openai.APIConnectionError) and isinstance(
+            exc.__cause__, httpx2.ProtocolError | httpx2.ReadError
+        ):
+            return ModelError(
+                f"The model server at {url} closed the connection before its answer was "
+                f"complete{tries}. Try again; if it keeps happening, check the server's log.",
                 retryable=True,
             )
         if isinstance(exc, openai.APIConnectionError):
@@ -505,7 +518,7 @@ class OpenAIChatModel:
                         yield printable(choice.delta.content)
                     if choice.finish_reason:
                         finished = True
-        except (openai.OpenAIError, ValueError) as exc:
+        except (openai.OpenAIError, httpx2.TransportError, ValueError) as exc:
             if INTERRUPTED.is_set():
                 raise KeyboardInterrupt from exc  # a library wrapped the person's Ctrl-C
             if deadline.expired:

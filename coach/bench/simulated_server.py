@@ -59,12 +59,16 @@ class Fault:
 
     `echo_key` appends the bearer token the request carried to the message, like
     "Invalid API key provided: sk-...": the client must not store or show it.
+    `body_lost` sends the status line and headers, then closes the connection before the
+    body: what a proxy or a crashing server does, and what the SDK reads outside its own
+    error wrapping.
     """
 
     status: int
     message: str = ""
     retry_after: float | None = None
     echo_key: bool = False
+    body_lost: bool = False
 
 
 # An error message a misbehaving server might send: Markdown, a link and a remote image.
@@ -361,6 +365,15 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 if action.echo_key:  # the credentials as sent: "Bearer sk-..." or "Basic ..."
                     token = self.headers.get("Authorization", "")
                     message = f"{message} Incorrect API key provided: {token}."
+                if action.body_lost:
+                    self.send_response(action.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "150")
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.close_connection = True
+                    return None
                 return self._error(action.status, message, headers)
             if isinstance(action, Trickle):
                 return self._trickle(model, action, stream)
