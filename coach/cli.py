@@ -623,11 +623,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve_local)
 
     # Commands with enough code to live in their own modules.
-    from coach.application import models_cli
+    from coach.application import models_cli, report_card_cli
     from coach.bench import throughput as bench
     from coach.evaluation import cli as eval_cli
 
     models_cli.register(sub, parents=[common])
+    report_card_cli.register(sub, parents=[common])
 
     eval_cli.register(sub)
     bench.register(sub)
@@ -642,20 +643,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     INTERRUPTED.clear()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_ctrl_c)
+    # What Ctrl-C leaves behind, said by the command that knows (default: a session's).
+    stop = getattr(args, "stop_message", None) or STOPPED
     try:
         code = int(args.func(args) or 0)
     except CoachError as e:
         if INTERRUPTED.is_set():  # the interrupt came back as another error
-            return _stopped()
+            return _stopped(stop)
         print(f"coach: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        return _stopped()
+        return _stopped(stop)
     except BrokenPipeError:
         # The reader went away (`coach review ID | head`): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    return _stopped() if INTERRUPTED.is_set() else code
+    return _stopped(stop) if INTERRUPTED.is_set() else code
 
 
 def _on_ctrl_c(signum: int, frame: object) -> None:
@@ -663,11 +666,14 @@ def _on_ctrl_c(signum: int, frame: object) -> None:
     signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt, as Python does
 
 
-def _stopped() -> int:
+STOPPED = "coach: stopped. Everything you typed is saved (`coach history`)."
+
+
+def _stopped(message: str = STOPPED) -> int:
     # Stopping takes a moment; a second Ctrl-C meanwhile ends it at once, not with a
     # traceback from whatever was being cleaned up.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    print("\ncoach: stopped. Everything you typed is saved (`coach history`).", file=sys.stderr)
+    print(f"\n{message}", file=sys.stderr)
     return 130
 
 

@@ -17,8 +17,9 @@ ALLOWED: dict[str, set[str]] = {
     "judges": {"core", "adapters"},  # the model judge talks through adapters.llm and prompts
     "partners": {"core", "adapters"},
     "adapters": {"core", "judges"},  # judges: only to tag a stored row from before act tags
-    "application": {"core", "judges", "partners", "adapters"},
-    "evaluation": {"core", "judges", "partners", "adapters", "application"},
+    # application: the report card runs the evaluation for the CLI and the app alike
+    "application": {"core", "judges", "partners", "adapters", "evaluation"},
+    "evaluation": {"core", "judges", "partners", "adapters"},
     "bench": {"core", "judges", "partners", "adapters", "application"},
     "app": {"core", "judges", "partners", "adapters", "application"},
     "cli": {"core", "judges", "partners", "adapters", "application", "evaluation", "bench"},

@@ -34,6 +34,8 @@ PAGES = [
     st.Page(HERE / "replay.py", title="Replay", icon=":material/alt_route:", url_path="replay"),
     st.Page(HERE / "review.py", title="Review", icon=":material/insights:", url_path="review"),
     st.Page(HERE / "settings.py", title="Settings", icon=":material/tune:", url_path="settings"),
+    st.Page(HERE / "judge.py", title="Judge report card", icon=":material/fact_check:",
+            url_path="judge"),
 ]
 page = st.navigation(PAGES)
 

@@ -202,6 +202,8 @@ def render() -> None:
     saved = _saved()
     b = state.backend()
     st.markdown(f"**Now using:** {'offline (built in)' if b is None else escape_md(b.label)}")
+    st.page_link("judge.py", label="How good is this judge? Its report card",
+                 icon=":material/fact_check:")
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash, icon=":material/check_circle:")

@@ -46,6 +46,11 @@ def _folder() -> str:
     return os.environ.get("COACH_SCENARIOS", "")
 
 
+def scenario_folder() -> Path | None:
+    """The scenario folder the app reads ($COACH_SCENARIOS), or None for the library."""
+    return Path(_folder()) if _folder() else None
+
+
 def store() -> Store:
     return _store(str(default_db_path()))
 

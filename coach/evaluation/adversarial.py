@@ -334,7 +334,8 @@ def check_pair(pair: Pair, better: Rating, worse: Rating) -> list[str]:
     return []
 
 
-def _texts(item: Item) -> list[str]:
+def texts_of(item: Item) -> list[str]:
+    """The replies one case or pair has the judge rate (1 or 2)."""
     if isinstance(item, Pair):
         return [item.better, item.worse]
     return [item.reply] if item.base is None else [item.reply, item.base]
@@ -375,7 +376,7 @@ def run_suite(
                     f"case '{item.id}': unknown scenario '{item.scenario}' "
                     "(use an id from the scenario folder, or leave it out)"
                 )
-        jobs += [(item.partner, text, sc) for text in _texts(item)]
+        jobs += [(item.partner, text, sc) for text in texts_of(item)]
 
     def one(job: tuple[str, str, Scenario | None]) -> Rating:
         return rate_reply(judge, job[0], job[1], job[2], safety=safety)
@@ -388,7 +389,7 @@ def run_suite(
 
     rows, failures, i = [], [], 0
     for item in items:
-        got = ratings[i : i + len(_texts(item))]
+        got = ratings[i : i + len(texts_of(item))]
         i += len(got)
         if isinstance(item, Pair):
             reasons = check_pair(item, got[0], got[1])

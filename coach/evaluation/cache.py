@@ -5,6 +5,10 @@ A rerun of the same judge on the same data reads every rating back instead of ca
 judge again; changing the model, the server or the prompt version (which includes
 the rubric, the rule table and the judge's structured mode) changes the key, so nothing stale
 is reused.
+
+The same file keeps finished report cards (`get_card` / `put_card`), keyed by the judge and
+a digest of the data: scoring (the bootstrap intervals) takes far longer than reading ratings
+back, and a card asked for twice should come back at once.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from coach.adapters.stored import rating_from_json
@@ -39,12 +44,22 @@ def default_cache_path() -> Path:
     return default_home() / "eval-cache" / "ratings.sqlite"
 
 
-class RatingCache:
-    """Thread-safe get/put of ratings; `None` path means a no-op cache."""
+# A slow judge (a model) makes few ratings a second: commit them at least this often, so a
+# run that is stopped keeps nearly all it paid for.
+COMMIT_EVERY_S = 1.0
 
-    def __init__(self, path: Path | None) -> None:
+
+class RatingCache:
+    """Thread-safe get/put of ratings; `None` path means a no-op cache.
+
+    `read=False` rates afresh but still stores what it rates (a "run again").
+    """
+
+    def __init__(self, path: Path | None, *, read: bool = True) -> None:
         self.path = path
+        self.read = read
         self.hits = self.misses = self._pending = 0
+        self._last_commit = time.monotonic()
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if path is not None:
@@ -54,6 +69,9 @@ class RatingCache:
                 self._db.execute(
                     "CREATE TABLE IF NOT EXISTS ratings "
                     "(key TEXT PRIMARY KEY, rating TEXT NOT NULL)"
+                )
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS cards (key TEXT PRIMARY KEY, card TEXT NOT NULL)"
                 )
                 self._db.commit()
             except (OSError, sqlite3.Error) as e:
@@ -68,7 +86,7 @@ class RatingCache:
 
     def get(self, key: str) -> Rating | None:
         """The cached rating, or None (counted as a miss)."""
-        if self._db is None:
+        if self._db is None or not self.read:
             self.misses += 1
             return None
         with self._lock:
@@ -94,9 +112,36 @@ class RatingCache:
                     (key, rating.model_dump_json()),
                 )
                 self._pending += 1
-                if self._pending >= 200:  # batch commits: one per rating is slow on big sets
+                # Batch commits (one per rating is slow on big sets), but not for long.
+                now = time.monotonic()
+                if self._pending >= 200 or now - self._last_commit >= COMMIT_EVERY_S:
                     self._db.commit()
-                    self._pending = 0
+                    self._pending, self._last_commit = 0, now
+            except sqlite3.Error as e:
+                raise self._error(e) from None
+
+    def get_card(self, key: str) -> str | None:
+        """A finished report card stored under `key` (its JSON text), or None."""
+        if self._db is None or not self.read:
+            return None
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT card FROM cards WHERE key = ?", (key,)).fetchone()
+            except sqlite3.Error as e:
+                raise self._error(e) from None
+        return row[0] if row else None
+
+    def put_card(self, key: str, card: str) -> None:
+        """Store a finished report card (JSON text) under `key`, replacing an older one."""
+        if self._db is None:
+            return
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO cards (key, card) VALUES (?, ?)", (key, card)
+                )
+                self._db.commit()
+                self._pending, self._last_commit = 0, time.monotonic()
             except sqlite3.Error as e:
                 raise self._error(e) from None
 

@@ -135,9 +135,14 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
             "or pass --base-url/--judge-model"
         )
     from coach.adapters.config import safe_url
-    from coach.application.backends import make_backend
+    from coach.adapters.llm import OpenAIChatModel
+    from coach.judges.builtin import HeuristicJudge
+    from coach.judges.model import LLMJudge
 
-    judge = make_backend(config).judge
+    # As `coach.application.backends.make_backend` builds it for a session: the built-in
+    # rules stand in for an unusable answer (and such ratings are counted, never scored).
+    judge = LLMJudge(OpenAIChatModel.from_config(config), config.judge_model, config.structured,
+                     fallback=HeuristicJudge())
     return JudgeSpec(
         "llm", judge, config.judge_model, judge.prompt_version, endpoint=safe_url(config.base_url)
     )

@@ -1,15 +1,19 @@
 """Run a judge over many turns: bounded concurrency, a progress bar, and the rating cache.
 
 The judges are synchronous (the app calls them that way), so each call runs in a worker
-thread under an asyncio semaphore; `--concurrency` bounds how many are in flight.
+thread under an asyncio semaphore; `--concurrency` bounds how many are in flight. A run can
+report each rating (`on_step`) and be stopped between ratings (`cancel`), which is how the
+report card shows progress and honours its Cancel button.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -17,6 +21,10 @@ from coach.core.rubric import Rating
 from coach.evaluation.cache import RatingCache, cache_key
 from coach.evaluation.datasets import Item, Turn
 from coach.judges.base import Judge, JudgeContext
+
+
+class Cancelled(Exception):  # noqa: N818 - it is what happened, not a bug
+    """The person stopped the run; the ratings made so far are in the cache."""
 
 
 @dataclass
@@ -46,6 +54,63 @@ def heuristic_spec() -> JudgeSpec:
     judge = HeuristicJudge()
     probe = judge.rate(JudgeContext(reply="ok"))
     return JudgeSpec("heuristic", judge, probe.source.model, probe.source.prompt_version)
+
+
+def spec_of(judge: Judge | None) -> JudgeSpec:
+    """The spec of a judge a session uses: the model judge with its model, prompt version
+    and server (without credentials), or the built-in rules for anything else (None too)."""
+    from coach.judges.model import LLMJudge
+
+    if isinstance(judge, LLMJudge):
+        endpoint = getattr(judge.model, "shown_url", "")
+        return JudgeSpec("llm", judge, judge.model_name, judge.prompt_version, endpoint=endpoint)
+    return heuristic_spec()
+
+
+def context_text(ctx: JudgeContext) -> str:
+    """The text that identifies a judge context in the cache: the turn's own text
+    (`Turn.key_text`), plus the scenario (its content, since weights change the overall
+    score) and the turn number when there is one."""
+    text = Turn(ctx.reply, ctx.history).key_text()
+    if ctx.scenario is None:
+        return text
+    digest = hashlib.sha256(ctx.scenario.model_dump_json().encode("utf-8")).hexdigest()[:16]
+    return f"scenario {ctx.scenario.id} {digest} turn {ctx.turn}\n{text}"
+
+
+class CachedJudge:
+    """A `Judge` in front of `spec.judge` that reads and fills the rating cache, reports each
+    rating, and stops between ratings once `cancel` is set (raising `Cancelled`).
+
+    For suites that call a judge themselves (the adversarial suites) rather than through
+    `rate_turns`.
+    """
+
+    def __init__(
+        self,
+        spec: JudgeSpec,
+        cache: RatingCache,
+        *,
+        on_step: Callable[[], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.spec, self.cache, self.on_step, self.cancel = spec, cache, on_step, cancel
+        self.name = spec.judge.name
+
+    def rate(self, ctx: JudgeContext) -> Rating:
+        """The cached rating of `ctx`, else the judge's (then cached)."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled
+        spec = self.spec
+        key = cache_key(context_text(ctx), spec.name, spec.model, spec.prompt_version,
+                        spec.endpoint)
+        rating = self.cache.get(key)
+        if rating is None:
+            rating = spec.judge.rate(ctx)
+            self.cache.put(key, rating)
+        if self.on_step is not None:
+            self.on_step()
+        return rating
 
 
 class Progress:
@@ -87,25 +152,37 @@ async def _run(
     cache: RatingCache,
     concurrency: int,
     progress: Progress | None,
+    on_step: Callable[[], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[Rating]:
     sem = asyncio.Semaphore(max(1, concurrency))
     out: list[Rating | None] = [None] * len(turns)
 
+    def stop_if_cancelled() -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled
+
     async def one(i: int, turn: Turn) -> None:
+        stop_if_cancelled()
         key = cache_key(
             turn.key_text(), spec.name, spec.model, spec.prompt_version, spec.endpoint
         )
         rating = cache.get(key)
         if rating is None:
             async with sem:
+                stop_if_cancelled()  # checked again: the wait for a slot may be long
                 rating = await asyncio.to_thread(_rate_one, spec, turn)
             cache.put(key, rating)
         out[i] = rating
         if progress is not None:
             progress.step()
+        if on_step is not None:
+            on_step()
 
-    await asyncio.gather(*(one(i, t) for i, t in enumerate(turns)))
-    cache.flush()
+    try:
+        await asyncio.gather(*(one(i, t) for i, t in enumerate(turns)))
+    finally:
+        cache.flush()  # a cancelled or failed run keeps what it rated
     return [r for r in out if r is not None]
 
 
@@ -117,6 +194,8 @@ def rate_turns(
     concurrency: int = 4,
     label: str = "",
     show_progress: bool = True,
+    on_step: Callable[[], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[Rating]:
     """Rate every turn, in order; cached ratings are reused.
 
@@ -127,9 +206,17 @@ def rate_turns(
         concurrency: how many judge calls may run at once.
         label: shown before the progress bar.
         show_progress: draw the bar on stderr.
+        on_step: called after each rating (cached or new), from the calling thread.
+        cancel: once set, no further rating starts and `Cancelled` is raised (the calls
+            already in flight finish first: a judge call cannot be interrupted).
+
+    Raises:
+        Cancelled: `cancel` was set.
     """
     progress = Progress(len(turns), label or spec.name) if show_progress and turns else None
-    return asyncio.run(_run(spec, turns, cache or RatingCache(None), concurrency, progress))
+    return asyncio.run(
+        _run(spec, turns, cache or RatingCache(None), concurrency, progress, on_step, cancel)
+    )
 
 
 def rate_items(spec: JudgeSpec, items: Sequence[Item], **kw) -> list[list[Rating]]:
