@@ -109,11 +109,13 @@ def card_chart(points: list[dict]) -> alt.Chart:
     """Bars side by side per dimension: this judge, the published figures, the goal; the
     experts' agreement with each other as a floating bar over its range."""
     order = ["this judge", *rc.REFERENCES, "goal"]
+    panels = list(dict.fromkeys(p["panel"] for p in points))  # the table's order
     return (
         alt.Chart(pd.DataFrame(points))
         .mark_bar()
         .encode(
-            x=alt.X("what:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=200)),
+            x=alt.X("what:N", title=None, sort=None,
+                    axis=alt.Axis(labelAngle=-30, labelLimit=200)),
             xOffset=alt.XOffset("source:N", sort=order),
             y=alt.Y("end:Q", title=None),
             y2="start:Q",
@@ -121,9 +123,9 @@ def card_chart(points: list[dict]) -> alt.Chart:
                             legend=alt.Legend(orient="top")),
             tooltip=["panel:N", "what:N", "source:N", "label:N"],
         )
-        .properties(height=220)
-        .facet(row=alt.Row("panel:N", title=None, header=alt.Header(labelAngle=0,
-                                                                    labelAlign="left")))
+        .properties(height=170)
+        .facet(row=alt.Row("panel:N", title=None, sort=panels,
+                           header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=160)))
         .resolve_scale(x="independent")
     )
 

@@ -43,7 +43,7 @@ __all__ = ["Cancelled", "CardProgress", "ReportCard", "Row", "run_report_card"]
 
 # Bump when the card's content or the way its figures are computed (scoring, the safety
 # gate) changes: older cards are then not reused. The judge's own version is in the key.
-CARD_VERSION = "card1"
+CARD_VERSION = "card2"
 EXTERNAL = ("epitome", "lend-an-ear", "esconv", "annomi")
 ENV = ds.ENV  # dataset name -> the environment variable that names its folder
 TITLES = {
@@ -194,10 +194,12 @@ def table(card: ReportCard) -> list[dict[str, object]]:
 def chart_points(card: ReportCard) -> list[dict[str, object]]:
     """Long-form points for a grouped bar chart: one bar per (row, source), drawn from
     `start` to `end` (0 to the value; the experts' range from its low to its high end).
-    Only rows with a published reference or a goal to stand beside are charted."""
+    Charted: rows with a published reference or a goal, and the gold set's criteria."""
     out: list[dict[str, object]] = []
     for r in card.rows:
-        if not (r.refs or r.expert_range or r.goal is not None):
+        # The gold set has no published figure, but its criteria belong on the chart.
+        gold = r.dataset == "Gold set" and r.measure == "macro-F1" and r.what != "all criteria"
+        if not (r.refs or r.expert_range or r.goal is not None or gold):
             continue
         panel = f"{r.dataset}: {r.measure}"
 
@@ -285,7 +287,8 @@ def _need(name: str, why: str) -> str:
     env = ds.ENV[name]
     where = either(
         cli=f"set {env} (or pass --dataset {name}=DIR)",
-        app=f"give the {TITLES[name]} folder below (or set {env} before starting the app)",
+        app=f"give the {TITLES[name]} folder under Labelled data on this page (or set {env} "
+        "before starting the app)",
     )
     return (f"{TITLES[name]} was not run ({why}). For it, {where}: a folder with "
             f"{FILES[name]}. The data: {SOURCES[name]}.")
