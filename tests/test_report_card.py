@@ -164,12 +164,26 @@ def test_a_model_that_fails_is_one_line_in_the_card(tmp_path, monkeypatch):
         card = rc.run_report_card(make_backend(config).judge, cache_path=tmp_path / "c.sqlite")
     assert card.error and "\n" not in card.error
     assert KEY not in card.to_json()
+    for f in tmp_path.rglob("*"):
+        if f.is_file():
+            assert KEY.encode() not in f.read_bytes(), f
     assert not card.suites  # it stopped at the first dataset
     # a failed card is not kept: the next run asks the model again
     with FakeOpenAIServer() as srv2:
         config = resolve_config(base_url=srv2.base_url, partner_model=DEFAULT_MODEL, env={})
         assert not rc.run_report_card(make_backend(config).judge, limit=2,
                                       cache_path=tmp_path / "c.sqlite").from_cache
+
+
+def test_url_credentials_never_reach_the_card_or_the_cache(tmp_path):
+    with FakeOpenAIServer() as srv:
+        url = srv.base_url.replace("http://", "http://user:hunter2secret@")
+        config = resolve_config(base_url=url, partner_model=DEFAULT_MODEL, env={})
+        card = rc.run_report_card(make_backend(config).judge, limit=2,
+                                  cache_path=tmp_path / "c.sqlite")
+    assert card.endpoint == srv.base_url
+    assert "hunter2secret" not in card.to_json()
+    assert b"hunter2secret" not in (tmp_path / "c.sqlite").read_bytes()
 
 
 def test_a_limit_below_one_is_refused():
