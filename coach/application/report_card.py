@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -88,7 +89,7 @@ class CardProgress:
 
     @property
     def fraction(self) -> float:
-        return min(self.done / self.total, 1.0) if self.total else 1.0
+        return min(self.done / self.total, 1.0) if self.total else 0.0
 
 
 @dataclass
@@ -406,8 +407,6 @@ def run_report_card(
         Cancelled: `cancel` was set; the ratings made so far are kept in the cache.
         CoachError: a scenario or suite file is broken, or the cache cannot be written.
     """
-    import os
-
     from coach.adapters.scenario_files import load_library
 
     env = os.environ if env is None else env
@@ -415,6 +414,8 @@ def run_report_card(
         raise CoachError(f"the limit must be a positive number of items (got {limit})")
     spec = spec_of(judge)
     folders = folders or {}
+    if on_progress is not None:  # reading big datasets takes a moment: say so
+        on_progress(CardProgress(0, 0, "Reading the datasets"))
     library = load_library(scenarios)
     data: dict[str, list[ds.Item]] = {"gold": ds.load_gold(scenarios)}
     skipped: dict[str, str] = {}

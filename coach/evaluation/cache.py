@@ -21,6 +21,7 @@ from pathlib import Path
 
 from coach.adapters.stored import rating_from_json
 from coach.core.errors import CoachError
+from coach.core.wording import either
 from coach.core.rubric import Rating
 
 
@@ -80,8 +81,10 @@ class RatingCache:
     def _error(self, e: Exception) -> CoachError:
         why = getattr(e, "strerror", None) or str(e)
         return CoachError(
-            f"{self.path}: cannot write the rating cache ({why}). Pass --cache with another "
-            "file, or --no-cache."
+            f"{self.path}: cannot write the rating cache ({why}). It only holds ratings made "
+            "before: delete it, or "
+            + either(cli="pass --cache with another file (`coach eval` also takes --no-cache).",
+                     app="start the app with COACH_HOME set to another folder.")
         )
 
     def get(self, key: str) -> Rating | None:
