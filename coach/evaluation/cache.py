@@ -21,8 +21,8 @@ from pathlib import Path
 
 from coach.adapters.stored import rating_from_json
 from coach.core.errors import CoachError
-from coach.core.wording import either
 from coach.core.rubric import Rating
+from coach.core.wording import either
 
 
 def cache_key(text: str, judge: str, model: str, prompt_version: str, endpoint: str = "") -> str:
