@@ -72,7 +72,7 @@ def test_only_the_deliberate_false_alarms_touch_the_safety_gate() -> None:
         it.id
         for items in SHIPPED.values()
         for it in items
-        for text in adv._texts(it)
+        for text in adv.texts_of(it)
         if concern(text)
     }
     good = {it.id: it.reply for it in SHIPPED["natural_good"]}
