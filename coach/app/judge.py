@@ -159,9 +159,11 @@ def show(card: rc.ReportCard) -> None:
     st.markdown("**Beside the published figures** (empty where none is published; QWK: "
                 "quadratic-weighted kappa against the experts' mean)")
     df = pd.DataFrame(rc.table(card))
-    number = st.column_config.NumberColumn(format="%.3f")
-    st.dataframe(df, hide_index=True, key="judge_card_table",
-                 column_config={c: number for c in ("This judge", *rc.REFERENCES[:-1], "Goal")})
+    figures = ["This judge", *rc.REFERENCES[:-1], "Goal"]
+    # An empty cell is a dash, not Streamlit's grey "None": most references publish nothing.
+    shown = df.style.format("{:.3f}", subset=figures, na_rep="–").format(
+        "{:.0f}", subset=["n"], na_rep="–")
+    st.dataframe(shown, hide_index=True, key="judge_card_table")
     points = rc.chart_points(card) + _suite_points(card)
     if points:
         st.altair_chart(card_chart(points))
