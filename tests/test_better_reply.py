@@ -56,7 +56,8 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
     if words > cap:
         problems.append(f"{words} words, over {cap}")
     long = [s for s in acts.sentences if len(s.text.split()) > SHORT_WORDS]
-    if len(long) > max(MAX_SENTENCES, len(own_acts.sentences)):
+    # (one more when their words said back had to be added to make it about them)
+    if len(long) > max(MAX_SENTENCES, len(own_acts.sentences)) + 1:
         problems.append(f"{len(long)} sentences")
     own = {_norm(s.text) for s in own_acts.sentences}
     stock = [
@@ -231,3 +232,9 @@ def test_no_better_reply_says_why():
             "If you'd reminded me this morning like I asked, this wouldn't have happened.")
     assert not r.better_reply
     assert any(n.startswith("No rewrite is suggested") for n in r.notes)
+
+
+def test_texting_shorthand_is_not_kept_in_the_better_reply():
+    r = _at("how-are-you-feeling-today", "Fine. Tired. It was fine.", "omg idk lol")
+    assert r.status == "scored" and r.better_reply
+    assert "omg" not in r.better_reply and "lol" not in r.better_reply

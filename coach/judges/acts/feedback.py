@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from itertools import combinations
 
 from coach.core.rubric import TIPS
+from coach.judges.acts.language import is_texting
 from coach.judges.acts.policy import RAISES, Verdict
 from coach.judges.acts.tagger import (
     HARMFUL,
@@ -588,6 +589,8 @@ def better_reply(
             continue
         if hurts and not s.has(*LISTENING):
             continue
+        if not s.tags and is_texting(s.text):
+            continue  # "omg idk lol." said again does not make the better reply better
         stock = bool(s.tags) and all(t.stock for t in s.tags)
         if stock and stock_kept:
             continue
@@ -649,15 +652,18 @@ def better_reply(
         if force and theirs and "understanding" not in use and not any(
             content_words(t) & theirs for t in [*chosen_mine, *asked]
         ):
+            # their words said back are what makes it about them: room for one more sentence
             statements.insert(0, _plain(moves[refl], plain))
-            chosen_mine = set(mine[: max(1, room - 1)])
+            fit = (limit[0] + 1, limit[1])
+        else:
+            fit = limit
         parts = [*(t for t in said if t in chosen_mine), *statements, *asked, *questions]
         # Each part once: drop a part that says the same words as an earlier one.
         normed = [_norm(p) for p in parts]
         parts = [p for i, p in enumerate(parts) if normed[i] not in normed[:i]]
         text = " ".join(p if p[-1:] in ".!?…" else p + "." for p in parts)
         text = _once(text)
-        if not text or text in tried or not _fits(text, limit):
+        if not text or text in tried or not _fits(text, fit):
             continue
         tried.add(text)
         # with or without their words said back, a better reply is about their situation:

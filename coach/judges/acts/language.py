@@ -150,6 +150,12 @@ def _detector():  # type: ignore[no-untyped-def]
     ).build(), Language
 
 
+def is_texting(text: str) -> bool:
+    """Whether `text` is made only of texting shorthand ("omg idk lol", "brb")."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return bool(words) and all(w in _TEXTING or w in _TEXTING_SHARED for w in words)
+
+
 def language_of(text: str) -> str | None:
     """The reply's language when it is clearly not English (e.g. "Spanish"), else None."""
     words = [w.lower() for w in _WORD.findall(text)]
