@@ -295,7 +295,15 @@ def _check_replies(name: str, replies: list[str] | None) -> None:
         try:
             validate_reply(text, name)
         except ReplyError as e:
-            raise ReplyError(f"Reply {n}: {e} Nothing was saved.") from None
+            raise ReplyError(f"{_reply_numbered(n, str(e))} Nothing was saved.") from None
+
+
+def _reply_numbered(n: int, why: str) -> str:
+    """The check's message about "your reply" as one about reply `n` of a script, in the
+    lower case that follows "coach: " ("reply 2 is empty. ...", not "Reply 2: Your ...")."""
+    if why.startswith("Your reply "):
+        return f"reply {n} {why.removeprefix('Your reply ')}"
+    return f"reply {n}: {why[:1].lower()}{why[1:]}"
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -53,7 +53,7 @@ def test_replies_on_stdin_with_invalid_utf8(monkeypatch, capsys) -> None:
 def test_a_reply_with_a_lone_surrogate_opens_no_session(capsys) -> None:
     # What Python makes of the byte 0xff in argv (surrogateescape).
     line = _one_line_error(capsys, main(["practice", VENT, "--reply", "ok \udcff"]))
-    assert "Reply 1:" in line and "UTF-8" in line and "Nothing was saved" in line
+    assert "reply 1 has bytes" in line and "UTF-8" in line and "Nothing was saved" in line
     _no_sessions(capsys)
 
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from coach.core.session import Line
-from coach.judges.acts.feedback import DROP
+from coach.judges.acts.feedback import DROP, MAX_SENTENCES, MAX_WORDS, SHORT_WORDS
 from coach.judges.acts.tagger import content_words, make_context
 from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge, read_reply
@@ -49,7 +49,17 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
     theirs = set(content_words(partner))
     if len(theirs) >= 3 and not set(content_words(better)) & theirs:
         problems.append("shares nothing with what the partner said")
-    own = {_norm(s.text) for s in read_reply(reply).sentences}
+    # short as a spoken reply: no longer than about three sentences and 45 words, unless
+    # the user's own reply was longer (a short word of care may come on top)
+    own_acts = read_reply(reply)
+    words, cap = len(better.split()), max(MAX_WORDS, len(reply.split()))
+    if words > cap:
+        problems.append(f"{words} words, over {cap}")
+    long = [s for s in acts.sentences if len(s.text.split()) > SHORT_WORDS]
+    # (one more when their words said back had to be added to make it about them)
+    if len(long) > max(MAX_SENTENCES, len(own_acts.sentences)) + 1:
+        problems.append(f"{len(long)} sentences")
+    own = {_norm(s.text) for s in own_acts.sentences}
     stock = [
         s.text
         for s in acts.sentences
@@ -142,3 +152,89 @@ def test_asking_what_they_need_in_other_words_is_credited_and_not_asked_twice():
     r = _rated("vent-humiliated-at-work", "Do you want to tell me more, or just have me listen?")
     assert r.level("asks_needs") == 2
     assert r.better_reply.count("listen") == 1
+
+
+def _at(scenario_id: str, partner: str, reply: str):
+    from coach.adapters.scenario_files import load_library
+
+    sc = load_library()[scenario_id]
+    return JUDGE.rate(JudgeContext(reply, (Line("partner", partner),), sc, 1))
+
+
+STAGE = ("Like being on a stage with no clothes on. I just sat there. Sixty people. And he was "
+         "enjoying it, you could tell.")
+
+
+def test_a_reply_that_hurts_earns_no_full_marks_for_what_it_holds_back():
+    # criticism gives no advice and talks of no one else, but that is not good listening
+    r = _at("vent-humiliated-at-work", STAGE, "Honestly you always take everything so personally.")
+    assert "criticism" in r.flags
+    for key in ("no_fixing", "stays_with_them"):
+        assert r.level(key) == 1 and "not earned" in r.scores[key].note
+    assert any("not listening" in n for n in r.notes)
+    kind = _at("vent-humiliated-at-work", STAGE, "That sounds awful. What was the worst part?")
+    assert kind.level("no_fixing") == 2 and kind.level("stays_with_them") == 2
+
+
+def test_a_fragment_of_their_line_is_said_back_framed_or_not_at_all():
+    r = _at("vent-humiliated-at-work", STAGE, "Honestly you always take everything so personally.")
+    said = [s.text for s in read_reply(r.better_reply).sentences]
+    assert not any(t.startswith(("Being", "Like being")) for t in said), said
+    assert "You said it was like being on a stage with no clothes on" in r.better_reply
+    # a run they quote is someone's words, not theirs to have said back as a fact; a phrase
+    # without a verb ("Roommates who share a Netflix password.") is no sentence
+    from coach.judges.acts.feedback import _their_clause
+
+    assert _their_clause("'A masterclass in how not to write to a client.' And they all laughed "
+                         "at me.") == "They all laughed at you"
+    assert _their_clause("We're roommates now. Roommates who share a Netflix password.") == ""
+    assert _their_clause("Sundays. You burning the garlic and me pretending it's a flavour.") \
+        == ""
+    assert _their_clause("Like wanting more meant something was broken.") == (
+        "It felt like wanting more meant something was broken")
+
+
+def test_a_lone_word_of_theirs_is_said_back_as_what_they_feel_not_as_a_quote():
+    r = _at("how-are-you-feeling-today", "Fine. Tired. It was fine.", "Ok.")
+    assert r.better_reply and "“Tired”" not in r.better_reply
+    assert "You said you're tired" in r.better_reply
+    assert r.better_reply.lower().count("tired") == 1  # the feeling named once
+
+
+OWNING = "You're right, I did say that, and it was unfair to you. I'm sorry."
+
+
+def test_owning_a_mistake_with_an_apology_is_warm_and_still_gets_a_better_reply(library):
+    for sc in library.values():
+        for partner in [sc.opening, *(b.heard for b in sc.beats)][:3]:
+            r = JUDGE.rate(JudgeContext(OWNING, (Line("partner", partner),), sc, 1))
+            assert r.level("warmth") == 2 and r.level("validation") == 2, (sc.id, partner)
+            assert r.better_reply or any("No rewrite is suggested" in n for n in r.notes)
+    # "Don't say sorry": the better reply keeps the owning and drops the sorry she refused
+    r = _at("actions-dont-match-words", "Don't say sorry. You already texted sorry. With a heart.",
+            OWNING)
+    assert r.better_reply.startswith("You're right, I did say that")
+    assert "sorry" not in r.better_reply.lower()
+
+
+def test_a_kind_reply_gets_a_short_better_reply_that_reads_as_one_person():
+    r = _at("vent-humiliated-at-work", STAGE.split(".")[0] + ".",
+            "That sounds awful, what happened?")
+    better = r.better_reply
+    assert better and len(better.split()) <= MAX_WORDS
+    assert len(read_reply(better).sentences) <= MAX_SENTENCES
+    # the reply's own care is kept; no second "that sounds ..." piled beside it
+    assert better.lower().count("that sounds") == 1
+
+
+def test_no_better_reply_says_why():
+    r = _at("actions-dont-match-words", "Don't say sorry. You already texted sorry. With a heart.",
+            "If you'd reminded me this morning like I asked, this wouldn't have happened.")
+    assert not r.better_reply
+    assert any(n.startswith("No rewrite is suggested") for n in r.notes)
+
+
+def test_texting_shorthand_is_not_kept_in_the_better_reply():
+    r = _at("how-are-you-feeling-today", "Fine. Tired. It was fine.", "omg idk lol")
+    assert r.status == "scored" and r.better_reply
+    assert "omg" not in r.better_reply and "lol" not in r.better_reply

@@ -97,7 +97,7 @@ def test_bad_replies_get_clear_messages_not_tracebacks(capsys, reply, words) -> 
     code = main(["practice", VENT, "--reply", "That sounds awful.", "--reply", reply])
     out = capsys.readouterr()
     assert code == 2
-    assert "Reply 2:" in out.err and words in out.err and "Nothing was saved" in out.err
+    assert "coach: reply 2 is" in out.err and words in out.err and "Nothing was saved" in out.err
     assert "Traceback" not in out.out + out.err
     assert main(["history", "--all"]) == 0  # no session was opened for a broken script
     assert "No sessions yet" in capsys.readouterr().out

@@ -66,18 +66,18 @@ def metric_rows(m) -> list[dict[str, str]]:
             "You": "–" if m.reflection_to_question is None else f"{m.reflection_to_question:.1f}",
             "Fair": f"{rq['fair']:.0f}",
             "Good": f"{rq['good']:.0f}",
-            "You are": m.miti_band("reflection_to_question"),
+            "You are": _band(m, "reflection_to_question"),
         },
         {
             "Measure": "Reflections that add meaning",
-            "You": _pct(m.complex_reflection_share),
+            "You": "–" if m.complex_reflection_share is None else _pct(m.complex_reflection_share),
             "Fair": f"{cr['fair']:.0%}",
             "Good": f"{cr['good']:.0%}",
-            "You are": m.miti_band("complex_reflection_share"),
+            "You are": _band(m, "complex_reflection_share"),
         },
         {
             "Measure": "Open questions (of all questions)",
-            "You": _pct(m.open_question_share),
+            "You": "–" if m.open_question_share is None else _pct(m.open_question_share),
             "Fair": "–",
             "Good": "more is better",
             "You are": "–",
@@ -90,6 +90,11 @@ def metric_rows(m) -> list[dict[str, str]]:
             "You are": "good" if m.advice_before_validation == 0 else "try fewer",
         },
     ]
+
+
+def _band(m, name: str) -> str:
+    # nothing counted yet: no band, and no "n/a" beside the dash the value shows
+    return "–" if getattr(m, name) is None else m.miti_band(name)
 
 
 def _pct(x: float | None) -> str:
@@ -118,7 +123,8 @@ def rating_lines(rating: Rating, *, indent: str = "  ") -> list[str]:
         if s is None:
             out.append(f"{indent}  {c.name:<20} --  not scored")
             continue
-        ev = _q(s.evidence[0], 60) if s.evidence else ""
+        # a level without a quote may still have a reason worth a word ("not earned ...")
+        ev = _q(s.evidence[0], 60) if s.evidence else f"({s.note})" if s.note else ""
         out.append(f"{indent}  {c.name:<20} {DOTS[s.level]}  {s.level}/2  {ev}".rstrip())
     if rating.flags:
         out.append(f"{indent}Red flags (Gottman's four horsemen): {', '.join(rating.flags)}")
@@ -137,21 +143,25 @@ def rating_lines(rating: Rating, *, indent: str = "  ") -> list[str]:
 
 def metric_lines(d: Debrief, *, indent: str = "  ") -> list[str]:
     m = d.metrics
-    rq = m.reflection_to_question
 
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.0%}"
 
     norms_rq = MITI_NORMS["reflection_to_question"]
     norms_cr = MITI_NORMS["complex_reflection_share"]
+    rq, cr = m.reflection_to_question, m.complex_reflection_share
+    rq_norms = f"MITI fair {norms_rq['fair']:.0f}:1, good {norms_rq['good']:.0f}:1"
+    cr_norms = f"MITI fair {norms_cr['fair']:.0%}, good {norms_cr['good']:.0%}"
+    # With nothing to count there is no value and no band: say so, not "n/a (... -> n/a)".
     return [
-        f"{indent}Reflections : questions   {m.reflections}:{m.questions}"
-        f" ({'n/a' if rq is None else f'{rq:.2f}'}; MITI fair {norms_rq['fair']:.0f}:1, "
-        f"good {norms_rq['good']:.0f}:1 -> {m.miti_band('reflection_to_question')})",
-        f"{indent}Complex reflections      {pct(m.complex_reflection_share)}"
-        f" (MITI fair {norms_cr['fair']:.0%}, good {norms_cr['good']:.0%} -> "
-        f"{m.miti_band('complex_reflection_share')})",
-        f"{indent}Open-question share      {pct(m.open_question_share)}",
+        f"{indent}Reflections : questions   {m.reflections}:{m.questions} "
+        + (f"(no questions yet; {rq_norms})" if rq is None
+           else f"({rq:.2f}; {rq_norms} -> {m.miti_band('reflection_to_question')})"),
+        f"{indent}Complex reflections      "
+        + (f"no reflections yet ({cr_norms})" if cr is None
+           else f"{cr:.0%} ({cr_norms} -> {m.miti_band('complex_reflection_share')})"),
+        f"{indent}Open-question share      "
+        + ("no questions yet" if m.open_question_share is None else pct(m.open_question_share)),
         f"{indent}Advice before validation {m.advice_before_validation}",
         f"{indent}Your share of the words  {pct(m.user_word_share)}",
     ]

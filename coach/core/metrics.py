@@ -19,6 +19,8 @@ MITI_NORMS = {
 
 
 STRONG_LEVEL = 1.5  # a mean level from here on is a strength; below it, something to try
+# a listening criterion this high (partly, on average) makes restraint a strength too
+LISTENED_LEVEL = 0.5
 
 
 def level_band(mean: float) -> int:
@@ -139,10 +141,16 @@ def debrief(scenario: Scenario, path: list[Turn]) -> Debrief:
     users = user_turns(path)
     means = mean_levels(users)
     scored = {k: v for k, v in means.items() if v is not None}
+    # Restraint (the inverse criteria: no advice, no talk of oneself, no brushing off) is a
+    # strength only beside some listening: "Ok." every turn holds back everything and hears
+    # nothing, and a reply that hurts does not earn it at all (the judge caps it at 1).
+    listened = any(
+        v >= LISTENED_LEVEL for k, v in scored.items() if BY_KEY[k].inverse_of is None
+    )
     went_well = [
         f"{BY_KEY[k].name} ({v:.1f}/2): {BY_KEY[k].strong}"
         for k, v in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
-        if v >= STRONG_LEVEL
+        if v >= STRONG_LEVEL and (listened or BY_KEY[k].inverse_of is None)
     ][:3]
     gaps = sorted(
         (c for c in CRITERIA if c.key in scored and scored[c.key] < STRONG_LEVEL),
@@ -151,8 +159,9 @@ def debrief(scenario: Scenario, path: list[Turn]) -> Debrief:
     try_next = [f"{c.name}: {TIPS[c.key]}" for c in gaps[:3]]
     if not went_well and users:
         went_well = ["You stayed in the conversation to the end; that is where listening starts."]
+    # A reply that hurt is never held up as the best one, even in a session of them.
     best = max(
-        (t for t in users if t.rating and t.rating.overall is not None),
+        (t for t in users if t.rating and t.rating.overall is not None and not t.rating.flags),
         key=lambda t: t.rating.overall,  # type: ignore[union-attr]
         default=None,
     )

@@ -90,7 +90,7 @@ def rules_version() -> str:
         "raises": policy.RAISES,
         "lowers": policy.LOWERS,
         "caps": policy.CAPS,
-        "numbers": [policy.FLAG_COST, policy.STOCK_LIFT, policy.EMPTY_CAP],
+        "numbers": [policy.FLAG_COST, policy.STOCK_LIFT, policy.EMPTY_CAP, policy.HARM_RESTRAINT],
         "tips": TIPS,
         "harm_tips": feedback.HARM_TIPS,
     }
@@ -128,6 +128,8 @@ class HeuristicJudge:
 
         better = feedback.better_reply(acts, missing, context.partner_line, assess, overall)
         notes = list(verdict.notes)
+        if not better and (why := feedback.no_better_reason(missing, context.partner_line)):
+            notes.append(why)
         if verdict.overall_cap is not None and overall >= verdict.overall_cap - 0.05:
             notes.append(
                 f"Overall capped at {verdict.overall_cap:.0f}: "

@@ -30,3 +30,17 @@ def test_branch_label_names_the_fork() -> None:
 
 def test_an_unknown_ending_is_shown_as_stored() -> None:
     assert ending_words("from_the_future") == "reached the ending 'from_the_future'"
+
+
+def test_session_metrics_with_nothing_to_count_say_so_in_words() -> None:
+    from coach.application.render import metric_lines, metric_rows
+    from coach.core.metrics import debrief
+    from tests.core.helpers import all_levels, rating
+    from tests.core.test_metrics import VENT
+
+    d = debrief(VENT, [turn(2, None, "user", 1, rating=rating(all_levels(1), overall=40.0))])
+    text = "\n".join(metric_lines(d))
+    assert "n/a" not in text and "-> n/a" not in text
+    assert "Complex reflections      no reflections yet (MITI fair 40%, good 50%)" in text
+    assert "0:0 (no questions yet; MITI fair 1:1, good 2:1)" in text
+    assert all("n/a" not in v for row in metric_rows(d.metrics) for v in row.values())

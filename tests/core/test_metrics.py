@@ -194,3 +194,22 @@ def test_debrief_shows_at_most_three_gaps_weighted_by_distance_to_strong() -> No
         BY_KEY["validation"].name, BY_KEY["warmth"].name]
     many = [turn(2, None, "user", 1, rating=rating(all_levels(0), overall=0.0))]
     assert len(debrief(VENT, many).try_next) == 3
+
+
+def test_restraint_alone_is_no_strength_and_a_reply_that_hurt_is_never_the_best() -> None:
+    # "Ok." every turn, or replies that hurt: nothing given away, nothing heard. Holding
+    # back is praised only beside some listening, and a flagged reply is never held up.
+    quiet = {**all_levels(0), "no_fixing": 2, "stays_with_them": 2, "no_dismissing": 2}
+    path = [turn(2, None, "user", 1, "Ok.", rating=rating(quiet, overall=20.0)),
+            turn(3, None, "user", 2, "You always overreact.",
+                 rating=rating(quiet, overall=25.0, flags=("criticism",)))]
+    d = debrief(VENT, path)
+    assert not any(w.startswith(BY_KEY["no_fixing"].name) for w in d.went_well)
+    assert d.went_well == ["You stayed in the conversation to the end; that is where "
+                           "listening starts."]
+    assert d.best_reply == "Ok."
+    listened = [turn(2, None, "user", 1, "a", rating=rating({**quiet, "understanding": 1}))]
+    assert any(w.startswith(BY_KEY["no_fixing"].name) for w in debrief(VENT, listened).went_well)
+    only_hurt = [turn(2, None, "user", 1, "x", rating=rating(quiet, overall=5.0,
+                                                             flags=("contempt",)))]
+    assert debrief(VENT, only_hurt).best_reply is None

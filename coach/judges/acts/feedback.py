@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from itertools import combinations
 
 from coach.core.rubric import TIPS
+from coach.judges.acts.language import is_texting
 from coach.judges.acts.policy import RAISES, Verdict
 from coach.judges.acts.tagger import (
     HARMFUL,
@@ -126,6 +128,9 @@ _ASKING = re.compile(
 )
 _DANGLING = {
     "being",
+    "thought",
+    "think",
+    "wondered",
     "a",
     "an",
     "the",
@@ -181,6 +186,8 @@ def _shift(clause: str) -> str:
         low = tok.lower()
         if low == "was" and prev == "i":
             word = "were"
+        elif low in ("wasn't", "wasn’t") and prev == "i":
+            word = "weren't"
         elif low in ("were", "are") and prev == "you":
             word = "was" if low == "were" else "am"
         elif low == "you":
@@ -201,14 +208,38 @@ def _shift(clause: str) -> str:
 
 
 def _their_clause(partner_line: str) -> str:
-    """The sentence of the partner's line most worth saying back, person-shifted."""
-    best, best_key = "", (-1, 0)
+    """The sentence of the partner's line most worth saying back, person-shifted.
+
+    Only a clause that is a sentence of its own is said back bare. A fragment of their line
+    ("With a heart.", "Being on a stage with no clothes on.", "Roommates who share a Netflix
+    password.") is not, and neither is a run they quote ("'A masterclass in how not to
+    write to a client.'": someone else's words, or yours); "like being on a stage ..." is
+    said back framed, as what it was like ("You said it was like being on a stage ...").
+    """
+    best, best_key, framed = "", (-1, 0), False
+    no_sorry = _NO_SORRY.search(partner_line.lower()) is not None
     for sp in sentences(partner_line):
         if sp.text.endswith("?"):
             continue
         for clause in re.split(r"[,;:()]|\s[-–—]\s|\.\.\.|\s(?:and|but|so)\s", sp.text):
-            clause = _LEAD.sub("", clause.strip(" .!…'\""))
+            if _QUOTED.match(clause.strip(" .!…")):
+                continue  # a run they quote is not theirs to have said back as a fact
+            clause = clause.strip(" .!…'\"‘’“”")
+            like = _LIKE.match(clause) is not None
+            clause = _LEAD.sub("", clause)
             words = clause.split()
+            gerund = bool(words) and _GERUND.fullmatch(words[0]) is not None
+            if (
+                (gerund and not like)
+                or _INNER_QUOTE.search(clause)  # "The comment said 'lacks depth"
+                or _NOT_A_STATEMENT.match(clause)
+                # "me pretending it's a flavour": a subject with no verb of its own
+                or (len(words) > 1 and words[0].lower() in _OBJECTS
+                    and _GERUND.fullmatch(words[1]) is not None)
+                or (not gerund and not _is_sentence(clause))
+                or (no_sorry and _SORRY_WORD.search(clause))
+            ):
+                continue
             if (
                 not 3 <= len(words) <= 14
                 or _SECOND.search(clause)
@@ -232,10 +263,55 @@ def _their_clause(partner_line: str) -> str:
                 -len(words),
             )
             if key > best_key:
-                best, best_key = clause, key
+                best, best_key, framed = clause, key, gerund
     if not best:
         return ""
-    return _shift(best.rstrip(".!… "))
+    said = _shift(best.rstrip(".!… "))
+    if not framed:
+        return said
+    inside = said[:1].lower() + said[1:]
+    # "like wanting more meant it was broken" is "as if"; "like being on a stage", a picture
+    if _FINITE.search(" ".join(best.split()[1:])):
+        return f"It felt like {inside}"
+    return f"You said it was like {inside}"
+
+
+_INNER_QUOTE = re.compile(r"(^|\s)['‘“\"]|['’”\"](\s|$)")
+# Said back bare, an order ("Be on my side") or half a sentence ("Every time the words
+# are lovely") is not a reflection.
+_NOT_A_STATEMENT = re.compile(
+    r"(be|tell|sit|go|do|don'?t|let|let'?s|stop|give|take|come|say|leave|ask|call|eat|"
+    r"every time|when|whenever|if|because|while|after|before|since|until|unless|though|"
+    r"although)\b",
+    re.I,
+)
+_OBJECTS = frozenset({"me", "you", "him", "her", "them", "us", "i", "he", "she", "they", "we"})
+# A run in quotation marks in their line: what someone said, not what they say.
+# (An opening mark: the sentence split leaves a closing one, then a space, at the start of
+# the next sentence.)
+_QUOTED = re.compile(r"^\s*['\"‘“](?=\S)")
+_LIKE = re.compile(r"^(it was |it's |it felt |felt )?like\s+\w+ing\b", re.I)
+_GERUND = re.compile(r"[A-Za-z]{2,}ing", re.I)
+_SORRY_WORD = re.compile(r"\b(sorry|apolog\w*)\b", re.I)
+# What makes a clause a sentence, not a fragment: a subject to start it, or a finite verb.
+_SUBJECT = re.compile(
+    r"^(i|i'm|i've|i'd|i'll|you|you're|you've|he|he's|she|she's|they|they're|we|we're|it|"
+    r"it's|there|there's|that's|someone|somebody|nobody|no one|everyone|everybody|nothing|"
+    r"everything)\s+\S", re.I,
+)
+_FINITE = re.compile(
+    r"\b(is|was|are|were|am|be|been|has|have|had|do|does|did|can|could|will|would|shall|"
+    r"should|may|might|must|said|told|went|came|got|took|made|put|left|felt|sat|saw|heard|"
+    r"knew|thought|lost|gave|ran|rang|let|kept|found|brought|wrote|broke|fell|began|stood|"
+    r"spent|sent|paid|met|held|became|forgot|hit|cut|\w{2,}ed|\w+'(s|re|ve|d|ll|m)|\w+n't)\b",
+    re.I,
+)
+
+
+def _is_sentence(clause: str) -> bool:
+    """Whether `clause` reads as a sentence said back bare ("He put your email on the big
+    screen"), not a fragment ("Biryani in forty minutes")."""
+    return bool(_SUBJECT.match(clause) or _FINITE.search(clause))
 
 
 _NO_SORRY = re.compile(
@@ -259,6 +335,7 @@ FIXED_MOVES = (
     "What was the hardest part of it for you?",
     "Do you want me to just listen, or would it help to think it through together?",
     "I'm so glad.", "No wonder, after the day you've had.", "What helped the most?",
+    "No wonder you feel that way.",
     "I'm here, and I'm listening.",
 )
 
@@ -266,11 +343,17 @@ FIXED_MOVES = (
 def _their_words(partner_line: str) -> str:
     """A few of their own words to quote back, when no clause of theirs can be said back."""
     best, best_n = "", 0
+    no_sorry = _NO_SORRY.search(partner_line.lower()) is not None
     for sp in sentences(partner_line):
         words = sp.text.rstrip(".!?…").split()
         # the run of up to eight words that carries the most of what they said
         for i in range(max(1, len(words) - 7)):
-            run = _LEAD.sub("", " ".join(words[i : i + 8]).strip(" ,-"))
+            # their own quotation marks would nest inside ours
+            run = _LEAD.sub("", " ".join(words[i : i + 8]).strip(" ,-'\"‘’“”.!?…"))
+            if no_sorry and _SORRY_WORD.search(run):
+                continue  # the word they asked you not to say, quoted back at them
+            if _FRAGMENT.match(run):
+                continue  # "With a heart", quoted, still reads as half a thought
             n = len(content_words(run)) + 2 * bool(_FEELING_WORDS.search(run.lower()))
             if n > best_n:
                 best, best_n = run, n
@@ -296,31 +379,49 @@ _COMMON_STARTS = frozenset({
 })
 
 
+PAIN = ", and that sounds really painful"  # dropped when the reply is warm already
+
+
+def _said_quote(quote: str) -> str:
+    """A few words of theirs as they said them ("you said “Sat here with you”"), a lone
+    feeling word as what they feel ("you're tired", never "“Tired”"), or "" when a lone
+    word is too little to quote."""
+    words = quote.split()
+    if len(words) == 1:
+        feeling = _FEELING_WORDS.fullmatch(quote.lower().strip(".,!…"))
+        return f"you're {feeling.group(0)}" if feeling else ""
+    return f"“{quote}”"
+
+
 def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> str:
-    """Their own words said back (see `_moves`). `hurting`: what they said is painful, so
-    saying it back may name the pain."""
+    """Their own words said back (see `_moves`), as one sentence. `hurting`: what they said
+    is painful, so saying it back may name the pain (`PAIN`)."""
+    pain = PAIN if hurting else ""
     if denial:
         said = (
-            f"You said {_sentence_inside(clause)}, and that's okay. "
-            if clause
-            else f"You said “{quote}”, and that's okay. "
-            if quote
-            else ""
+            _sentence_inside(clause) if clause else _said_quote(quote) if quote else ""
         )
-        return said + "You don't have to tell me anything until you're ready."
+        return (
+            f"You said {said}, and that's okay; you don't have to tell me anything until "
+            "you're ready."
+            if said
+            else "You don't have to tell me anything until you're ready."
+        )
     if clause.startswith("I "):  # what they said you did, owned: "You laughed" -> "I laughed"
-        return f"You're right. {clause}, and that wasn't fair on you."
+        return f"You're right, {clause}, and that wasn't fair on you."
     if clause.startswith(("You're ", "You are ")):
         # "I'm the problem" is said back as what they feel, never as a fact
         rest = clause.split(" ", 1)[1] if clause.startswith("You're ") else clause[8:]
         if _FEELING_WORDS.search(rest.lower()):  # "I'm still angry" -> "You're still angry."
-            return f"You're {rest}." + (" That sounds really painful." if hurting else "")
-        return f"You feel like you're {rest.removeprefix('are ')}." + (
-            " That sounds really painful." if hurting else "")
+            return f"You're {rest}{pain}."
+        return f"You feel like you're {rest.removeprefix('are ')}{pain}."
     if clause:
-        return f"{clause}." + (" That sounds really painful." if hurting else "")
-    if quote:
-        return f"When you say “{quote}”, I can hear how much it's weighing on you."
+        return f"{clause}{pain}."
+    said = _said_quote(quote) if quote else ""
+    if said.startswith("“"):
+        return f"When you say {said}, I can hear how much it's weighing on you."
+    if said:
+        return f"You said {said}, and I can hear how much it's weighing on you."
     return "It sounds like this has really been weighing on you."
 
 
@@ -334,6 +435,14 @@ def _moves(partner_line: str) -> dict[str, str]:
     hurting = not relieved and (feeling is not None or _HURT.search(low) is not None)
     # "Don't say sorry": another sorry is the very thing they asked you not to do.
     no_sorry = _NO_SORRY.search(low) is not None
+    understanding = _reflection(
+        clause, "" if clause else _their_words(partner_line), denial, hurting
+    )
+    quoted = _reflection("", _their_words(partner_line), denial, hurting)
+    # the feeling named once: "You said you're tired ... No wonder you feel that way."
+    named = feeling is not None and re.search(
+        rf"\b{re.escape(feeling.group(1))}\b", f"{understanding} {quoted}".lower()
+    )
     return {
         "warmth": (
             "I'm not going anywhere." if denial
@@ -343,14 +452,13 @@ def _moves(partner_line: str) -> dict[str, str]:
         ),
         "validation": (
             "No wonder, after the day you've had." if relieved
+            else "No wonder you feel that way." if named
             else f"No wonder you feel {feeling.group(1)}." if feeling
             else "It makes sense that this is getting to you."
         ),
-        "understanding": _reflection(
-            clause, "" if clause else _their_words(partner_line), denial, hurting
-        ),
+        "understanding": understanding,
         # said back the same way, if their clause reads as harm when said by you
-        "understanding_quote": _reflection("", _their_words(partner_line), denial, hurting),
+        "understanding_quote": quoted,
         "exploration": (
             "What's been on your mind, if you want to say?" if denial
             else "What helped the most?" if relieved
@@ -387,6 +495,69 @@ def _norm(text: str) -> str:
     return " ".join(_NORM_WORD.findall(text.lower()))
 
 
+# Short as a spoken reply: at most this many sentences and words, unless the user's own
+# reply was longer (then as long as theirs). A short word of care ("I'm so sorry, love.")
+# may come on top of the sentences.
+MAX_SENTENCES = 3
+MAX_WORDS = 45
+SHORT_WORDS = 4
+_ORDER = ("warmth", "understanding", "validation", "exploration", "asks_needs")
+_WARM = frozenset({"care", "apology", "affirmation"})
+
+
+def _limits(acts: ReplyActs) -> tuple[int, int]:
+    """(sentences, words) a better reply for `acts` may run to."""
+    return (
+        max(MAX_SENTENCES, len(acts.sentences)),
+        max(MAX_WORDS, len(acts.reply.split())),
+    )
+
+
+def _fits(text: str, limit: tuple[int, int]) -> bool:
+    """Within `limit`, and no two sentences open alike ("It sounds like ... It sounds like
+    ..." is a pile-up of formulas, not one person talking)."""
+    parts = sentences(text)
+    long = [p for p in parts if len(p.text.split()) > SHORT_WORDS]
+    openers = [tuple(_norm(p.text).split()[:3]) for p in long]
+    return (
+        len(text.split()) <= limit[1]
+        and len(long) <= limit[0]
+        and len(parts) <= limit[0] + 1
+        and len(set(openers)) == len(openers)
+    )
+
+
+def _by_worth(kept: list[Sentence], theirs: frozenset[str]) -> list[Sentence]:
+    """`kept` ordered by worth: a sentence that listens and one in their own words before
+    plain talk, one that does both first, stock phrases last (a stable sort, so equals keep
+    their order)."""
+    def worth(s: Sentence) -> tuple[bool, int]:
+        stock = bool(s.tags) and all(t.stock for t in s.tags)
+        listens = s.has(*LISTENING) and not stock
+        return stock, -(listens + bool(content_words(s.text) & theirs))
+    return sorted(kept, key=worth)
+
+
+def _plain(move: str, warm: bool) -> str:
+    return move.replace(PAIN, "") if warm else move
+
+
+def no_better_reason(missing: list[str], partner_line: str) -> str:
+    """Why no better reply is shown for a scored reply with something still to gain, in
+    one sentence for the rating's notes ("" when nothing is missing)."""
+    if not missing:
+        return ""
+    if not (_their_clause(partner_line) or _their_words(partner_line)):
+        return (
+            "No rewrite is suggested: their words give the rules nothing to say back that "
+            "would not read wrongly. The tip is the next step, in your own words."
+        )
+    return (
+        "No rewrite is suggested: none the rules could make from your words, in a reply "
+        "this short, read better than yours under the same check. The tip is the next step."
+    )
+
+
 def better_reply(
     acts: ReplyActs,
     missing: list[str],
@@ -418,6 +589,8 @@ def better_reply(
             continue
         if hurts and not s.has(*LISTENING):
             continue
+        if not s.tags and is_texting(s.text):
+            continue  # "omg idk lol." said again does not make the better reply better
         stock = bool(s.tags) and all(t.stock for t in s.tags)
         if stock and stock_kept:
             continue
@@ -425,11 +598,14 @@ def better_reply(
         seen.add(key)
         kept.append(s)
     said = [s.text for s in kept if not s.question]
+    # Their own words first; when there are more than fit, the ones that listen.
+    ranked = [s.text for s in _by_worth(kept, content_words(partner_line)) if not s.question]
     asked = [s.text for s in kept if s.question][:1]
+    warm = any(s.has(*_WARM) for s in kept)
     moves = _moves(partner_line)
     theirs_all = content_words(partner_line)
-    order = ("warmth", "understanding", "validation", "exploration", "asks_needs")
-    wanted = [k for k in order if k in missing[:4] and k in moves]
+    # The costliest misses first (`missing` is in that order); said in a listener's order.
+    wanted = [k for k in missing if k in moves and k in _ORDER][:4]
     if asked and "exploration" in wanted:
         wanted.remove("exploration")
     # A reply that already says their words back needs no second telling of the same clause.
@@ -442,39 +618,60 @@ def better_reply(
     theirs = content_words(partner_line)
     if (theirs and "understanding" not in wanted
             and not any(content_words(t) & theirs for t in said + asked)):
-        wanted.insert(1 if wanted[:1] == ["warmth"] else 0, "understanding")
-    # The fullest version first: most replies need every move; fewer only if it fails.
-    # Each size with their clause said back, then quoted; and last without any reflection
+        wanted.insert(0, "understanding")
+    limit = _limits(acts)
+    owns = any(s.has("ownership") for s in kept)
+    usable = bool(_their_clause(partner_line) or _their_words(partner_line))
+    # The fullest version that reads like one person talking (`_limits`) first; then fewer
+    # moves, the costliest kept longest (any subset of them: with room for two, the two that
+    # fit). Each with their clause said back, then quoted; and last without any reflection
     # of their words, in case saying them back reads wrongly to the judge (their own "you
     # already said sorry", quoted, reads as brushing it off).
-    tries = [(n, refl, force) for force in (True, False) for n in range(len(wanted), 0, -1)
+    subsets = [c for n in range(len(wanted), 0, -1) for c in combinations(wanted, n)]
+    tries = [(c, refl, force) for force in (True, False) for c in subsets
              for refl in ("understanding", "understanding_quote")]
-    for n, refl, force in tries:
-        use = wanted[:n] if force else [k for k in wanted[:n] if k != "understanding"]
+    tried: set[str] = set()
+    for subset, refl, force in tries:
+        chosen = subset if force else [k for k in subset if k != "understanding"]
+        use = [k for k in _ORDER if k in chosen]
         if not use or (refl != "understanding" and "understanding" not in use):
             continue
-        # without their words said back, a better reply still has to be about their situation
-        if not force and theirs and not any(content_words(t) & theirs for t in said + asked):
-            continue
-        statements = [moves[refl if k == "understanding" else k] for k in use
+        # one word of care is enough: the reflection names no pain beside another
+        plain = warm or "warmth" in use
+        statements = [_plain(moves[refl if k == "understanding" else k], plain) for k in use
                       if k not in ("exploration", "asks_needs")]
         questions = [moves[k] for k in use if k in ("exploration", "asks_needs")]
+        mine = ranked
         if statements or questions:
             # with real moves added, stock lines from the reply only pad it
-            said = [t for t in said if not is_stock(t)]
+            mine = [t for t in ranked if not is_stock(t)]
         # Their own words first, but never so many that the missing moves fall off the end.
-        room = max(2, 6 - len(statements) - len(questions) - len(asked))
+        added = sum(len(sentences(t)) for t in [*statements, *questions, *asked])
+        room = max(1, limit[0] - added)
+        chosen_mine = set(mine[:room])
         if force and theirs and "understanding" not in use and not any(
-            content_words(t) & theirs for t in [*said[:room], *asked]
+            content_words(t) & theirs for t in [*chosen_mine, *asked]
         ):
-            statements.insert(0, moves[refl])
-        parts = [*said[:room], *statements, *asked, *questions]
+            # their words said back are what makes it about them: room for one more sentence
+            statements.insert(0, _plain(moves[refl], plain))
+            fit = (limit[0] + 1, limit[1])
+        else:
+            fit = limit
+        parts = [*(t for t in said if t in chosen_mine), *statements, *asked, *questions]
         # Each part once: drop a part that says the same words as an earlier one.
         normed = [_norm(p) for p in parts]
         parts = [p for i, p in enumerate(parts) if normed[i] not in normed[:i]]
         text = " ".join(p if p[-1:] in ".!?…" else p + "." for p in parts)
         text = _once(text)
-        if not text:
+        if not text or text in tried or not _fits(text, fit):
+            continue
+        tried.add(text)
+        # with or without their words said back, a better reply is about their situation:
+        # in their words when they said enough to take up ("Yes, very difficult" is not),
+        # or, when none of theirs can be said back, owning what they said you did ("You're
+        # right, I did say that" to "Don't say sorry. You already texted sorry.")
+        if (theirs and not content_words(text) & theirs
+                and (usable or len(theirs) >= 3) and not (owns and not usable)):
             continue
         cand_acts, score = assess(text)
         if any(not _unharmful(s) for s in cand_acts.sentences):

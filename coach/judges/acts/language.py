@@ -2,7 +2,8 @@
 
 Identification is the `lingua` library's (it ships its own models). Plainly English text
 (a good share of common English function words) skips the model, which keeps the judge
-fast; everything else is asked. Very short replies ("ok", "sí") cannot be told apart and
+fast; English texting shorthand ("gtg", "idk", "ttyl") counts as such English. Everything
+else is asked. Very short replies ("ok", "sí") cannot be told apart and
 are read as they are.
 """
 
@@ -69,6 +70,26 @@ _ENGLISH = frozenset(
         "should",
     ]
 )
+# English texting shorthand. The language models never saw it and guess wildly ("gtg, talk
+# later" reads as Afrikaans, "omg idk lol" as Swahili), so it counts as English here.
+_TEXTING = frozenset(
+    [
+        "gtg", "g2g", "brb", "omg", "omfg", "idk", "idc", "ttyl", "lol", "lmao", "rofl", "tbh",
+        "imo", "imho", "btw", "thx", "tysm", "ily", "ikr", "smh", "nvm", "lmk", "jk", "wtf", "omw",
+        "hbu", "wyd", "wbu", "rn", "bc", "cuz", "pls", "plz", "srsly", "ngl", "tmi", "irl", "afaik",
+        "fyi", "asap", "bff", "ffs", "yeah", "yep", "yup", "nope", "gonna", "wanna", "gotta",
+        "kinda", "dunno", "talk", "later",
+    ]
+)
+# Shorthand and interjections that are also words elsewhere ("ty" and "np" are Polish, "ok",
+# "oh", "hey" and "bye" are said in many languages): English only when every word of the
+# reply is shorthand or English, as in "ty np" or "ok bye".
+_TEXTING_SHARED = frozenset(
+    [
+        "np", "ty", "u", "ur", "k", "kk", "thnx", "xo", "xoxo", "ok", "okay", "okey", "oh", "ah",
+        "hey", "hi", "hiya", "bye", "cya", "soon", "hmm", "ugh", "aww",
+    ]
+)
 _CANDIDATES = [
     "ENGLISH",
     "SPANISH",
@@ -129,12 +150,20 @@ def _detector():  # type: ignore[no-untyped-def]
     ).build(), Language
 
 
+def is_texting(text: str) -> bool:
+    """Whether `text` is made only of texting shorthand ("omg idk lol", "brb")."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return bool(words) and all(w in _TEXTING or w in _TEXTING_SHARED for w in words)
+
+
 def language_of(text: str) -> str | None:
     """The reply's language when it is clearly not English (e.g. "Spanish"), else None."""
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < MIN_WORDS:
         return None
-    if sum(w in _ENGLISH for w in words) >= ENGLISH_SHARE * len(words):
+    if sum(w in _ENGLISH or w in _TEXTING for w in words) >= ENGLISH_SHARE * len(words):
+        return None
+    if all(w in _ENGLISH or w in _TEXTING or w in _TEXTING_SHARED for w in words):
         return None
     detector, language = _detector()
     values = detector.compute_language_confidence_values(text)

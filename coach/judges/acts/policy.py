@@ -18,7 +18,13 @@ This is the one place the interactions are written down.
    hurtful reply always scores below one that merely does nothing.
 4. **Nothing to listen with.** A reply with no listening act at all ("Ok.", advice only, a
    question about the weather) is capped at `EMPTY_CAP`, however little harm it does.
-5. **Small mercies.** Advice offered after asking whether they want it is tentative (1),
+5. **Restraint is not earned by a reply that hurts.** The inverse criteria credit what a
+   listener holds back (advice, talk of oneself, brushing it off). A horseman (contempt,
+   criticism, defensiveness, stonewalling) or a dismissal is no listening held back, so
+   in such a reply every inverse criterion is at most `HARM_RESTRAINT` (1) and is marked
+   as not earned: "Honestly you always take everything so personally." gives no advice,
+   but it is not "no unasked fixing" done well, and the debrief must not praise it.
+6. **Small mercies.** Advice offered after asking whether they want it is tentative (1),
    not unasked (0); a word about oneself that turns straight back to them with an open
    question is brief (1), not self-focus (0).
 
@@ -75,6 +81,12 @@ CAPS: dict[str, float] = {
 FLAG_COST = 10.0
 STOCK_LIFT = 10.0
 EMPTY_CAP = 20.0
+HARM_RESTRAINT = 1  # the most an inverse criterion reaches in a reply that hurts (rule 5)
+NOT_EARNED = "not earned in a reply that hurts"
+NOT_EARNED_NOTE = (
+    "Holding back advice or talk of yourself earns at most 1/2 in a reply that hurts: "
+    "it is not listening."
+)
 POSITIVE_CRITERIA = tuple(c.key for c in CRITERIA if c.inverse_of is None)
 INVERSE_CRITERIA = tuple(c.key for c in CRITERIA if c.inverse_of is not None)
 
@@ -141,6 +153,17 @@ def _mercies(levels: dict[str, tuple[int, list]], acts: ReplyActs) -> dict[str, 
     return notes
 
 
+def _restraint_not_earned(
+    levels: dict[str, tuple[int, list]], notes: dict[str, str]
+) -> None:
+    """Rule 5: in a reply that hurts, no inverse criterion is above HARM_RESTRAINT."""
+    for key in INVERSE_CRITERIA:
+        level, why = levels[key]
+        if level > HARM_RESTRAINT:
+            levels[key] = (HARM_RESTRAINT, why)
+            notes[key] = NOT_EARNED
+
+
 def _score(level: int, why: list[tuple[Tag, Sentence]], extra: str = "") -> CriterionScore:
     if not why:  # most criteria of most replies: nothing to quote
         return CriterionScore(level=level, evidence=[], note=extra)
@@ -163,12 +186,16 @@ def judge_acts(acts: ReplyActs) -> Verdict:
     harmful = bool(flags) or dismissal
     levels = _levels(acts, use_stock=True, harmful=harmful, sneer="contempt" in flags)
     notes_by_key = _mercies(levels, acts)
+    if harmful:
+        _restraint_not_earned(levels, notes_by_key)
     scores = {c.key: _score(*levels[c.key], notes_by_key.get(c.key, "")) for c in CRITERIA}
     notes: list[str] = []
     caps = [CAPS[f] for f in flags]
     if dismissal:
         caps.append(CAPS["dismissal"])
     raising = acts.tags(*RAISES)
+    if harmful and any(n == NOT_EARNED for n in notes_by_key.values()):
+        notes.append(NOT_EARNED_NOTE)
     if harmful and any(t.stock for t, _ in raising):
         notes.append("Stock phrases in a reply that also hurts count for nothing.")
     # With stock phrases only, `overall` allows EMPTY_CAP + STOCK_LIFT; with nothing, EMPTY_CAP.

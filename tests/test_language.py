@@ -1,0 +1,34 @@
+"""Which language a reply is in (coach/judges/acts/language.py): English texting shorthand is
+English; real replies in other languages are still told apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from coach.judges.acts.language import language_of
+
+NON_ENGLISH = Path(__file__).resolve().parents[1] / "evals" / "adversarial" / "non_english.jsonl"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["gtg", "gtg, talk later", "omg idk lol", "gtg ttyl np", "k gtg bye", "lol ok gtg ttyl",
+     "omg omg omg", "ty np", "np ty", "brb", "idk what to say", "ok bye"],
+)
+def test_english_texting_is_english(reply: str) -> None:
+    assert language_of(reply) is None
+
+
+def test_every_non_english_suite_reply_is_still_named() -> None:
+    rows = [json.loads(line) for line in NON_ENGLISH.read_text().splitlines() if line.strip()]
+    assert len(rows) >= 10
+    missed = [r["reply"] for r in rows if language_of(r["reply"]) is None]
+    assert not missed
+
+
+@pytest.mark.parametrize("reply", ["Ah, lo siento mucho, mi amor.", "A ty co o tym myślisz?"])
+def test_a_shared_interjection_or_shorthand_does_not_make_a_reply_english(reply: str) -> None:
+    assert language_of(reply) is not None
