@@ -97,7 +97,7 @@ def test_replay_from_turn_2_keeps_turn_1_and_the_original_branch(engine) -> None
 def test_replay_of_a_turn_that_does_not_exist_is_a_clear_error(engine) -> None:
     info, _ = engine.start(VENT)
     engine.reply(info.id, GOOD)
-    with pytest.raises(ReplyError, match="no turn 5 to replay"):
+    with pytest.raises(ReplyError, match="no reply 5 to replay"):
         engine.replay(info.id, GOOD, from_turn=5)
 
 

@@ -114,7 +114,7 @@ def test_a_full_disk_at_commit_through_the_cli(capsys, monkeypatch) -> None:
     assert main(["resume", sid, "--reply", "Tell me more about it."]) == 0
     assert "finishing the last reply" in capsys.readouterr().out
     assert main(["history"]) == 0
-    assert "turns  2" in capsys.readouterr().out
+    assert "replies  2" in capsys.readouterr().out
 
 
 def test_a_full_disk_before_the_reply_says_nothing_was_saved(store, library) -> None:
