@@ -46,7 +46,6 @@ MODEL_NAMES = either(
 # screen), a version of the conversation is a "branch", and a branch that has not ended
 # shows NO_ENDING. The stored rows keep their own names (turns, idx, ending): these are
 # only the words shown.
-REPLY, BRANCH = "reply", "branch"
 ENDINGS = {"felt_heard": "felt heard", "not_heard": "did not feel heard"}
 NO_ENDING = "not reached yet"
 
