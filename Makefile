@@ -29,10 +29,11 @@ lint: $(STAMP)
 
 # Two workers per core: many tests spend their time waiting (on a subprocess, a server's
 # timeout, the app starting), and twice the workers overlap that waiting; measured on two
-# cores, 102 s against 121 s with one worker per core.
+# cores, 102 s against 121 s with one worker per core. --dist loadgroup keeps the tests that
+# share a costly module fixture (marked xdist_group) on one worker, so it is built once.
 WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n $(WORKERS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 # Mutation testing of the pure core (mutmut 3, configured in pyproject [tool.mutmut]): each
 # mutant runs only tests/core, on 2 workers (the machine is shared). Not part of `make test`.

@@ -20,6 +20,7 @@ from coach.adapters.store import default_db_path
 from coach.application.render import (
     compare_lines,
     debrief_lines,
+    ending_words,
     export_json,
     export_markdown,
     rating_lines,
@@ -222,8 +223,8 @@ def _finish(engine, session_id: str, branch: int) -> None:
             _out(line)
     _out()
     _out(f"Saved as session {session_id}, branch {branch}.")
-    _out(f"  Replay from a turn: coach replay {session_id} --from 2 --branch {branch}")
-    _out(f"  See everything:     coach review {session_id}")
+    _out(f"  Replay from a reply: coach replay {session_id} --from 2 --branch {branch}")
+    _out(f"  See everything:      coach review {session_id}")
 
 
 # ------------------------------------------------------------------ commands
@@ -337,7 +338,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             _finish(engine, sid, args.branch)
             return 0
     elif state == "ended":
-        _out("This branch has ended. Use `coach replay` to try another way from any turn.")
+        _out("This branch has ended. Use `coach replay` to try another way from any reply.")
         _finish(engine, sid, args.branch)
         return 0
     return _play(engine, sid, args.branch, replies)
@@ -355,7 +356,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         last_partner_before(path, args.from_turn)
     except ValueError as e:
         raise ReplyError(str(e)) from None
-    _out(f"Replaying session {sid}, branch {args.branch}, from turn {args.from_turn}:")
+    _out(f"Replaying session {sid}, branch {args.branch}, from reply {args.from_turn}:")
     for t in path:
         if t.role == "user" and t.idx >= args.from_turn:
             break
@@ -414,10 +415,10 @@ def cmd_history(args: argparse.Namespace) -> int:
         for b in tree.branch_numbers():
             bs = branch_summary(tree, b)
             score = "  -" if bs.mean_score is None else f"{bs.mean_score:3.0f}"
-            state = "ended" if bs.ending else "open"
-            fork = f"  (from branch {bs.fork[0]}, turn {bs.fork[1]})" if bs.fork else ""
+            fork = f"  (from branch {bs.fork[0]}, reply {bs.fork[1]})" if bs.fork else ""
             _out(
-                f"{head}  branch {b:>2}  turns {bs.replies:>2}  score {score}  {state}{fork}"
+                f"{head}  branch {b:>2}  replies {bs.replies:>2}  score {score}  "
+                f"ending: {ending_words(bs.ending)}{fork}"
             )
             head = " " * len(head)
     total = store.count_sessions(args.scenario, include_empty=args.all)
@@ -576,22 +577,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(s)
     s.set_defaults(func=cmd_practice)
 
-    s = command("resume", help="continue an unfinished session (retries a failed turn)")
+    s = command("resume", help="continue an unfinished session (retries a reply a model failed on)")
     s.add_argument("session")
     s.add_argument("--branch", type=_positive, default=1)
     replies_flags(s)
     add_model_flags(s)
     s.set_defaults(func=cmd_resume)
 
-    s = command("replay", help="branch a session from a turn with a different reply")
+    s = command("replay", help="branch a session: answer one of its replies differently")
     s.add_argument("session")
     s.add_argument(
         "--from",
         dest="from_turn",
         type=_positive,
         required=True,
-        metavar="TURN",
-        help="the user turn to answer differently (1 = your first reply)",
+        metavar="REPLY",
+        help="the reply to write differently (1 = your first reply)",
     )
     s.add_argument("--branch", type=_positive, default=1, help="branch to fork (default 1)")
     replies_flags(s)

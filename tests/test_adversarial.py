@@ -88,6 +88,9 @@ def heuristic_results(library) -> dict:
     return adv.run_all(HeuristicJudge(), library=library)
 
 
+# One worker runs them all, so the module fixture above is computed once, not once per
+# worker that drew a suite (`make test` runs pytest with --dist loadgroup).
+@pytest.mark.xdist_group("adversarial-heuristic")
 @pytest.mark.parametrize("suite", adv.SUITES)
 def test_heuristic_judge_meets_every_bound(heuristic_results: dict, suite: str) -> None:
     res = heuristic_results["suites"][suite]

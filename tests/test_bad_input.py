@@ -63,7 +63,7 @@ def test_resume_refuses_a_bad_script_before_writing(capsys) -> None:
     line = _one_line_error(capsys, main(["resume", sid, "--reply", "\udcff"]))
     assert "UTF-8" in line
     assert main(["history"]) == 0
-    assert "turns  1" in capsys.readouterr().out
+    assert "replies  1" in capsys.readouterr().out
 
 
 def test_invalid_bytes_in_argv_through_a_real_process(tmp_path) -> None:

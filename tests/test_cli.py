@@ -57,7 +57,7 @@ def test_replies_file_and_history(tmp_path, capsys) -> None:
     assert main(["history"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[0] == sid
-    assert "turns  2" in lines[0] and "open" in lines[0]
+    assert "replies  2" in lines[0] and "ending: not reached yet" in lines[0]
 
 
 def test_replay_review_compare_and_export(capsys, tmp_path) -> None:
@@ -69,11 +69,11 @@ def test_replay_review_compare_and_export(capsys, tmp_path) -> None:
 
     assert main(["review", sid]) == 0
     out = capsys.readouterr().out
-    assert "--- Branch 1 ---" in out and "--- Branch 2 (replayed from branch 1, turn 2) ---" in out
+    assert "--- Branch 1 ---" in out and "--- Branch 2 (replayed from branch 1, reply 2) ---" in out
 
     assert main(["review", sid, "--compare", "1", "2"]) == 0
     out = capsys.readouterr().out
-    assert "Turn 1  (shared)" in out
+    assert "Reply 1  (shared)" in out and "Turn " not in out
     assert "No unasked fixing +2" in out  # the replayed turn stops fixing
     assert re.search(r"Overall\s+\d+ -> \d+", out)
 
@@ -120,7 +120,7 @@ def test_unknown_things_are_clear_errors(capsys) -> None:
     assert main(["review", sid, "--compare", "1", "7"]) == 2
     assert "no branch 7" in capsys.readouterr().err
     assert main(["replay", sid, "--from", "4", "--reply", "hi"]) == 2
-    assert "no turn 4" in capsys.readouterr().err
+    assert "no reply 4" in capsys.readouterr().err
 
 
 def test_interactive_practice_in_a_real_process(tmp_path) -> None:

@@ -64,8 +64,8 @@ def test_history_shows_each_branch_on_its_own(capsys, tmp_path) -> None:
     assert main(["history"]) == 0
     lines = capsys.readouterr().out.split("\n\n")[0].splitlines()  # the drill follows
     assert len(lines) == 2 and lines[0].startswith(sid) and not lines[1].startswith(sid)
-    assert "branch  1  turns  3" in lines[0]
-    assert "branch  2  turns  2" in lines[1] and "(from branch 1, turn 2)" in lines[1]
+    assert "branch  1  replies  3" in lines[0]
+    assert "branch  2  replies  2" in lines[1] and "(from branch 1, reply 2)" in lines[1]
     # each branch's score is the mean over its own conversation, not over all replies
     from coach.adapters.store import default_home
     from coach.core.session import mean_overall, user_turns

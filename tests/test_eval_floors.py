@@ -36,6 +36,8 @@ def test_the_floors_file_is_where_the_harness_looks_and_reads_cleanly() -> None:
     assert set(floors["epitome"]) == set(CRITERIA["epitome"])  # every mechanism is gated
 
 
+# Both users of `epitome_run` on one worker: the dev set is rated once (--dist loadgroup).
+@pytest.mark.xdist_group("epitome-run")
 def test_epitome_dev_figures_meet_their_floors(epitome_run) -> None:
     items, ratings = epitome_run
     result = score("epitome", items, ratings, "heuristic", ROUNDS)
@@ -56,6 +58,7 @@ def test_act_dataset_dev_figures_meet_their_floors(name: str) -> None:
     assert check_floors({name: result}, floors) == []
 
 
+@pytest.mark.xdist_group("epitome-run")
 def test_halving_one_mechanism_fails_the_gate(epitome_run) -> None:
     """Half of the replies with warmth lose it (a rule change that halves emotional
     reactions): that floor fails, the other two still hold."""

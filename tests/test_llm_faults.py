@@ -19,7 +19,6 @@ from coach.bench.simulated_server import (
     Trickle,
 )
 from coach.core.errors import ModelError
-from coach.core.redact import redact, remember_secret
 from coach.judges.builtin import HeuristicJudge
 from coach.judges.model import LLMJudge
 from coach.partners.model import CUT_NOTE, MAX_LINE_CHARS, LLMPartner
@@ -167,32 +166,6 @@ def test_url_credentials_never_reach_a_message(url) -> None:
     for leak in ("SECRET", "alice", "QUERY", "@"):
         assert leak not in msg
     assert "SECRET" not in repr(model)
-
-
-@pytest.mark.parametrize(
-    ("text", "gone"),
-    [
-        ("at http://bob:hunter2-pass@host:1/v1 failed", "hunter2-pass"),
-        ("GET https://h/v1?api-key=abc123xyz&model=m", "abc123xyz"),
-        ("GET https://h/v1?foo=1&access_token=abc123xyz", "abc123xyz"),
-        ("Incorrect API key provided: sk-proj-AbCdEf123456.", "AbCdEf123456"),
-        ("header was Authorization: Bearer abc.def.ghi", "abc.def.ghi"),
-        ("Incorrect API key provided: Basic YWxpY2U6cHc=.", "YWxpY2U6cHc="),
-    ],
-)
-def test_redact_removes_secret_shapes(text, gone) -> None:
-    out = redact(text)
-    assert gone not in out and "***" in out
-
-
-def test_redact_removes_remembered_secrets_and_keeps_the_rest() -> None:
-    remember_secret("my-odd-token-42")
-    assert redact("the server said my-odd-token-42 is wrong") == "the server said *** is wrong"
-    remember_secret("abc")  # too short to hunt for: ordinary words must survive
-    assert redact("abc def") == "abc def"
-    for plain in ("The model server at http://127.0.0.1:8080/v1 failed (HTTP 500: overloaded).",
-                  "HTTP 401: Bearer token missing; basic validation failed."):
-        assert redact(plain) == plain
 
 
 def test_a_markdown_error_message_arrives_as_text(fake_server, chat) -> None:  # noqa: F811

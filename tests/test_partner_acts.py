@@ -200,42 +200,6 @@ def _acts(*kinds: str) -> Rating:
     return _scored({}, [Act(kind=k, quote="x") for k in kinds])
 
 
-@pytest.mark.parametrize(
-    ("kinds", "reading", "expected"),
-    [
-        (("contempt", "open_question"), Reading.DISMISSING, Response.PUT_DOWN),
-        (("blame", "validation"), Reading.DISMISSING, Response.PUT_DOWN),
-        (("defensiveness", "apology"), Reading.SELF_FOCUSED, Response.DEFENSIVE),
-        (("minimizing", "care"), Reading.DISMISSING, Response.DISMISSED),
-        (("minimizing", "apology", "care"), Reading.HEARD, Response.APOLOGY),  # forgiven
-        (("advice", "open_question"), Reading.FIXING, Response.ADVICE),
-        (("advice", "complex_reflection", "asks_needs"), Reading.HEARD, Response.MORE),
-        (("self_focus",), Reading.SELF_FOCUSED, Response.ABOUT_YOU),
-        (("ownership", "open_question"), Reading.HEARD, Response.APOLOGY),
-        (("open_question", "simple_reflection"), Reading.HEARD, Response.ANSWER),
-        (("complex_reflection",), Reading.NEUTRAL, Response.MORE),
-        (("acknowledgement",), Reading.NEUTRAL, Response.BARE),
-        (("acknowledgement", "care"), Reading.NEUTRAL, Response.NEUTRAL),
-        (("care", "asks_needs"), Reading.HEARD, Response.HEARD),
-        ((), Reading.NEUTRAL, Response.NEUTRAL),
-    ],
-)
-def test_response_priority(kinds, reading, expected) -> None:
-    assert response_to(_acts(*kinds), reading) == expected
-
-
-def test_fallback_acts_are_used_only_when_the_rating_has_none() -> None:
-    assert response_to(_acts(), Reading.NEUTRAL, ["open_question"]) == Response.ANSWER
-    assert response_to(_acts("acknowledgement"), Reading.NEUTRAL, ["open_question"]) == (
-        Response.BARE
-    )
-
-
-def test_flags_count_as_put_downs_without_acts() -> None:
-    rating = _scored({}, []).model_copy(update={"flags": ["contempt"]})
-    assert response_to(rating, Reading.DISMISSING) == Response.PUT_DOWN
-
-
 # ------------------------------------------------------------------ files old and new
 
 
@@ -305,14 +269,6 @@ def test_an_empty_variant_table_is_named(tmp_path) -> None:
     text = VENT_TOML.replace(first_bare, "bare = { }", 1)
     with pytest.raises(ScenarioError, match=r"beats\[0\]\.bare"):
         parse_scenario(text, source="s.toml", default_id="s")
-
-
-@pytest.mark.parametrize(
-    ("openness", "band"), [(-5, "guarded"), (-1, "guarded"), (0, "opening"), (2, "opening"),
-                           (3, "open"), (5, "open")]
-)
-def test_openness_bands(openness, band) -> None:
-    assert band_of(openness) == band
 
 
 def test_a_missing_band_uses_the_nearest() -> None:

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from coach.application.render import ENDINGS, branch_label, score_word, when  # noqa: F401 (re-exported)
+from coach.application.render import branch_label, ending_words, score_word, when  # noqa: F401 (re-exported)
 from coach.core.metrics import level_band
 from coach.core.rubric import CRITERIA, Rating
 from coach.core.scenario import Scenario
@@ -108,7 +108,7 @@ def branch_row(tree: Tree, branch: int) -> dict:
         else f"reply {s.fork[1]} of branch {s.fork[0]}",
         "Replies": s.replies,
         "Average score": None if s.mean_score is None else round(s.mean_score),
-        "Ending": ENDINGS.get(s.ending or "", "not reached yet"),
+        "Ending": ending_words(s.ending),
     }
 
 

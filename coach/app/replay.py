@@ -16,7 +16,7 @@ from coach.app.logic import (
 from coach.app.practice import open_session
 from coach.app.text import escape_md
 from coach.app.widgets import conversation
-from coach.application.render import ENDINGS, delta_text
+from coach.application.render import delta_text, ending_words
 from coach.core.errors import CoachError, ConflictError, ModelError, ReplyError
 from coach.core.rubric import CRITERIA
 from coach.core.scenario import Scenario
@@ -170,8 +170,7 @@ def compare_tab(tree: Tree, sc: Scenario) -> None:
         _fmt(cmp.overall_b),
         delta=_delta(cmp.overall_a, cmp.overall_b) or None,
     )
-    end_a = ENDINGS.get(cmp.ending_a or "", "not yet")
-    end_b = ENDINGS.get(cmp.ending_b or "", "not yet")
+    end_a, end_b = ending_words(cmp.ending_a), ending_words(cmp.ending_b)
     with m3:
         st.markdown("Ending")
         st.markdown(f"**A:** {end_a}  \n**B:** {end_b}")

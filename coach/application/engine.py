@@ -184,7 +184,7 @@ class Engine:
         state = state_of(path)
         if state == "ended":
             raise ReplyError(
-                "This conversation has reached its end. Replay it from an earlier turn "
+                "This conversation has reached its end. Replay it from an earlier reply "
                 "to try another way."
             )
         if state == "needs_retry":
@@ -295,7 +295,7 @@ class Engine:
             raise
         except StoreError as e:
             raise ReplyKeptError(
-                f"{e} Your reply itself was saved first: retry the turn once this is fixed.",
+                f"{e} Your reply itself was saved first: retry it once this is fixed.",
                 branch=user.branch,
             ) from None
 
@@ -410,7 +410,7 @@ class Engine:
             raise unexpected
         if error:
             failure = ModelError(
-                f"{error} Your reply is saved; retry the turn when the model is back.",
+                f"{error} Your reply is saved; retry it when the model is back.",
                 retryable=True,
             )
             failure.branch = user.branch

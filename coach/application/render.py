@@ -13,24 +13,17 @@ from coach.core.metrics import MITI_NORMS, Debrief, debrief
 from coach.core.rubric import BY_KEY, CRITERIA, Rating
 from coach.core.scenario import Scenario
 from coach.core.session import Comparison, Tree, Turn, shown_delta, user_turns
-from coach.core.wording import worded
+from coach.core.wording import ending_words, worded
 
 DOTS = {0: "○○", 1: "●○", 2: "●●"}
-ENDINGS = {"felt_heard": "felt heard", "not_heard": "did not feel heard"}
-
-
-def ending_words(ending: str) -> str:
-    """An ending in words; one stored by a newer coach is shown as it was stored."""
-    return ENDINGS.get(ending, f"reached the ending '{ending}'")
 
 
 def when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
-# The words the app uses, shared with the exports so a report reads like the screen it came
-# from: a "branch" of a conversation (the same word as the CLI's --branch), a "reply" (the
-# CLI's turn).
+# The words of every view (coach.core.wording): a "branch" of a conversation (the CLI's
+# --branch), a "reply" of the user's, numbered from 1.
 
 
 def branch_label(tree: Tree, branch: int) -> str:
@@ -201,7 +194,7 @@ def tree_lines(tree: Tree, scenario: Scenario | None) -> list[str]:
         fork = tree.fork_of(b)
         head = f"--- Branch {b}"
         if fork:
-            head += f" (replayed from branch {fork[0]}, turn {fork[1]})"
+            head += f" (replayed from branch {fork[0]}, reply {fork[1]})"
         out += ["", head + " ---"]
         path = tree.path(b)
         start = fork[1] if fork else 0
@@ -218,7 +211,7 @@ def turn_lines(t: Turn, partner_name: str) -> list[str]:
             return [t.text]
         tag = f"  [{ending_words(t.ending)}]" if t.ending else ""
         return [f"{partner_name}: {t.text}{tag}"]
-    out = [f"You (turn {t.idx}): {t.text}"]
+    out = [f"You (reply {t.idx}): {t.text}"]
     if t.status != "ok":
         out.append(f"  [{t.status}] {worded(t.error, 'cli')}".rstrip())
     if t.rating is not None:
@@ -239,14 +232,14 @@ def delta_text(a: float | None, b: float | None, digits: int = 0, missing: str =
 
 
 def compare_lines(c: Comparison, partner_name: str) -> list[str]:
-    """Two branches side by side, turn by turn, with per-criterion deltas (B - A)."""
+    """Two branches side by side, reply by reply, with per-criterion deltas (B - A)."""
     w = 48
     out = [f"Compare branch {c.branch_a} (A) with branch {c.branch_b} (B); deltas are B - A", ""]
     for row in c.rows:
         a = row.a.text if row.a else "-"
         b = row.b.text if row.b else "-"
         shared = row.a is not None and row.b is not None and row.a.id == row.b.id
-        out.append(f"Turn {row.turn}{'  (shared)' if shared else ''}")
+        out.append(f"Reply {row.turn}{'  (shared)' if shared else ''}")
         for la, lb in _zip_wrap(f"A: {a}", f"B: {b}", w):
             out.append(f"  {la:<{w}} | {lb}")
         if row.partner_a or row.partner_b:
@@ -265,7 +258,7 @@ def compare_lines(c: Comparison, partner_name: str) -> list[str]:
                 out.append("  levels: " + ", ".join(ds))
         out.append("")
     out.append(
-        f"Per criterion (mean level A -> B, over the {c.turns_compared} turns rated in both):"
+        f"Per criterion (mean level A -> B, over the {c.turns_compared} replies rated in both):"
     )
     for cr in CRITERIA:
         a, b = c.mean_a.get(cr.key), c.mean_b.get(cr.key)
@@ -276,8 +269,7 @@ def compare_lines(c: Comparison, partner_name: str) -> list[str]:
     ob = "n/a" if c.overall_b is None else f"{c.overall_b:.0f}"
     out.append(f"  {'Overall':<20} {oa:>4} -> {ob:<4} {delta_text(c.overall_a, c.overall_b)}")
     out.append(
-        f"  Ending: A {ENDINGS.get(c.ending_a or '', 'not reached')}, "
-        f"B {ENDINGS.get(c.ending_b or '', 'not reached')}"
+        f"  Ending: A {ending_words(c.ending_a)}, B {ending_words(c.ending_b)}"
     )
     return out
 

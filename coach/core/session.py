@@ -147,7 +147,7 @@ def last_partner_before(path: list[Turn], turn_no: int) -> Turn:
             if t.role == "partner" and t.idx == turn_no - 1:
                 return t
     raise ValueError(
-        f"there is no turn {turn_no} to replay from: this branch has {have} "
+        f"there is no reply {turn_no} to replay from: this branch has {have} "
         + (f"replies (choose 1 to {have})" if have else "replies yet; answer first")
     )
 

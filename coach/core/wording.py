@@ -39,3 +39,20 @@ MODEL_NAMES = either(
     cli="COACH_PARTNER_MODEL / COACH_JUDGE_MODEL (or --partner-model / --judge-model)",
     app="the model names on the Settings page",
 )
+
+
+# The words every view uses for the parts of a conversation: the CLI, the app, the exports
+# and the README. What the user writes is a "reply" (numbered from 1, never a "turn" on
+# screen), a version of the conversation is a "branch", and a branch that has not ended
+# shows NO_ENDING. The stored rows keep their own names (turns, idx, ending): these are
+# only the words shown.
+ENDINGS = {"felt_heard": "felt heard", "not_heard": "did not feel heard"}
+NO_ENDING = "not reached yet"
+
+
+def ending_words(ending: str | None) -> str:
+    """An ending in words: NO_ENDING when there is none yet; one stored by a newer coach
+    is shown as it was stored."""
+    if not ending:
+        return NO_ENDING
+    return ENDINGS.get(ending, f"reached the ending '{ending}'")

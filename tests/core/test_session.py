@@ -70,7 +70,7 @@ def test_user_turns_next_number_and_last_partner_before() -> None:
     assert last_partner_before(path, 1).id == 1
     assert last_partner_before(path, 2).id == 3
     for bad in (0, 3):
-        with pytest.raises(ValueError, match=r"no turn .* has 2 replies \(choose 1 to 2\)"):
+        with pytest.raises(ValueError, match=r"no reply .* has 2 replies \(choose 1 to 2\)"):
             last_partner_before(path, bad)
     with pytest.raises(ValueError, match="has 0 replies yet; answer first"):
         last_partner_before(path[:1], 1)

@@ -1,0 +1,28 @@
+"""The safety gate (coach/core/safety.py): the phrase that raised a concern, or None."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.core.safety import concern
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("Honestly sometimes I want to die.", "want to die"),
+        ("He hits me when he drinks.", "hits me"),
+        ("I keep thinking about suicide", "suicide"),
+        ("I'm scared of him.", "scared of him"),
+    ],
+)
+def test_a_concern_is_named_by_its_whole_phrase(text, phrase) -> None:
+    assert concern(text) == phrase
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["That sounds exhausting. What happened?", "That was an abuse of power by your boss.", ""],
+)
+def test_an_ordinary_reply_raises_none(text) -> None:
+    assert concern(text) is None
