@@ -128,3 +128,20 @@ def test_settings_are_ready_to_paste() -> None:
     env = dict(line.removeprefix("export ").split("=", 1) for line in text.splitlines())
     config = resolve_config(env=env)
     assert config is not None and config.partner_model == "smollm2"
+
+
+def test_one_token_decodes_run_on_one_thread(monkeypatch) -> None:
+    """Under --n_ubatch 1 every decode is one token: one thread, which never waits on a
+    barrier for another; batched prompts use the cores; COACH_LOCAL_THREADS overrides."""
+    from coach.adapters import local_server
+
+    monkeypatch.delenv("COACH_LOCAL_THREADS", raising=False)
+    monkeypatch.setattr(local_server.os, "cpu_count", lambda: 8)
+    assert local_server.model_settings(1) == {
+        "n_ctx": local_server.CONTEXT_TOKENS, "n_threads": 1, "n_threads_batch": 1,
+        "n_ubatch": 1}
+    batched = local_server.model_settings(None)
+    assert (batched["n_threads"], batched["n_threads_batch"]) == (1, 4)
+    assert "n_ubatch" not in batched
+    monkeypatch.setenv("COACH_LOCAL_THREADS", "2")
+    assert local_server.model_settings(1)["n_threads_batch"] == 2

@@ -101,14 +101,39 @@ def log_path(port: int) -> Path:
     return Path(tempfile.gettempdir()) / f"coach-serve-local-{port}.log"
 
 
-def threads() -> int:
-    """CPU threads for the model: every core, up to 4.
+def threads(batched: bool) -> int:
+    """CPU threads for the model's decodes: every core up to 4 for batched prompt decoding,
+    1 for one-token decodes (generation, and prompts under `--n_ubatch 1`).
+    `COACH_LOCAL_THREADS` overrides both.
 
-    llama-cpp-python's server uses half the cores for generation by default, and with
-    `--n_ubatch 1` every prompt token is decoded alone with that count too: one thread on
-    a 2-core machine. A 135M model gains little past a few threads.
+    llama.cpp's threads meet at a barrier after every operation of the graph, a few hundred
+    per decode. A one-token decode is all barriers and little work, and on a machine whose
+    cores are busy with other jobs each barrier waits for the other thread to be scheduled:
+    measured on the 2-core VM under load (issue 14), 2 threads read a 600-token prompt at
+    `--n_ubatch 1` several times slower than 1 thread, using several times its CPU time. One
+    thread never waits on another. A batched decode meets at the barriers once per batch of
+    hundreds of tokens, so there the cores pay.
     """
-    return max(1, min(os.cpu_count() or 1, 4))
+    forced = os.environ.get("COACH_LOCAL_THREADS", "").strip()
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    return max(1, min(os.cpu_count() or 1, 4)) if batched else 1
+
+
+def model_settings(ubatch: int | None) -> dict[str, Any]:
+    """The llama.cpp settings the server runs with, as `llama_cpp.Llama` keywords.
+
+    One place, so that `coach bench --local` can load the model directly with the same
+    settings to compare against.
+    """
+    settings: dict[str, Any] = {
+        "n_ctx": CONTEXT_TOKENS,
+        "n_threads": threads(batched=False),  # generation: one token per decode
+        "n_threads_batch": threads(batched=ubatch != 1),
+    }
+    if ubatch:
+        settings["n_ubatch"] = ubatch
+    return settings
 
 
 def _launch(
@@ -123,9 +148,8 @@ def _launch(
         "--model_alias", MODEL_ALIAS,
         "--host", host,
         "--port", str(port),
-        "--n_ctx", str(CONTEXT_TOKENS),
-        "--n_threads", str(threads()),
-        "--n_threads_batch", str(threads()),
+        *(arg for key, value in model_settings(ubatch).items()
+          for arg in (f"--{key}", str(value))),
         # verbose: llama.cpp's per-request timings in the log, read by `coach bench --local`
         "--verbose", "true" if verbose else "false",
         # By default a new request cuts off the one being streamed; the coach asks for the
@@ -136,8 +160,6 @@ def _launch(
         # partner's line, or the next turn's judge, reads the long rubric prompt again.
         "--cache", "true",
     ]
-    if ubatch:
-        cmd += ["--n_ubatch", str(ubatch)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + startup_seconds

@@ -1,24 +1,28 @@
 """`coach bench --local`: where one turn's time goes on the local model (SmolLM2-135M).
 
-It starts the `coach serve-local` server (with llama.cpp's per-request timings in its log),
-plays the first turn of a fresh session through the Engine a few times, and for each turn
-reports every request the coach made (the judge's, its re-asks, the partner's): when it
-started and ended, how long it waited behind another request (the server has one slot),
-the prompt tokens it read and how many the server could reuse from the request before,
-the tokens it generated, the server's model time for each, transport retries, and the
-coach's own time outside any request. The first turn starts cold; later turns find the
-rubric prompt in the server's prompt cache, as every turn after a server's first does.
+Each round starts the `coach serve-local` server (with llama.cpp's per-request timings in
+its log; start-up and probe timed), plays the first turn of a fresh session through the
+Engine (cold: nothing cached), then a second session's first turn (warm: the rubric prompt
+is in the server's prompt cache, as for every turn after a server's first), and stops the
+server. For each turn it reports every request the coach made (the judge's, its re-asks,
+the partner's, in that order: the partner answers the judge's rating): when it started
+and ended, how long it waited behind another request, the prompt tokens it read and how
+many the server reused from its cache, the tokens it generated, the server's model time,
+transport retries, the coach's own time outside any request, and CPU time (the server
+process's and the coach's) beside wall time.
 
-Then the turn's first judge request and its partner request (same messages, same
-sampling settings, same number of generated tokens) go to `llama_cpp.Llama` directly, in
-this process, with the server's settings: turn time / direct time is what the coach and
-the server add to the model's own work.
+Right after each round, the cold turn's judge request and partner request (same messages,
+same sampling settings, same number of generated tokens) go to `llama_cpp.Llama` directly,
+in this process, with the server's settings. The machine is shared, so seconds swing with
+its load: cold turn / direct, measured minutes apart in the same round, is the figure to
+trust, and the rounds show how much it moves.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import re
 import statistics
 import threading
@@ -177,16 +181,17 @@ def parse_timings(log_text: str) -> list[dict[str, float]]:
     return out
 
 
-def _flush(base_url: str, model: str, n: int) -> None:
-    """A one-token request unlike any turn's: the next turn starts with nothing in the KV."""
-    from coach.adapters.llm import OpenAIChatModel
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) process `pid` has used; None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
-    OpenAIChatModel(base_url=base_url, api_key="bench").complete(
-        [{"role": "user", "content": f"Count to {n}."}], model=model, max_tokens=1)
 
-
-def _turn(engine: Any, recorder: RecordingModel, reply: str) -> dict[str, Any]:
-    """Play one first turn; return its wall time and requests."""
+def _turn(engine: Any, recorder: RecordingModel, reply: str, server_pid: int) -> dict[str, Any]:
+    """Play one first turn; return its wall and CPU times and its requests."""
     info, _ = engine.start(SCENARIO)
     retries = _RetryCounter()
     logger = logging.getLogger("coach.adapters.llm")
@@ -194,6 +199,7 @@ def _turn(engine: Any, recorder: RecordingModel, reply: str) -> dict[str, Any]:
     old_level = logger.level
     logger.setLevel(logging.INFO)
     recorder.requests = []
+    cpu0, server0 = time.process_time(), server_cpu(server_pid)
     t0 = time.perf_counter()
     error = ""
     try:
@@ -202,10 +208,12 @@ def _turn(engine: Any, recorder: RecordingModel, reply: str) -> dict[str, Any]:
     except Exception as e:  # a model failure is a result to report, not a crash
         error, rating = f"{type(e).__name__}: {e}", None
     wall = time.perf_counter() - t0
+    cpu, server1 = time.process_time() - cpu0, server_cpu(server_pid)
     logger.removeHandler(retries)
     logger.setLevel(old_level)
-    return {"t0": t0, "wall": wall, "requests": list(recorder.requests),
-            "retries": retries.count, "error": error,
+    return {"t0": t0, "wall": wall, "coach_cpu": cpu,
+            "server_cpu": None if server0 is None or server1 is None else server1 - server0,
+            "requests": list(recorder.requests), "retries": retries.count, "error": error,
             "fallback": bool(rating and rating.source.fallback),
             "rating_status": rating.status if rating else None}
 
@@ -233,67 +241,52 @@ def _gen_tokens(req: Request) -> int | None:
     return None
 
 
-def direct(requests: list[Request], *, n_ctx: int, threads: int, ubatch: int | None,
-           repeats: int) -> dict[str, Any]:
-    """The same requests on `llama_cpp.Llama` in this process: per request, best of `repeats`.
+def direct(requests: list[Request], settings: dict[str, Any]) -> dict[str, Any]:
+    """The same requests on `llama_cpp.Llama` in this process, with the server's `settings`.
 
     Each request starts from an empty cache and generates as many tokens as it did on the
     server (EOS is held back until then; the judge's JSON grammar is applied as the server
-    applies it).
+    applies it). Model loading is timed apart and not counted.
     """
     import llama_cpp
 
     from coach.adapters.local_server import find_model_file
 
-    kw: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": threads, "n_threads_batch": threads,
-                          "verbose": False, "seed": 0}
-    if ubatch:
-        kw["n_ubatch"] = ubatch
     t0 = time.perf_counter()
-    llm = llama_cpp.Llama(str(find_model_file()), **kw)
+    llm = llama_cpp.Llama(str(find_model_file()), verbose=False, seed=0, **settings)
     load_s = time.perf_counter() - t0
     rows = []
     for req in requests:
         # A stream the coach closed early printed no count: count the text it got.
         n_gen = _gen_tokens(req) or len(llm.tokenize(req.text.encode(), add_bos=False))
-        best, usage = float("inf"), {}
-        for _ in range(repeats):
-            llm.reset()  # nothing reused from the request before
-            proc = llama_cpp.LogitsProcessorList(
-                [llama_cpp.MinTokensLogitsProcessor(n_gen, llm.token_eos())])
-            t = time.perf_counter()
-            out = llm.create_chat_completion(
-                messages=req.messages, max_tokens=n_gen,
-                temperature=req.params.get("temperature", 0.0),
-                response_format=req.params.get("response_format"),
-                logits_processor=None if req.params.get("response_format") else proc,
-            )
-            best = min(best, time.perf_counter() - t)
-            usage = dict(out.get("usage") or {})
-        rows.append({"kind": req.kind, "seconds": best,
+        llm.reset()  # nothing reused from the request before
+        proc = llama_cpp.LogitsProcessorList(
+            [llama_cpp.MinTokensLogitsProcessor(n_gen, llm.token_eos())])
+        t, c = time.perf_counter(), time.process_time()
+        out = llm.create_chat_completion(
+            messages=req.messages, max_tokens=n_gen,
+            temperature=req.params.get("temperature", 0.0),
+            response_format=req.params.get("response_format"),
+            logits_processor=None if req.params.get("response_format") else proc,
+        )
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c
+        usage = dict(out.get("usage") or {})
+        rows.append({"kind": req.kind, "seconds": seconds, "cpu_s": cpu,
                      "prompt_tokens": usage.get("prompt_tokens"),
                      "completion_tokens": usage.get("completion_tokens")})
     del llm
-    return {"load_s": load_s, "requests": rows, "total_s": sum(r["seconds"] for r in rows)}
+    return {"load_s": load_s, "requests": rows,
+            "total_s": sum(r["seconds"] for r in rows),
+            "total_cpu_s": sum(r["cpu_s"] for r in rows)}
 
 
-def bench_local(turns: int = 3) -> dict[str, Any]:
-    """Start the local server, play `turns` first turns, then the direct baseline.
-
-    Returns the figures (see `local_lines`); {"skipped": reason} without the extra.
-    """
-    why = missing()
-    if why:
-        return {"skipped": why}
+def _round(i: int) -> dict[str, Any]:
+    """One server: start it, play a cold and a warm first turn, stop it, then run the cold
+    turn's judge and partner requests on llama_cpp directly."""
     import tempfile
 
     from coach.adapters.config import resolve_config
-    from coach.adapters.local_server import (
-        CONTEXT_TOKENS,
-        start_local_server,
-        stop_local_server,
-        threads,
-    )
+    from coach.adapters.local_server import model_settings, start_local_server, stop_local_server
     from coach.adapters.scenario_files import load_library
     from coach.adapters.store import Store
     from coach.application.backends import make_backend
@@ -303,8 +296,8 @@ def bench_local(turns: int = 3) -> dict[str, Any]:
     t0 = time.perf_counter()
     proc, base_url, model = start_local_server(verbose=True, stages=stages)
     stages["total"] = time.perf_counter() - t0
-    log = Path(stages["log"])
-    results = []
+    log = Path(stages.pop("log"))
+    turns = []
     try:
         config = resolve_config(env={"OPENAI_BASE_URL": base_url, "COACH_PARTNER_MODEL": model,
                                      "COACH_TIMEOUT": "300", "COACH_TIME_BUDGET": "600"})
@@ -315,39 +308,55 @@ def bench_local(turns: int = 3) -> dict[str, Any]:
         backend.partner.model = recorder
         with tempfile.TemporaryDirectory() as tmp:
             engine = Engine(Store(Path(tmp) / "bench.db"), backend, load_library())
-            for i in range(turns):
-                _flush(base_url, model, i + 2)
+            for j in range(2):  # cold, then warm (the rubric prompt cached)
                 offset = len(log.read_bytes())
-                turn = _turn(engine, recorder, REPLIES[i % len(REPLIES)])
+                turn = _turn(engine, recorder, REPLIES[(2 * i + j) % len(REPLIES)], proc.pid)
                 time.sleep(0.2)  # the last timing lines reach the log
                 _attach(turn, parse_timings(log.read_bytes()[offset:].decode(errors="replace")))
-                results.append(turn)
+                turns.append(turn)
     finally:
         stop_local_server(proc)
-    first = results[0]["requests"]
-    judge = next((r for r in first if r.kind == "judge"), None)
-    partner = next((r for r in first if r.kind == "partner"), None)
-    base = direct([r for r in (judge, partner) if r is not None], n_ctx=CONTEXT_TOKENS,
-                  threads=threads(), ubatch=stages.get("ubatch"),
-                  repeats=min(turns, 2))
-    walls = [t["wall"] for t in results]
+    cold = turns[0]["requests"]
+    same = [r for kind in ("judge", "partner") for r in cold if r.kind == kind]
+    base = direct(same, model_settings(stages.get("ubatch")))
+    wall = turns[0]["wall"]
     return {
-        "server": {k: v for k, v in stages.items() if k != "log"},
-        "turns": [_turn_report(t) for t in results],
+        "server": stages,
+        "turns": [_turn_report(t) for t in turns],
         "direct": base,
-        "turn_s_min": min(walls),
-        "turn_s_median": statistics.median(walls),
-        "ratio_min": min(walls) / base["total_s"] if base["total_s"] else None,
-        "ratio_median": statistics.median(walls) / base["total_s"] if base["total_s"] else None,
+        "ratio": wall / base["total_s"] if base["total_s"] else None,
+    }
+
+
+def bench_local(rounds: int = 2) -> dict[str, Any]:
+    """`rounds` rounds of: a fresh server, a cold and a warm turn, the direct baseline.
+
+    Returns the figures (see `local_lines`); {"skipped": reason} without the extra.
+    """
+    why = missing()
+    if why:
+        return {"skipped": why}
+    out = [_round(i) for i in range(rounds)]
+    ratios = [r["ratio"] for r in out if r["ratio"] is not None]
+    colds = [r["turns"][0]["wall_s"] for r in out]
+    return {
+        "rounds": out,
+        "cold_turn_s_median": statistics.median(colds),
+        "warm_turn_s_median": statistics.median(r["turns"][1]["wall_s"] for r in out),
+        "direct_s_median": statistics.median(r["direct"]["total_s"] for r in out),
+        "ratio_median": statistics.median(ratios) if ratios else None,
+        "ratio_max": max(ratios) if ratios else None,
     }
 
 
 def _turn_report(turn: dict[str, Any]) -> dict[str, Any]:
     reqs = sorted(turn["requests"], key=lambda r: r.start)
-    span = (max(r.end for r in reqs) - min(r.start for r in reqs)) if reqs else 0.0
+    busy = sum(r.end - r.start for r in reqs)  # the requests run one after the other
     return {
         "wall_s": turn["wall"],
-        "coach_overhead_s": turn["wall"] - span,
+        "coach_cpu_s": turn["coach_cpu"],
+        "server_cpu_s": turn["server_cpu"],
+        "coach_overhead_s": turn["wall"] - busy,
         "reasks": sum(r.kind.startswith("judge re-ask") for r in reqs),
         "retries": turn["retries"],
         "fallback": turn["fallback"],
@@ -376,46 +385,56 @@ def _turn_report(turn: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _f(v: Any, nd: int = 1) -> str:
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def _turn_lines(name: str, t: dict[str, Any]) -> list[str]:
+    lines = [
+        f"  {name}: {t['wall_s']:.1f} s wall, CPU {_f(t['server_cpu_s'])} s server + "
+        f"{_f(t['coach_cpu_s'], 2)} s coach (re-asks {t['reasks']}, retries {t['retries']}, "
+        f"coach overhead {t['coach_overhead_s'] * 1000:.0f} ms, rating "
+        f"{t['rating_status']}{' by the fallback' if t['fallback'] else ''}"
+        f"{', error ' + t['error'] if t['error'] else ''})",
+        f"    {'request':<15} {'start':>6} {'end':>6} {'queued':>7} "
+        f"{'prompt tok':>14} {'prompt s':>8} {'gen tok':>9} {'gen s':>6} {'other s':>7}  finish",
+    ]
+    for q in t["requests"]:
+        reused = f"+{q['prompt_reused']:.0f}c" if q["prompt_reused"] else ""
+        ptok = "-" if q["prompt_tokens"] is None else f"{q['prompt_tokens']:.0f}{reused}"
+        lines.append(
+            f"    {q['kind']:<15} {_f(q['start_s']):>6} {_f(q['end_s']):>6} "
+            f"{_f(q['queued_s']):>7} {ptok:>14} {_f(q['prompt_s']):>8} "
+            f"{q['gen_tokens'] or '-':>4}/{q['max_tokens'] or '-':<4} {_f(q['gen_s']):>6} "
+            f"{_f(q['server_other_s']):>7}  {q['finish'] or q['error'] or ''}")
+    return lines
+
+
 def local_lines(r: dict[str, Any]) -> list[str]:
     """The local-model breakdown as text."""
     if "skipped" in r:
         return [f"local model: skipped ({r['skipped']})"]
-    s = r["server"]
-    lines = [
-        "local model (SmolLM2-135M on llama.cpp via coach serve-local)",
-        f"  server start {s['total']:.1f} s: launch {s['launch']:.1f} s, probe "
-        f"{s['probe']:.1f} s, relaunch after a crash {s['relaunch']:.1f} s; "
-        f"n_ubatch {s['ubatch'] or 'default'}",
-    ]
-
-    def f(v: Any, nd: int = 1) -> str:
-        return "-" if v is None else f"{v:.{nd}f}"
-
-    for i, t in enumerate(r["turns"], 1):
+    lines = ["local model (SmolLM2-135M on llama.cpp via coach serve-local); "
+             "c = prompt tokens reused from the server's cache"]
+    for i, rd in enumerate(r["rounds"], 1):
+        s = rd["server"]
         lines.append(
-            f"  turn {i}: {t['wall_s']:.1f} s  (re-asks {t['reasks']}, retries {t['retries']}, "
-            f"coach overhead {t['coach_overhead_s'] * 1000:.0f} ms, rating "
-            f"{t['rating_status']}{' by the fallback' if t['fallback'] else ''}"
-            f"{', error ' + t['error'] if t['error'] else ''})")
-        lines.append(f"    {'request':<15} {'start':>6} {'end':>6} {'queued':>7} "
-                     f"{'prompt tok':>14} {'prompt s':>8} {'gen tok':>9} {'gen s':>6} "
-                     f"{'other s':>7}  finish")
-        for q in t["requests"]:
-            reused = f"+{q['prompt_reused']:.0f}c" if q["prompt_reused"] else ""
-            ptok = "-" if q["prompt_tokens"] is None else f"{q['prompt_tokens']:.0f}{reused}"
-            lines.append(
-                f"    {q['kind']:<15} {f(q['start_s']):>6} {f(q['end_s']):>6} "
-                f"{f(q['queued_s']):>7} {ptok:>14} {f(q['prompt_s']):>8} "
-                f"{q['gen_tokens'] or '-':>4}/{q['max_tokens'] or '-':<4} {f(q['gen_s']):>6} "
-                f"{f(q['server_other_s']):>7}  {q['finish'] or q['error'] or ''}")
-    d = r["direct"]
-    lines.append(f"  llama_cpp.Llama directly, same requests (load {d['load_s']:.1f} s, "
-                 "not counted):")
-    for q in d["requests"]:
-        lines.append(f"    {q['kind']:<15} {q['seconds']:.1f} s  ({q['prompt_tokens']} prompt, "
-                     f"{q['completion_tokens']} generated)")
-    lines.append(f"  direct total {d['total_s']:.1f} s; turn min {r['turn_s_min']:.1f} s, "
-                 f"median {r['turn_s_median']:.1f} s; turn / direct: min "
-                 f"{f(r['ratio_min'], 2)}, median {f(r['ratio_median'], 2)}   target <= 3 and "
-                 "<= 20 s")
+            f"round {i}: server start {s['total']:.1f} s (launch {s['launch']:.1f} s, probe "
+            f"{s['probe']:.1f} s, relaunch after a crash {s['relaunch']:.1f} s; n_ubatch "
+            f"{s['ubatch'] or 'default'})")
+        lines += _turn_lines("cold turn", rd["turns"][0])
+        lines += _turn_lines("warm turn", rd["turns"][1])
+        d = rd["direct"]
+        lines.append(f"  llama_cpp.Llama directly, the cold turn's requests (load "
+                     f"{d['load_s']:.1f} s, not counted):")
+        for q in d["requests"]:
+            lines.append(f"    {q['kind']:<15} {q['seconds']:.1f} s wall, {q['cpu_s']:.1f} s CPU "
+                         f"({q['prompt_tokens']} prompt, {q['completion_tokens']} generated)")
+        lines.append(f"  direct {d['total_s']:.1f} s wall ({d['total_cpu_s']:.1f} s CPU); "
+                     f"cold turn / direct {_f(rd['ratio'], 2)}")
+    lines.append(
+        f"median of {len(r['rounds'])} rounds: cold turn {r['cold_turn_s_median']:.1f} s, warm "
+        f"turn {r['warm_turn_s_median']:.1f} s, direct {r['direct_s_median']:.1f} s; cold turn "
+        f"/ direct {_f(r['ratio_median'], 2)} (max {_f(r['ratio_max'], 2)})   target <= 3 and "
+        "<= 20 s")
     return lines

@@ -294,9 +294,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--report", type=Path, help="write the figures as JSON here")
     p.add_argument("--local", action="store_true",
                    help="instead: where a turn's time goes on the local model "
-                   "(needs the `local` extra; about a minute)")
-    p.add_argument("--turns", type=int, default=3, metavar="N",
-                   help="with --local: turns to measure (default 3)")
+                   "(needs the `local` extra; minutes)")
+    p.add_argument("--rounds", type=int, default=2, metavar="N",
+                   help="with --local: rounds of fresh server, cold and warm turn, direct "
+                   "baseline (default 2)")
     p.set_defaults(func=run)
 
 
@@ -305,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
     if args.local:
         from coach.bench.local import bench_local, local_lines
 
-        r = {"machine": machine(), "local": bench_local(turns=max(1, args.turns))}
+        r = {"machine": machine(), "local": bench_local(rounds=max(1, args.rounds))}
         lines = local_lines(r["local"])
     else:
         r = run_bench(quick=args.quick)
