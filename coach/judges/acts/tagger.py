@@ -671,15 +671,16 @@ def tag_reply(
             out[i - 1] = replace(out[i - 1], tags=tuple(prev))
     kind = any(t.act in _KIND and not t.stock for s in out for t in s.tags)
     if kind:
-        # A laugh opening one sentence of a reply that is kind elsewhere is warmth.
-        out = [replace(s, tags=tuple(t for t in s.tags if t.why != _WARM_LAUGH))
-               if any(t.why == _WARM_LAUGH for t in s.tags) else s for s in out]
+        # A laugh or a "poor you" in a reply that is kind elsewhere is warmth.
+        out = [replace(s, tags=tuple(t for t in s.tags if t.why not in _WARM_IF_KIND))
+               if any(t.why in _WARM_IF_KIND for t in s.tags) else s for s in out]
     elif ctx.line_words:
         out = _mock_echo(out, low, ctx)
     return ReplyActs(reply, tuple(out), rules.version)
 
 
-_WARM_LAUGH = "laughs at what they said"
+# Contempt read from a laugh or a "poor you": warmth in a reply that is kind elsewhere.
+_WARM_IF_KIND = frozenset({"laughs at what they said", "pity with nothing behind it"})
 
 
 def _about_them(text: str, ctx: Context, pats: dict[str, re.Pattern[str]]) -> bool:
@@ -694,7 +695,9 @@ def _is_echo(text: str, ctx: Context) -> bool:
 
 
 def _mock_echo(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
-    """Contempt for their words echoed and capped with a scoff (see `_SCOFF_END`)."""
+    """Contempt for their words echoed and capped with a scoff (see `_SCOFF_END`), unless
+    another sentence plainly listens (then the laugh is with them)."""
+    hits = []
     for i, sent in enumerate(out):
         if sent.has("contempt"):
             continue
@@ -702,10 +705,17 @@ def _mock_echo(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
         m = _SCOFF_END.match(seg)
         echo = m and (m.group("echo") or m.group("echo2") or m.group("echo3"))
         prev = low[out[i - 1].start : out[i - 1].end] if i else ""
-        if (echo and _is_echo(echo, ctx)) or (
-            i and _SCOFF_ALONE.match(seg) and _is_echo(prev, ctx)
-        ):
-            tags = [t for t in sent.tags if t.act not in POSITIVE]
-            tags.append(Tag("contempt", 2, "echoes their words to scoff at them"))
-            out[i] = replace(sent, tags=tuple(tags))
+        if echo and _is_echo(echo, ctx):
+            hits.append((i, {i}))
+        elif i and _SCOFF_ALONE.match(seg) and _is_echo(prev, ctx):
+            hits.append((i, {i, i - 1}))
+    used = set().union(*(span for _, span in hits)) if hits else set()
+    if any(t.act in POSITIVE and not t.stock and (t.strength == 2 or t.act in _KIND)
+           for j, s in enumerate(out) if j not in used for t in s.tags):
+        return out
+    for i, _ in hits:
+        sent = out[i]
+        tags = [t for t in sent.tags if t.act not in POSITIVE]
+        tags.append(Tag("contempt", 2, "echoes their words to scoff at them"))
+        out[i] = replace(sent, tags=tuple(tags))
     return out
