@@ -60,6 +60,9 @@ _SCOFF_END = re.compile(
     r"|^\W*(lol|lmao|haha+)\W+(?P<echo3>(?!(same|that|this|it|me|i|yes|yeah|true|fair|agreed|we|"
     r"so true|exactly)\b)\w+(\W+\w+){0,2})\W*$"
 )
+# What every `_SCOFF_END` match holds: a plain search for it is cheap, while the full match
+# backtracks over the whole sentence.
+_SCOFF_HINT = re.compile(r"lol|lmao|haha|riigh|sure|\U0001F602|\U0001F644|\U0001F643|\U0001F612")
 _SCOFF_ALONE = re.compile(
     r"^\W*(sure|lol|lmao|yeah,? sure|oh,? sure|riight+|right\.{2,}|wow|cool|noted|k|ok then|"
     r"okay then)\W*$"
@@ -702,7 +705,7 @@ def _mock_echo(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
         if sent.has("contempt"):
             continue
         seg = low[sent.start : sent.end]
-        m = _SCOFF_END.match(seg)
+        m = _SCOFF_END.match(seg) if _SCOFF_HINT.search(seg) else None
         echo = m and (m.group("echo") or m.group("echo2") or m.group("echo3"))
         prev = low[out[i - 1].start : out[i - 1].end] if i else ""
         if echo and _is_echo(echo, ctx):
