@@ -53,10 +53,26 @@ _LAUGH_ONLY = re.compile(r"^\W*(lol|lmao|haha+|hehe|jk|kidding|just kidding|only
 # sentence ("furniture lol") or as the next one ("Miss wanting me. Sure."). "ok" is left out:
 # "Sunday. Okay." agrees; "sure" alone after their words is the sarcastic "sure".
 _SCOFF_END = re.compile(
-    r"^(?P<echo>.*?\w.*?)[\s,.!?]*(\blol|\blmao|\briight+|(?<=[,.] )sure)\W*$"
+    r"^(?P<echo>.*?\w.*?)[\s,.!?]*(\blol|\blmao|\bhaha+|\briight+|(?<=[,.] )sure)"
+    r"(\W+(ok|okay|k|sure|right|then))?\W*$"
     r"|^(?P<echo2>.*?\w.*?)\s*(\U0001F602|\U0001F644|\U0001F643|\U0001F612)\W*$"
+    # "lol a chef": a laugh, then a few of their words ("lol same", "haha that does" agree)
+    r"|^\W*(lol|lmao|haha+)\W+(?P<echo3>(?!(same|that|this|it|me|i|yes|yeah|true|fair|agreed|we|"
+    r"so true|exactly)\b)\w+(\W+\w+){0,2})\W*$"
 )
-_SCOFF_ALONE = re.compile(r"^\W*(sure|lol|lmao|yeah,? sure|oh,? sure|riight+|right\.{2,})\W*$")
+# What every `_SCOFF_END` match holds: a plain search for it is cheap, while the full match
+# backtracks over the whole sentence.
+_SCOFF_HINT = re.compile(r"lol|lmao|haha|riigh|sure|\U0001F602|\U0001F644|\U0001F643|\U0001F612")
+_SCOFF_ALONE = re.compile(
+    r"^\W*(sure|lol|lmao|yeah,? sure|oh,? sure|riight+|right\.{2,}|wow|cool|noted|k|ok then|"
+    r"okay then)\W*$"
+)
+# "you always/never <verb>" that says back what they said of themselves ("I've never asked"
+# -> "lol you never ask me that") agrees with them; it is no verdict on them.
+_YOU_ADVERB = re.compile(r"\byou (always|never) ([a-z']+)")
+_I_ADVERB = re.compile(
+    r"\bi(?:'ve|'m| have| am| was)?(?: [a-z']+){0,2} (always|never)((?: [a-z']+){1,6})"
+)
 _KIND = frozenset({"care", "apology", "validation", "ownership", "offer_presence"})
 
 
@@ -373,6 +389,37 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
     return tags
 
 
+# A word after these, or inside quotation marks, is mentioned, not said: "You already texted
+# sorry" quotes their complaint; it is no new apology.
+_REPORTING = re.compile(
+    r"\b(said|say|says|saying|texted|text|texting|sent|send|wrote|write|typed|another|word|"
+    r"keep saying)\W+$"
+)
+
+
+def _mentioned(seg: str, at: int) -> bool:
+    before = seg[:at]
+    quotes = before.count('"') + before.count("\u201c") - before.count("\u201d")
+    return quotes % 2 == 1 or bool(_REPORTING.search(before))
+
+
+def _confirms_them(seg: str, partner: str) -> bool:
+    """Whether `seg`'s "you always/never <verb>" repeats the partner's own "I ... always/never
+    <verb>" (same adverb, a verb of the same stem among the words after it)."""
+    mine = _YOU_ADVERB.search(seg)
+    if not mine or not partner:
+        return False
+    verb = mine.group(2)
+    for m in _I_ADVERB.finditer(partner):
+        if m.group(1) != mine.group(1):
+            continue
+        for w in m.group(2).split():
+            n = min(4, len(w), len(verb))
+            if n >= 3 and w[:n] == verb[:n]:
+                return True
+    return False
+
+
 # Someone a question names: "What did he say?" asks about their story, so it is not generic.
 _SOMEONE = re.compile(r"\b(he|she|they|him|her|them|his|their|he's|she's|they're)\b")
 
@@ -406,6 +453,9 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             # something else (a pep talk, an argument), not their story said back.
             tags = [t for t in tags if t.why not in _BARE_REFLECTIONS]
     acts = {t.act for t in tags}
+    if "blame" in acts and _confirms_them(seg, ctx.partner_line.lower()):
+        tags = [t for t in tags if t.why != "attacks their character"]
+        acts = {t.act for t in tags}
     if acts & {"blame", "defensiveness"}:
         # "You're overreacting" is about them, and says nothing of theirs back.
         tags = [t for t in tags if t.act not in REFLECTIONS]
@@ -470,8 +520,9 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         words |= {
             w for w in ("sorry", "promise") if w in said or (w == "sorry" and "apolog" in said)
         }
-        hit = next((w for w in _WORD.findall(seg) if _stem(w) in words), None)
-        if hit and not _negated(seg, seg.find(hit), frozenset(load_rules().lexicon.negators), 2):
+        hit = next((w for w in _WORD.finditer(seg) if _stem(w.group(0)) in words
+                    and not _mentioned(seg, w.start())), None)
+        if hit and not _negated(seg, hit.start(), frozenset(load_rules().lexicon.negators), 2):
             tags.append(Tag("minimizing", 1, "does what they asked you not to"))
             break
     return tags
@@ -616,13 +667,28 @@ def tag_reply(
         out.append(Sentence(sp.start, sp.end, sp.text, settled))
     for i in range(1, len(out)):
         seg = low[out[i].start : out[i].end]
-        if out[i].has("contempt") and _LAUGH_ONLY.match(seg) and not out[i - 1].has("contempt"):
+        if (out[i].has("contempt") and _LAUGH_ONLY.match(seg) and not out[i - 1].has("contempt")
+                and _about_them(low[out[i - 1].start : out[i - 1].end], ctx, pats)):
             prev = [t for t in out[i - 1].tags if t.act not in POSITIVE]
             prev.append(Tag("contempt", 2, "laughed at, in the next breath"))
             out[i - 1] = replace(out[i - 1], tags=tuple(prev))
-    if ctx.line_words and not any(s.has(*_KIND) for s in out):
+    kind = any(t.act in _KIND and not t.stock for s in out for t in s.tags)
+    if kind:
+        # A laugh or a "poor you" in a reply that is kind elsewhere is warmth.
+        out = [replace(s, tags=tuple(t for t in s.tags if t.why not in _WARM_IF_KIND))
+               if any(t.why in _WARM_IF_KIND for t in s.tags) else s for s in out]
+    elif ctx.line_words:
         out = _mock_echo(out, low, ctx)
     return ReplyActs(reply, tuple(out), rules.version)
+
+
+# Contempt read from a laugh or a "poor you": warmth in a reply that is kind elsewhere.
+_WARM_IF_KIND = frozenset({"laughs at what they said", "pity with nothing behind it"})
+
+
+def _about_them(text: str, ctx: Context, pats: dict[str, re.Pattern[str]]) -> bool:
+    """Whether `text` speaks to them or hands back their words (a laugh after it is at them)."""
+    return bool(pats["second_person"].search(text)) or _is_echo(text, ctx)
 
 
 def _is_echo(text: str, ctx: Context) -> bool:
@@ -632,18 +698,27 @@ def _is_echo(text: str, ctx: Context) -> bool:
 
 
 def _mock_echo(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
-    """Contempt for their words echoed and capped with a scoff (see `_SCOFF_END`)."""
+    """Contempt for their words echoed and capped with a scoff (see `_SCOFF_END`), unless
+    another sentence plainly listens (then the laugh is with them)."""
+    hits = []
     for i, sent in enumerate(out):
         if sent.has("contempt"):
             continue
         seg = low[sent.start : sent.end]
-        m = _SCOFF_END.match(seg)
-        echo = m and (m.group("echo") or m.group("echo2"))
+        m = _SCOFF_END.match(seg) if _SCOFF_HINT.search(seg) else None
+        echo = m and (m.group("echo") or m.group("echo2") or m.group("echo3"))
         prev = low[out[i - 1].start : out[i - 1].end] if i else ""
-        if (echo and _is_echo(echo, ctx)) or (
-            i and _SCOFF_ALONE.match(seg) and _is_echo(prev, ctx)
-        ):
-            tags = [t for t in sent.tags if t.act not in POSITIVE]
-            tags.append(Tag("contempt", 2, "echoes their words to scoff at them"))
-            out[i] = replace(sent, tags=tuple(tags))
+        if echo and _is_echo(echo, ctx):
+            hits.append((i, {i}))
+        elif i and _SCOFF_ALONE.match(seg) and _is_echo(prev, ctx):
+            hits.append((i, {i, i - 1}))
+    used = set().union(*(span for _, span in hits)) if hits else set()
+    if any(t.act in POSITIVE and not t.stock and (t.strength == 2 or t.act in _KIND)
+           for j, s in enumerate(out) if j not in used for t in s.tags):
+        return out
+    for i, _ in hits:
+        sent = out[i]
+        tags = [t for t in sent.tags if t.act not in POSITIVE]
+        tags.append(Tag("contempt", 2, "echoes their words to scoff at them"))
+        out[i] = replace(sent, tags=tuple(tags))
     return out
