@@ -231,16 +231,24 @@ def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
         "second_person": re.compile(r"\b(you|your|you're|youre|you've|you'd|yourself)\b"),
         "first_person": re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|my|me|we|our|us)\b"),
         "about_them": re.compile(r"\b(you|your|you're|youre|you've|he|she|they|his|her|their)\b"),
+        # A promise to do it, or a yes (after a lead-in: "And yes, please read it to me");
+        # "that's what you'll get" and "from now on" commit as well as "I will".
         "commitment": re.compile(
             r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
             r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to|"
-            r"i'?m staying|i'?d love (that|to)|consider it done|you got it|happy to|it is)\b|"
-            r"^\W*(yes|yeah|of course|course|okay|ok|sure|absolutely|always|deal|done)\b"
+            r"i'?m staying|i'?d love (that|to)|consider it done|you got it|happy to|it is|"
+            r"from now on|that'?s what (you'?ll|you will|we'?ll|we will) (get|have|do)|"
+            r"you'?ll (get|have) (it|that|one|them)|will do)\b|"
+            r"^\W*((and|so|then|oh|well|okay|ok|right)\W+)*(yes|yeah|of course|course|okay|ok|"
+            r"sure|absolutely|always|deal|done)\b|^\W*done\W*$"
         ),
         "assent": re.compile(
             r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
-            r"^\W*(yes|yeah|of course|course (you can|i will)|okay|ok|sure|absolutely|deal|done|"
-            r"i can do that|i'?d love (that|to))\b|\b[a-z]+ it is\W*$"
+            r"^\W*((and|so|then|oh|well|okay|ok|right)\W+)*(yes|yeah|of course|"
+            r"course (you can|i will)|okay|ok|sure|absolutely|deal|done|"
+            r"i can do that|i'?d love (that|to))\b|\b[a-z]+ it is\W*$|"
+            r"^\W*(i will|i can|i'?ll do (that|it)|will do|consider it done)\W*$|"
+            r"\bthat'?s what (you'?ll|you will|we'?ll|we will) (get|have|do)\b"
         ),
         # what they say you did, and what you say you did: "you (used to) love it" and
         # "I loved that house"; the verb is compared by its stem
@@ -318,6 +326,14 @@ def _tail_words(ctx: Context) -> frozenset[str]:
     return content_words(" ".join(ctx.partner_line.split()[-12:]))
 
 
+def _shares_run(seg: str, partner_line: str) -> bool:
+    """Whether `seg` repeats three words in a row from what they said."""
+    mine = _WORD.findall(seg)
+    theirs = " " + " ".join(_WORD.findall(partner_line.lower())) + " "
+    runs = zip(mine, mine[1:], mine[2:], strict=False)
+    return any(f" {a} {b} {c} " in theirs for a, b, c in runs)
+
+
 def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]],
                is_q: bool, mine: frozenset[str], overlap: frozenset[str]) -> list[Tag]:
     """Reflections without a lead-in: their situation picked up, or their words echoed."""
@@ -354,15 +370,25 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
             and (
                 (mine <= _tail_words(ctx)
                  and len(seg.split()) <= 8)
+                # or two of their words from anywhere, in a short fragment that keeps a
+                # run of three of their words ("A four out of ten, okay.")
+                or (len(mine) >= 2 and mine <= ctx.line_words and len(seg.split()) <= 8
+                    and _shares_run(seg, ctx.partner_line))
                 # or a longer run of their own details, picked from anywhere in what they
-                # said ("Forty hellos before ten, and Mrs Patel with the kettle on.")
-                or (len(mine) >= 3 and _within(mine, ctx.line_words) and len(seg.split()) <= 14)
+                # said ("Forty hellos before ten, and Mrs Patel with the kettle on."), with
+                # at most one word of the listener's own ("A hug at the door, before the
+                # bag's down.")
+                or (len(mine) >= 3 and len(seg.split()) <= 14
+                    and len([w for w in mine if not _within(frozenset((w,)), ctx.line_words)])
+                    <= (1 if len(mine) >= 4 else 0))
             )
-            and not pats["first_person"].search(seg)
-            and not re.search(not_saying_back, seg)
+            # Their list said back from the listener's side keeps "me", "us" and "we" ("me
+            # holding you on the sofa", "just us two"); an "I" or a "my" starts a story.
+            and not _SPEAKER.search(seg)
+            and not re.search(not_saying_back, seg.replace(" just ", " "))
             # Greetings, thanks and goodbyes echo too, and are not reflections; nor is a
             # question without its mark, or a bare "good"/"bad".
-            and not re.search(r"\b(hello|hi|hey|bye|goodbye|thanks?|welcome|good (day|night|"
+            and not re.search(r"\b(hello|hi|hey|bye|goodbye|thanks?|welcome|happy|good (day|night|"
                               r"evening|morning|luck)|have a|take care)\b|^\W*(are|is|do|does|"
                               r"did|have|has|can|could|would|will|what|why|how|when|where|who)\b"
                               # a sulk is no echo: "Fine. Not talking, then."
@@ -371,6 +397,10 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
                              "hmm", "mhm", "huh", "yep", "nope", "mmm", "uh-huh", "mm-hmm"}):
         tags.append(Tag("simple_reflection", 1, "echoes their own words"))
     return tags
+
+
+# The speaker as the one who acts or owns: "I", "my" (an echo may hold "me", "us", "we").
+_SPEAKER = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|my|mine|myself)\b")
 
 
 # Someone a question names: "What did he say?" asks about their story, so it is not generic.
@@ -470,9 +500,15 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         words |= {
             w for w in ("sorry", "promise") if w in said or (w == "sorry" and "apolog" in said)
         }
-        hit = next((w for w in _WORD.findall(seg) if _stem(w) in words), None)
+        hit = next((w for w in _WORD.findall(seg) if _stem(w) in words or w[:-1] in words), None)
         if hit and not _negated(seg, seg.find(hit), frozenset(load_rules().lexicon.negators), 2):
             tags.append(Tag("minimizing", 1, "does what they asked you not to"))
+            break
+        if hit and not acts & HARMFUL and re.search(
+            rf"\b(no|won'?t|will not|not going to|never) ([a-z]+ )?{re.escape(hit)}", seg
+        ):
+            # "Don't say sorry" -> "No sorry, then." / "I won't promise": their terms kept.
+            tags.append(Tag("offer_presence", 2, "does what they asked for"))
             break
     return tags
 
