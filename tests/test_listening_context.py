@@ -30,3 +30,21 @@ _STORY = "The train was cancelled, then the bus broke down, and I got in at two 
 )
 def test_context_rules(partner: str, reply: str, act: str, tagged: bool) -> None:
     assert (act in tag_reply(reply, partner_line=partner).kinds) is tagged
+
+
+_NIGHT = "They work nights at a warehouse and have just come in; they pour cereal."
+
+
+@pytest.mark.parametrize(
+    ("reply", "act"),
+    [
+        ("It sounds like you felt humiliated.", "simple_reflection"),  # a guess: nothing fits
+        ("You must be exhausted.", "complex_reflection"),  # "tired" is its kin
+        ("It sounds like that really hurt.", "complex_reflection"),  # hurt fits most news
+    ],
+)
+def test_a_feeling_that_fits_nothing_they_said_is_a_guess(reply: str, act: str) -> None:
+    acts = tag_reply(reply, partner_line="Fine. Tired. It was fine.", situation=_NIGHT)
+    assert act in acts.kinds
+    # without a scenario there is no situation to check it by
+    assert "complex_reflection" in tag_reply(reply, partner_line="Fine. Tired.").kinds

@@ -326,6 +326,33 @@ def _tail_words(ctx: Context) -> frozenset[str]:
     return content_words(" ".join(ctx.partner_line.split()[-12:]))
 
 
+# Kin of the hard feelings, by their first four letters: a reflection's feeling fits what
+# they said when they used a word of its kin ("exhausted" fits "tired"; "humiliated" fits
+# "they laughed at me"). Hurt and sadness fit almost any hard news, so they have no kin here.
+_KIN = tuple(frozenset(w[:4] for w in group.split()) for group in (
+    "tired exhausted drained worn knackered shattered sleep wiped weary burnt burned fatigue "
+    "shift night",
+    "humiliated embarrassed ashamed shame mortified laughed joke punchline stupid small "
+    "everyone",
+    "lonely alone isolated invisible unseen nobody miss quiet ignored furniture unwanted",
+    "scared afraid frightened terrified anxious anxiety worried nervous fear scary panic",
+    "angry furious livid annoyed frustrated irritated resent unfair",
+    "overwhelmed stressed pressure swamped drowning everything",
+))
+
+
+def _feeling_fits(seg: str, ctx: Context, pats: dict[str, re.Pattern[str]]) -> bool:
+    """Whether the hard feelings `seg` names fit what they said or their situation (a
+    feeling of no known kin is given the benefit of the doubt)."""
+    theirs = {w[:4] for w in _WORD.findall(f"{ctx.partner_line} {ctx.situation}".lower())}
+    for m in pats["feelings"].finditer(seg):
+        head = m.group(0)[:4]
+        kin = [k for k in _KIN if head in k]
+        if not kin or head in theirs or any(k & theirs for k in kin):
+            return True
+    return not pats["feelings"].search(seg)
+
+
 def _shares_run(seg: str, partner_line: str) -> bool:
     """Whether `seg` repeats three words in a row from what they said."""
     mine = _WORD.findall(seg)
@@ -449,6 +476,13 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
                 tags.append(Tag("simple_reflection", 1, "says their own words back"))
         else:
             tags = [t for t in tags if t.act != "simple_reflection"]
+            if ctx.partner_line and ctx.situation and not _feeling_fits(seg, ctx, pats):
+                # "It sounds like you felt humiliated" to "Fine. Tired.": a feeling that
+                # nothing they said or went through points to is a guess, not a reflection.
+                # Only with a scenario: without one there is no situation to check it by
+                # (a feeling they did not name is what a complex reflection adds).
+                tags = [t for t in tags if t.act != "complex_reflection"]
+                tags.append(Tag("simple_reflection", 1, "guesses at a feeling they did not name"))
     if not ctx.partner_line:
         return tags
     # A question about something else entirely: it names a topic beside the point (the
