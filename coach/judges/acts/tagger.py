@@ -407,7 +407,7 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
                 # bag's down.")
                 or (len(mine) >= 3 and len(seg.split()) <= 14
                     and len([w for w in mine if not _within(frozenset((w,)), ctx.line_words)])
-                    <= (1 if len(mine) >= 3 else 0))
+                    <= (1 if len(mine) >= 4 else 0))
             )
             # Their list said back from the listener's side keeps "me", "us" and "we" ("me
             # holding you on the sofa", "just us two"); an "I" or a "my" starts a story.
