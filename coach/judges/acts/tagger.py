@@ -247,16 +247,24 @@ def _lexicon_patterns() -> dict[str, re.Pattern[str]]:
         "second_person": re.compile(r"\b(you|your|you're|youre|you've|you'd|yourself)\b"),
         "first_person": re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|my|me|we|our|us)\b"),
         "about_them": re.compile(r"\b(you|your|you're|youre|you've|he|she|they|his|her|their)\b"),
+        # A promise to do it, or a yes (after a lead-in: "And yes, please read it to me");
+        # "that's what you'll get" and "from now on" commit as well as "I will".
         "commitment": re.compile(
             r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
             r"\b(i'?ll|i will|i'?m going to|i am going to|let me|i can|i'?d be glad to|"
-            r"i'?m staying|i'?d love (that|to)|consider it done|you got it|happy to|it is)\b|"
-            r"^\W*(yes|yeah|of course|course|okay|ok|sure|absolutely|always|deal|done)\b"
+            r"i'?m staying|i'?d love (that|to)|consider it done|you got it|happy to|it is|"
+            r"from now on|that'?s what (you'?ll|you will|we'?ll|we will) (get|have|do)|"
+            r"you'?ll (get|have) (it|that|one|them)|will do)\b|"
+            r"^\W*((and|so|then|oh|well|okay|ok|right)\W+)*(yes|yeah|of course|course|okay|ok|"
+            r"sure|absolutely|always|deal|done)\b|^\W*done\W*$"
         ),
         "assent": re.compile(
             r"\bsounds (lovely|great|perfect|good|wonderful|nice|like a plan|like heaven)\b|"
-            r"^\W*(yes|yeah|of course|course (you can|i will)|okay|ok|sure|absolutely|deal|done|"
-            r"i can do that|i'?d love (that|to))\b|\b[a-z]+ it is\W*$"
+            r"^\W*((and|so|then|oh|well|okay|ok|right)\W+)*(yes|yeah|of course|"
+            r"course (you can|i will)|okay|ok|sure|absolutely|deal|done|"
+            r"i can do that|i'?d love (that|to))\b|\b[a-z]+ it is\W*$|"
+            r"^\W*(i will|i can|i'?ll do (that|it)|will do|consider it done)\W*$|"
+            r"\bthat'?s what (you'?ll|you will|we'?ll|we will) (get|have|do)\b"
         ),
         # what they say you did, and what you say you did: "you (used to) love it" and
         # "I loved that house"; the verb is compared by its stem
@@ -334,6 +342,41 @@ def _tail_words(ctx: Context) -> frozenset[str]:
     return content_words(" ".join(ctx.partner_line.split()[-12:]))
 
 
+# Kin of the hard feelings, by their first four letters: a reflection's feeling fits what
+# they said when they used a word of its kin ("exhausted" fits "tired"; "humiliated" fits
+# "they laughed at me"). Hurt and sadness fit almost any hard news, so they have no kin here.
+_KIN = tuple(frozenset(w[:4] for w in group.split()) for group in (
+    "tired exhausted drained worn knackered shattered sleep wiped weary burnt burned fatigue "
+    "shift night",
+    "humiliated embarrassed ashamed shame mortified laughed joke punchline stupid small "
+    "everyone",
+    "lonely alone isolated invisible unseen nobody miss quiet ignored furniture unwanted",
+    "scared afraid frightened terrified anxious anxiety worried nervous fear scary panic",
+    "angry furious livid annoyed frustrated irritated resent unfair",
+    "overwhelmed stressed pressure swamped drowning everything",
+))
+
+
+def _feeling_fits(seg: str, ctx: Context, pats: dict[str, re.Pattern[str]]) -> bool:
+    """Whether the hard feelings `seg` names fit what they said or their situation (a
+    feeling of no known kin is given the benefit of the doubt)."""
+    theirs = {w[:4] for w in _WORD.findall(f"{ctx.partner_line} {ctx.situation}".lower())}
+    for m in pats["feelings"].finditer(seg):
+        head = m.group(0)[:4]
+        kin = [k for k in _KIN if head in k]
+        if not kin or head in theirs or any(k & theirs for k in kin):
+            return True
+    return not pats["feelings"].search(seg)
+
+
+def _shares_run(seg: str, partner_line: str) -> bool:
+    """Whether `seg` repeats three words in a row from what they said."""
+    mine = _WORD.findall(seg)
+    theirs = " " + " ".join(_WORD.findall(partner_line.lower())) + " "
+    runs = zip(mine, mine[1:], mine[2:], strict=False)
+    return any(f" {a} {b} {c} " in theirs for a, b, c in runs)
+
+
 def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]],
                is_q: bool, mine: frozenset[str], overlap: frozenset[str]) -> list[Tag]:
     """Reflections without a lead-in: their situation picked up, or their words echoed."""
@@ -370,15 +413,25 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
             and (
                 (mine <= _tail_words(ctx)
                  and len(seg.split()) <= 8)
+                # or two of their words from anywhere, in a short fragment that keeps a
+                # run of three of their words ("A four out of ten, okay.")
+                or (len(mine) >= 2 and mine <= ctx.line_words and len(seg.split()) <= 8
+                    and _shares_run(seg, ctx.partner_line))
                 # or a longer run of their own details, picked from anywhere in what they
-                # said ("Forty hellos before ten, and Mrs Patel with the kettle on.")
-                or (len(mine) >= 3 and _within(mine, ctx.line_words) and len(seg.split()) <= 14)
+                # said ("Forty hellos before ten, and Mrs Patel with the kettle on."), with
+                # at most one word of the listener's own ("A hug at the door, before the
+                # bag's down.")
+                or (len(mine) >= 3 and len(seg.split()) <= 14
+                    and len([w for w in mine if not _within(frozenset((w,)), ctx.line_words)])
+                    <= (1 if len(mine) >= 4 else 0))
             )
-            and not pats["first_person"].search(seg)
-            and not re.search(not_saying_back, seg)
+            # Their list said back from the listener's side keeps "me", "us" and "we" ("me
+            # holding you on the sofa", "just us two"); an "I" or a "my" starts a story.
+            and not _SPEAKER.search(seg)
+            and not re.search(not_saying_back, seg.replace(" just ", " "))
             # Greetings, thanks and goodbyes echo too, and are not reflections; nor is a
             # question without its mark, or a bare "good"/"bad".
-            and not re.search(r"\b(hello|hi|hey|bye|goodbye|thanks?|welcome|good (day|night|"
+            and not re.search(r"\b(hello|hi|hey|bye|goodbye|thanks?|welcome|happy|good (day|night|"
                               r"evening|morning|luck)|have a|take care)\b|^\W*(are|is|do|does|"
                               r"did|have|has|can|could|would|will|what|why|how|when|where|who)\b"
                               # a sulk is no echo: "Fine. Not talking, then."
@@ -418,6 +471,10 @@ def _confirms_them(seg: str, partner: str) -> bool:
             if n >= 3 and w[:n] == verb[:n]:
                 return True
     return False
+
+
+# The speaker as the one who acts or owns: "I", "my" (an echo may hold "me", "us", "we").
+_SPEAKER = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|my|mine|myself)\b")
 
 
 # Someone a question names: "What did he say?" asks about their story, so it is not generic.
@@ -469,6 +526,13 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
                 tags.append(Tag("simple_reflection", 1, "says their own words back"))
         else:
             tags = [t for t in tags if t.act != "simple_reflection"]
+            if ctx.partner_line and ctx.situation and not _feeling_fits(seg, ctx, pats):
+                # "It sounds like you felt humiliated" to "Fine. Tired.": a feeling that
+                # nothing they said or went through points to is a guess, not a reflection.
+                # Only with a scenario: without one there is no situation to check it by
+                # (a feeling they did not name is what a complex reflection adds).
+                tags = [t for t in tags if t.act != "complex_reflection"]
+                tags.append(Tag("simple_reflection", 1, "guesses at a feeling they did not name"))
     if not ctx.partner_line:
         return tags
     # A question about something else entirely: it names a topic beside the point (the
@@ -520,10 +584,18 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         words |= {
             w for w in ("sorry", "promise") if w in said or (w == "sorry" and "apolog" in said)
         }
-        hit = next((w for w in _WORD.finditer(seg) if _stem(w.group(0)) in words
-                    and not _mentioned(seg, w.start())), None)
-        if hit and not _negated(seg, hit.start(), frozenset(load_rules().lexicon.negators), 2):
+        found = next((w for w in _WORD.finditer(seg)
+                      if (_stem(w.group(0)) in words or w.group(0)[:-1] in words)
+                      and not _mentioned(seg, w.start())), None)
+        hit = found.group(0) if found else None
+        if found and not _negated(seg, found.start(), frozenset(load_rules().lexicon.negators), 2):
             tags.append(Tag("minimizing", 1, "does what they asked you not to"))
+            break
+        if hit and not acts & HARMFUL and re.search(
+            rf"\b(no|won'?t|will not|not going to|never) ([a-z]+ )?{re.escape(hit)}", seg
+        ):
+            # "Don't say sorry" -> "No sorry, then." / "I won't promise": their terms kept.
+            tags.append(Tag("offer_presence", 2, "does what they asked for"))
             break
     return tags
 

@@ -1,0 +1,50 @@
+"""Context rules for listening: doing what they asked, and their words said back."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.judges.acts.tagger import tag_reply
+
+_ASK = "What would help is a quiet night. Just you and me on the sofa, and the phones off."
+_WANT = "I'd want you to meet me at the station after work. That's all I'd want."
+_DONT = "Don't promise me anything. Just be there on Friday."
+_STORY = "The train was cancelled, then the bus broke down, and I got in at two in the morning."
+
+
+@pytest.mark.parametrize(
+    ("partner", "reply", "act", "tagged"),
+    [
+        (_ASK, "Done.", "offer_presence", True),  # a bare yes to what would help
+        (_WANT, "Then that's what you'll get.", "offer_presence", True),
+        (_WANT, "And yes, I'll be at the station.", "offer_presence", True),
+        (_DONT, "No promises, then.", "offer_presence", True),  # their terms kept
+        (_DONT, "I promise.", "offer_presence", False),
+        (_STORY, "Done.", "offer_presence", False),  # nothing was asked
+        # their list said back, from the listener's side ("me", "us" may stay)
+        (_ASK, "A quiet night, just us on the sofa, phones off.", "simple_reflection", True),
+        (_STORY, "In at two in the morning, okay.", "simple_reflection", True),
+        (_STORY, "My train was cancelled too.", "simple_reflection", False),  # an "I" story
+        (_STORY, "Happy birthday.", "simple_reflection", False),
+    ],
+)
+def test_context_rules(partner: str, reply: str, act: str, tagged: bool) -> None:
+    assert (act in tag_reply(reply, partner_line=partner).kinds) is tagged
+
+
+_NIGHT = "They work nights at a warehouse and have just come in; they pour cereal."
+
+
+@pytest.mark.parametrize(
+    ("reply", "act"),
+    [
+        ("It sounds like you felt humiliated.", "simple_reflection"),  # a guess: nothing fits
+        ("You must be exhausted.", "complex_reflection"),  # "tired" is its kin
+        ("It sounds like that really hurt.", "complex_reflection"),  # hurt fits most news
+    ],
+)
+def test_a_feeling_that_fits_nothing_they_said_is_a_guess(reply: str, act: str) -> None:
+    acts = tag_reply(reply, partner_line="Fine. Tired. It was fine.", situation=_NIGHT)
+    assert act in acts.kinds
+    # without a scenario there is no situation to check it by
+    assert "complex_reflection" in tag_reply(reply, partner_line="Fine. Tired.").kinds
