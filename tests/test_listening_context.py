@@ -26,6 +26,15 @@ _STORY = "The train was cancelled, then the bus broke down, and I got in at two 
         (_STORY, "In at two in the morning, okay.", "simple_reflection", True),
         (_STORY, "My train was cancelled too.", "simple_reflection", False),  # an "I" story
         (_STORY, "Happy birthday.", "simple_reflection", False),
+        # their story with a rising tone checks what they said (no question word first)
+        ("He put my email on the big screen and they all laughed.",
+         "He put your email up on the screen and they laughed?", "simple_reflection", True),
+        (_STORY, "Was the train cancelled?", "simple_reflection", False),
+        # a generalising word that is theirs is part of their story, not a platitude
+        ("They read my email out. Everyone laughed at me.",
+         "Everyone laughed at you over your email.", "simple_reflection", True),
+        ("They read my email out. They laughed at me.",
+         "Everyone laughed at you over your email.", "simple_reflection", False),
     ],
 )
 def test_context_rules(partner: str, reply: str, act: str, tagged: bool) -> None:

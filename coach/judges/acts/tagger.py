@@ -394,10 +394,23 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
         # and a question that lost its question mark
         r"^\W*(how|what|why|when|where|who|which|are|is|do|does|did|have|has|can|could|would|"
         r"will)\b")
-    if (not is_q and not acts & {"simple_reflection", "complex_reflection", "advice",
-                                 "self_focus", "affirmation", "minimizing", *HARMFUL}
+    # A generalising word ("everyone", "always") of their own is their story, not a
+    # platitude: "He read it out in front of everyone" after "In front of everyone."
+    general = r"\b(everyone|everybody|people|sometimes|always|never)\b"
+    theirs = set(re.findall(general, ctx.partner_line.lower()))
+    probe = re.sub(general, lambda m: "" if m.group(1) in theirs else m.group(0), seg)
+    # Their story said back with a rising tone is a reflection that checks, not a question
+    # ("He read your email out and they laughed?"): no question word or inverted verb first,
+    # three of their words, and no feeling (a feeling put as a question is often disbelief).
+    checking = is_q and len(overlap) >= 3 and not pats["feelings"].search(seg) and not re.match(
+        r"\W*(how|what|why|when|where|who|which|whose|are|is|am|was|were|do|does|did|have|"
+        r"has|had|can|could|would|will|should|shall|may|might|must|isn't|aren't|don't|"
+        r"didn't|won't|wouldn't|so|and|or|seriously|really)\b", seg)
+    if ((not is_q or checking) and not acts & {"simple_reflection", "complex_reflection",
+                                               "advice", "self_focus", "affirmation",
+                                               "minimizing", "rhetorical_question", *HARMFUL}
             and not pats["first_person"].search(seg)
-            and not re.search(not_saying_back, seg)
+            and not re.search(not_saying_back, probe)
             and pats["about_them"].search(seg)
             and len(overlap) >= 2 and len(seg.split()) >= 4):
         if pats["feelings"].search(seg) and pats["cause"].search(seg):
