@@ -345,6 +345,11 @@ def test_heuristic_version_tracks_the_rules_and_the_policy(
         heuristic.rules_version.cache_clear()
         assert heuristic.rules_version() != version, name
         monkeypatch.undo()
+    # ... and so does the judge's code (its context rules and better reply are Python).
+    monkeypatch.setattr(heuristic, "_code_digest", lambda: "another build")
+    heuristic.rules_version.cache_clear()
+    assert heuristic.rules_version() != version
+    monkeypatch.undo()
     heuristic.rules_version.cache_clear()
     assert heuristic.rules_version() == version
 

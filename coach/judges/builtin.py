@@ -18,11 +18,13 @@ import hashlib
 import json
 import re
 import time
+from pathlib import Path
 
 from coach.core.metrics import ReplyFeatures, features_of
 from coach.core.rubric import BY_KEY, TIPS, Act, CriterionScore, Provenance, Rating
 from coach.core.session import Line
 from coach.judges.acts import feedback, policy
+from coach.judges.acts import tagger as tagger_module
 from coach.judges.acts.language import language_of
 from coach.judges.acts.ruleset import load_rules
 from coach.judges.acts.tagger import Context, ReplyActs, make_context, sentences, tag_reply
@@ -81,6 +83,15 @@ def unreadable(reply: str) -> str | None:
     return None
 
 
+def _code_digest() -> str:
+    parts = [Path(__file__), *sorted(Path(tagger_module.__file__).parent.glob("*.py"))]
+    h = hashlib.sha256()
+    for path in parts:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 @functools.cache
 def rules_version() -> str:
     """ "rules-" and a hash of the act rules, the lexicon and the policy's numbers, so a
@@ -93,6 +104,9 @@ def rules_version() -> str:
         "numbers": [policy.FLAG_COST, policy.STOCK_LIFT, policy.EMPTY_CAP, policy.HARM_RESTRAINT],
         "tips": TIPS,
         "harm_tips": feedback.HARM_TIPS,
+        # The context rules and the better reply are code: an upgrade that changes them
+        # must not reuse ratings cached by the old code either.
+        "code": _code_digest(),
     }
     text = json.dumps(table, sort_keys=True, ensure_ascii=False, default=str)
     return "rules-" + hashlib.sha256(text.encode()).hexdigest()[:8]
