@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from coach.app.judge import EMPTY
 from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer, Trickle
 from coach.evaluation.datasets import ENV
 
@@ -68,9 +69,10 @@ def test_the_card_of_a_model_judge_on_the_fake_server(monkeypatch):
                 "crowd workers", "expert vs expert", "Goal"):
         assert col in df.columns
     gold = df[df["Dataset"] == "Gold set"]
-    assert len(gold) > 0 and gold["This judge"].notna().all()
+    assert len(gold) > 0 and (gold["This judge"] != EMPTY).all()
     lae = df[df["Dataset"] == "Lend an Ear"]
-    assert list(lae["LLM judges (published)"])[:2] == [0.63, 0.86]
+    assert list(lae["LLM judges (published)"])[:2] == ["0.630", "0.860"]
+    assert (lae["This judge"] == EMPTY).all()  # a dash, not a grey "None"
     assert (lae["Note"] == "not run").all()
     assert any("report card" in s.value.lower() for s in at.subheader)
     assert any(m.label == "Adversarial cases passed" for m in at.metric)
@@ -101,8 +103,8 @@ def test_a_dataset_folder_typed_on_the_page_is_measured(tmp_path):
     run_card(at)
     df = table(at)
     epi = df[df["Dataset"] == "EPITOME"]
-    assert epi["This judge"].notna().all() and list(epi["n"]) == [4, 4, 4]
-    assert list(epi["RoBERTa, fine-tuned (authors)"]) == [0.764, 0.657, 0.717]
+    assert (epi["This judge"] != EMPTY).all() and list(epi["n"]) == ["4", "4", "4"]
+    assert list(epi["RoBERTa, fine-tuned (authors)"]) == ["0.764", "0.657", "0.717"]
 
 
 def test_a_folder_that_is_not_there_is_one_clear_line(tmp_path):

@@ -46,6 +46,9 @@ class Job:
         return self.thread is not None and self.thread.is_alive()
 
 
+EMPTY = "–"  # a cell with no figure
+
+
 def start(judge, judge_label: str, folders: dict[str, str], limit: int | None,
           refresh: bool) -> Job:
     """Start the card for `judge` in a daemon thread and return its job."""
@@ -159,11 +162,12 @@ def show(card: rc.ReportCard) -> None:
     st.markdown("**Beside the published figures** (empty where none is published; QWK: "
                 "quadratic-weighted kappa against the experts' mean)")
     df = pd.DataFrame(rc.table(card))
-    figures = ["This judge", *rc.REFERENCES[:-1], "Goal"]
-    # An empty cell is a dash, not Streamlit's grey "None": most references publish nothing.
-    shown = df.style.format("{:.3f}", subset=figures, na_rep="–").format(
-        "{:.0f}", subset=["n"], na_rep="–")
-    st.dataframe(shown, hide_index=True, key="judge_card_table")
+    # Shown as text: an empty cell is a dash, not Streamlit's grey "None" (most references
+    # publish nothing, and a dataset not given was not run).
+    for col in ("This judge", *rc.REFERENCES[:-1], "Goal"):
+        df[col] = [EMPTY if pd.isna(v) else f"{v:.3f}" for v in df[col]]
+    df["n"] = [EMPTY if pd.isna(v) else f"{int(v)}" for v in df["n"]]
+    st.dataframe(df, hide_index=True, key="judge_card_table")
     points = rc.chart_points(card) + _suite_points(card)
     if points:
         st.altair_chart(card_chart(points))
