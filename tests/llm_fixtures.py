@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -28,6 +29,16 @@ KEY = "sk-test-SECRET-do-not-leak-1234"
 # Short enough to keep the suite fast, long enough to see real retries happen.
 FAST = RetryPolicy(max_attempts=3, time_budget=5.0, backoff_initial=0.01, backoff_max=0.05,
                    jitter=0.01, retry_after_cap=2.0)
+
+
+def wait_for(cond, seconds: float) -> bool:
+    """Poll `cond` until it holds or `seconds` pass; whether it held. A bound, not a timing."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @pytest.fixture

@@ -13,21 +13,13 @@ import pytest
 
 from coach.adapters.store import Store
 from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer, Trickle
+from tests.llm_fixtures import wait_for
 
 VENT = "vent-humiliated-at-work"
 REPLY = "Oh love, that sounds humiliating. What was it like sitting there?"
 # Generous bounds: they only turn "never exits" into a failure, they time nothing.
 STARTUP = 60.0
 EXIT = 30.0
-
-
-def _wait_for(cond, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.parametrize("presses", [1, 2])
@@ -44,7 +36,7 @@ def test_ctrl_c_mid_turn_exits_promptly(tmp_path: Path, presses: int) -> None:
         )
         try:
             # The judge is mid-answer (the partner waits for its rating).
-            assert _wait_for(lambda: len(srv.chat_requests) >= 1, STARTUP), proc.poll()
+            assert wait_for(lambda: len(srv.chat_requests) >= 1, STARTUP), proc.poll()
             for i in range(presses):
                 if i:
                     time.sleep(0.2)  # a second, impatient Ctrl-C

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from coach.application.backends import make_backend
 from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer, Fault, Trickle
 from coach.cli import main
 from coach.evaluation.datasets import ENV
-from tests.llm_fixtures import KEY
+from tests.llm_fixtures import KEY, wait_for
 
 # Bounds that only turn "never ends" into a failure; nothing is timed.
 STARTUP = 60.0
@@ -232,15 +231,6 @@ def test_cli_exit_2_and_one_line_when_the_model_fails(capsys, monkeypatch):
     assert len(stopped) == 1 and srv.base_url.split("//")[1] in stopped[0]
 
 
-def _wait_for(cond, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_cli_ctrl_c_is_one_clear_line(tmp_path):
     # The model trickles with a budget far longer than the test: only Ctrl-C ends the run.
     with FakeOpenAIServer(handler=lambda req: Trickle(interval=0.3)) as srv:
@@ -252,7 +242,7 @@ def test_cli_ctrl_c_is_one_clear_line(tmp_path):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env)
         try:
-            assert _wait_for(lambda: len(srv.chat_requests) >= 1, STARTUP), proc.poll()
+            assert wait_for(lambda: len(srv.chat_requests) >= 1, STARTUP), proc.poll()
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=EXIT)
         finally:

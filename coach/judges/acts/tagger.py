@@ -139,6 +139,9 @@ class Context:
     line_words: frozenset[str] = field(default=frozenset(), compare=False)
     # content words of their last dozen words (None: work them out when needed)
     tail_words: frozenset[str] | None = field(default=None, compare=False)
+    # which generalising words ("everyone", "always") their line uses: in a reply, those
+    # are their story, not a platitude
+    general_words: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 def sentences(reply: str) -> list[Sentence]:
@@ -198,11 +201,16 @@ def _within(mine: frozenset[str], theirs: frozenset[str]) -> bool:
     return all(w in theirs or (len(w) >= 4 and w[:4] in heads) for w in mine)
 
 
+_GENERAL = re.compile(r"\b(everyone|everybody|people|sometimes|always|never)\b")
+
+
 def make_context(partner_line: str = "", situation: str = "") -> Context:
     """A context with its content words worked out once."""
     line = content_words(partner_line)
     tail = content_words(" ".join(partner_line.split()[-12:]))
-    return Context(partner_line, situation, line | content_words(situation), line, tail)
+    general = frozenset(_GENERAL.findall(partner_line.lower()))
+    return Context(partner_line, situation, line | content_words(situation), line, tail,
+                   general)
 
 
 def _negated(seg: str, at: int, negators: frozenset[str], window: int) -> bool:
@@ -396,9 +404,7 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
         r"will)\b")
     # A generalising word ("everyone", "always") of their own is their story, not a
     # platitude: "He read it out in front of everyone" after "In front of everyone."
-    general = r"\b(everyone|everybody|people|sometimes|always|never)\b"
-    theirs = set(re.findall(general, ctx.partner_line.lower()))
-    probe = re.sub(general, lambda m: "" if m.group(1) in theirs else m.group(0), seg)
+    probe = _GENERAL.sub(lambda m: "" if m.group(1) in ctx.general_words else m.group(0), seg)
     # Their story said back with a rising tone is a reflection that checks, not a question
     # ("He read your email out and they laughed?"): no question word or inverted verb first,
     # three of their words, and no feeling (a feeling put as a question is often disbelief).
