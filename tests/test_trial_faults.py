@@ -1,0 +1,43 @@
+"""Faults found in new-user trials of the built-in judge, each pinned by the replies that
+showed it and by the near misses that must keep their reading."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.judges.acts.tagger import tag_reply
+
+_HUMILIATED = "My manager put my report up on the projector and read bits out. Everyone laughed."
+_ACCUSED = "You told my sister I was being dramatic about the wedding."
+
+
+@pytest.mark.parametrize(
+    ("reply", "strength"),
+    [
+        ("That's grim.", 1),
+        ("God, that's horrible.", 1),
+        ("That's brutal.", 1),
+        ("That's rough.", 1),
+        ("Oh, that's bleak.", 1),
+        ("You're right.", 1),  # agreeing is weaker than saying the feeling is warranted
+        ("You're right to be upset.", 2),
+        ("You were right to feel hurt by it.", 2),
+    ],
+)
+def test_plain_verdicts_on_what_happened_are_validation(reply: str, strength: int) -> None:
+    acts = tag_reply(reply, partner_line=_HUMILIATED)
+    found = [t.strength for t, _ in acts.tags("validation")]
+    assert found and max(found) == strength, acts
+
+
+def test_agreeing_that_you_said_it_also_owns_it() -> None:
+    acts = tag_reply("You're right, I did say that.", partner_line=_ACCUSED)
+    assert {"validation", "ownership"} <= acts.kinds
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["You're not right to shout at me.", "The forecast says it'll be grim all weekend."],
+)
+def test_near_misses_are_not_validation(reply: str) -> None:
+    assert "validation" not in tag_reply(reply, partner_line=_HUMILIATED).kinds
