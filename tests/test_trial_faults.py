@@ -41,3 +41,35 @@ def test_agreeing_that_you_said_it_also_owns_it() -> None:
 )
 def test_near_misses_are_not_validation(reply: str) -> None:
     assert "validation" not in tag_reply(reply, partner_line=_HUMILIATED).kinds
+
+
+_READ_OUT = "He read my email out in front of everyone at the all-hands, and they laughed."
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "You're upset over an email?",
+        "You're upset over THAT?",
+        "You're crying about a spreadsheet?",
+        "All this over one meeting?",
+        "Wait, you're still fuming about a joke?",
+    ],
+)
+def test_disbelief_at_their_feeling_minimizes_and_is_no_reflection(reply: str) -> None:
+    acts = tag_reply(reply, partner_line=_READ_OUT)
+    assert "minimizing" in acts.kinds
+    assert not acts.kinds & {"simple_reflection", "complex_reflection"}
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "He read it out in front of everyone?",  # their own "everyone" is their story
+        "So you've been upset about the email since Tuesday?",
+    ],
+)
+def test_their_story_said_back_as_a_question_still_checks(reply: str) -> None:
+    acts = tag_reply(reply, partner_line=_READ_OUT)
+    assert "simple_reflection" in acts.kinds
+    assert "minimizing" not in acts.kinds

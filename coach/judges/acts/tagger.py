@@ -407,8 +407,10 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
     probe = _GENERAL.sub(lambda m: "" if m.group(1) in ctx.general_words else m.group(0), seg)
     # Their story said back with a rising tone is a reflection that checks, not a question
     # ("He read your email out and they laughed?"): no question word or inverted verb first,
-    # three of their words, and no feeling (a feeling put as a question is often disbelief).
-    checking = is_q and len(overlap) >= 3 and not pats["feelings"].search(seg) and not re.match(
+    # three of their words (their own "everyone" counts: "He read it out in front of
+    # everyone?"), and no feeling (a feeling put as a question is often disbelief).
+    theirs = len(overlap) + len(ctx.general_words.intersection(_GENERAL.findall(seg)))
+    checking = is_q and theirs >= 3 and not pats["feelings"].search(seg) and not re.match(
         r"\W*(how|what|why|when|where|who|which|whose|are|is|am|was|were|do|does|did|have|"
         r"has|had|can|could|would|will|should|shall|may|might|must|isn't|aren't|don't|"
         r"didn't|won't|wouldn't|so|and|or|seriously|really)\b", seg)
@@ -532,8 +534,11 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     if "blame" in acts and _confirms_them(seg, ctx.partner_line.lower()):
         tags = [t for t in tags if t.why != "attacks their character"]
         acts = {t.act for t in tags}
-    if acts & {"blame", "defensiveness"}:
-        # "You're overreacting" is about them, and says nothing of theirs back.
+    if acts & {"blame", "defensiveness"} or (
+        is_q and any(t.act == "minimizing" and t.strength == 2 for t in tags)
+    ):
+        # "You're overreacting" is about them, and says nothing of theirs back; "You're
+        # upset over an email?" has a checking reflection's tune, but it doubts the feeling.
         tags = [t for t in tags if t.act not in REFLECTIONS]
         acts -= set(REFLECTIONS)
     if "complex_reflection" in acts:
