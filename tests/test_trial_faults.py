@@ -73,3 +73,30 @@ def test_their_story_said_back_as_a_question_still_checks(reply: str) -> None:
     acts = tag_reply(reply, partner_line=_READ_OUT)
     assert "simple_reflection" in acts.kinds
     assert "minimizing" not in acts.kinds
+
+
+_HOLD = "Can you just hold me for a bit?"
+_COME = "Will you come with me to the scan tomorrow?"
+
+
+@pytest.mark.parametrize(
+    ("partner", "reply", "withdraws"),
+    [
+        (_HOLD, "Fine.", True),
+        (_COME, "Fine. Whatever you want.", True),
+        (_HOLD, "K.", True),
+        (_HOLD, "Okay, fine.", True),  # grudging, not the yes it looks like
+        ("Do you fancy a walk after tea?", "Fine.", True),  # a bid, not a request
+        (_COME, "Fine, I'll come.", False),
+        (_COME, "Fine. I'll come.", False),
+        (_COME, "Fine. What time is it?", False),  # asks on: it engages
+        ("Sorry, can you give me ten more minutes?", "That's fine, take your time.", False),
+        ("How was your day?", "Fine.", False),  # nothing was asked of them
+        (_HOLD, "Of course.", False),
+    ],
+)
+def test_a_bare_fine_to_what_they_asked_is_withdrawal(
+    partner: str, reply: str, withdraws: bool
+) -> None:
+    acts = tag_reply(reply, partner_line=partner)
+    assert ("withdrawal" in acts.kinds) is withdraws, acts

@@ -575,13 +575,14 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         tags = [replace(t, strength=1, why="a question anyone could ask")
                 if t.act == "open_question" else t for t in tags]
     partner = ctx.partner_line.lower()
-    # Offers what they just asked for.
+    # Offers what they just asked for ("Okay, fine." is grudging: see `_shrugs_off_ask`).
     asked = pats["requests"].search(partner)
     if (
         asked
         and not is_q
         and not acts & (HARMFUL | {"minimizing", "acknowledgement"})
         and pats["commitment"].search(seg)
+        and not _BARE_FINE.match(seg)
     ):
         wanted = content_words(partner[asked.start() :])
         if mine & wanted or pats["assent"].search(seg):
@@ -793,9 +794,57 @@ def _is_echo(text: str, ctx: Context) -> bool:
     return bool(mine) and len(mine) <= 5 and mine <= ctx.line_words
 
 
+# A grudging "fine" (or "k") and nothing else: said to someone who asked for something, it
+# shuts the ask down ("Can you just hold me?" -> "Fine."). "Fine, I'll come." and "That's
+# fine, take your time." say more, so they never match.
+_BARE_FINE = re.compile(
+    r"^\W*((oh|well|yeah|yes|ok|okay|sure|right)\W+)?(fine|k|kk)(\W+(then|fine|whatever))?\W*$"
+    r"|^\W*(fine\W+)?if you (must|insist|really want)( to)?\W*$"
+)
+# How a partner asks for something or makes a bid: a question that asks ("Will you come with
+# me tomorrow?", "Do you want to go for a walk?"), or a plain request ("Just hold me.").
+_BID = re.compile(
+    r"\b(can|could|would|will|won'?t|wo?uld) (you|we) (just |please |maybe |at least |ever )?[a-z]+"
+    r"|\b(do you|would you) (want|fancy|like) to\b|\b(shall|should) we\b|\bhow about\b"
+    r"|\bwhat about (we|us|you)\b|\b(fancy|wanna|want to) [a-z]+"
+)
+_PLEA = re.compile(
+    r"\bi (just |really )?(need|want) you to\b|\bplease\b|^\W*(just )?(sit|stay|come|hold|"
+    r"hug|hear|listen|talk|tell|help|be|give|take|let) (me|us|with|here|down|to|for)\b"
+)
+
+
+def _asks(partner_line: str) -> bool:
+    """Whether the partner's line asks something of you: a request or a bid."""
+    for sent in sentences(partner_line.lower()):
+        text = sent.text
+        if (text.endswith("?") and _BID.search(text)) or _PLEA.search(text):
+            return True
+    return False
+
+
+def _shrugs_off_ask(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
+    """Withdrawal for a reply that is only a grudging "fine" (and other shrugs, "Fine.
+    Whatever you want.") to a request or a bid: stonewalling, not a yes."""
+    bare = [i for i, s in enumerate(out)
+            if _BARE_FINE.match(low[s.start : s.end]) and not s.has("withdrawal")]
+    if not bare or not all(i in bare or s.has("withdrawal") for i, s in enumerate(out)):
+        return out
+    if not _asks(ctx.partner_line):
+        return out
+    out = list(out)
+    for i in bare:
+        tags = [t for t in out[i].tags if t.act not in POSITIVE]
+        tags.append(Tag("withdrawal", 2, "a grudging 'fine' to what they asked"))
+        out[i] = replace(out[i], tags=tuple(tags))
+    return out
+
+
 def _mock_echo(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
     """Contempt for their words echoed and capped with a scoff (see `_SCOFF_END`), unless
-    another sentence plainly listens (then the laugh is with them)."""
+    another sentence plainly listens (then the laugh is with them). Also a bare "fine" to
+    what they asked (see `_shrugs_off_ask`): both read the whole reply."""
+    out = _shrugs_off_ask(out, low, ctx)
     hits = []
     for i, sent in enumerate(out):
         if sent.has("contempt"):
