@@ -100,3 +100,39 @@ def test_a_bare_fine_to_what_they_asked_is_withdrawal(
 ) -> None:
     acts = tag_reply(reply, partner_line=partner)
     assert ("withdrawal" in acts.kinds) is withdraws, acts
+
+
+_CLOSET = "Most evenings I'm just part of the furniture to you."
+_PRAISED = "And then he called my pitch a masterclass in how to lose a client."
+_SAFE = "I want a job with more money and some security."
+_NOTICED = "He read it out in front of everyone."
+
+
+@pytest.mark.parametrize(
+    ("partner", "reply", "mocks"),
+    [
+        (_CLOSET, "Furniture. Right.", True),
+        (_CLOSET, "Furniture. Big deal.", True),
+        (_CLOSET, "Sure. Furniture.", True),  # the scoff first
+        (_PRAISED, "'A masterclass.' Okay.", True),  # held up in quotation marks
+        (_PRAISED, "\u201cA masterclass.\u201d Fine.", True),
+        (_CLOSET, "Furniture. Okay.", False),  # a plain "okay" agrees
+        (_CLOSET, "Right. Furniture.", False),  # "right" first takes it in
+        (_CLOSET, "Furniture. Right. That sounds so lonely.", False),  # listens elsewhere
+        (_SAFE, "Security.", False),
+        (_SAFE, "Security. Right.", False),  # what they want, said back and agreed to
+        ("Can we talk on Sunday instead?", "Sunday. Fine.", False),  # a yes to their ask
+        (_NOTICED, "In front of everyone. That's awful.", False),
+    ],
+)
+def test_their_words_handed_back_flat_are_a_jab(partner: str, reply: str, mocks: bool) -> None:
+    acts = tag_reply(reply, partner_line=partner)
+    assert ("contempt" in acts.kinds) is mocks, acts
+    if mocks:  # the echo is the jab, not a reflection
+        assert not acts.kinds & {"simple_reflection", "complex_reflection"}
+
+
+def test_a_gentle_echo_of_their_everyone_is_a_reflection() -> None:
+    acts = tag_reply("In front of everyone. That's awful.", partner_line=_NOTICED)
+    assert acts.sentences[0].has("simple_reflection")
+    assert acts.sentences[1].has("validation")

@@ -449,7 +449,7 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
             # Their list said back from the listener's side keeps "me", "us" and "we" ("me
             # holding you on the sofa", "just us two"); an "I" or a "my" starts a story.
             and not _SPEAKER.search(seg)
-            and not re.search(not_saying_back, seg.replace(" just ", " "))
+            and not re.search(not_saying_back, probe.replace(" just ", " "))
             # Greetings, thanks and goodbyes echo too, and are not reflections; nor is a
             # question without its mark, or a bare "good"/"bad".
             and not re.search(r"\b(hello|hi|hey|bye|goodbye|thanks?|welcome|happy|good (day|night|"
@@ -840,30 +840,67 @@ def _shrugs_off_ask(out: list[Sentence], low: str, ctx: Context) -> list[Sentenc
     return out
 
 
+# Flat words that, after their phrase handed back on its own, make it a jab ("Furniture.
+# Right.", "A masterclass. Big deal."): the scoffs above, and these. A bare "okay" agrees
+# ("Sunday. Okay."), unless the phrase was put in quotation marks ("'A masterclass.' Okay."
+# holds it up as a so-called one).
+_FLAT_AFTER_ECHO = re.compile(r"^\W*(right|fine|big deal|so what|sure then|right then)\W*$")
+_FLAT_IF_QUOTED = re.compile(r"^\W*(ok|okay|right|fine)\W*$")
+_QUOTE_OPEN = re.compile("^\\s*['\"\u201c\u2018]")
+# Scoffs that, just before their phrase handed back, make it a jab ("Sure. Furniture.").
+# "Right." and "Okay." before it ("Right. Security.") take it in; "Wow." may be shock.
+_SCOFF_BEFORE_ECHO = re.compile(
+    r"^\W*((oh|yeah|ah),? )?(sure|riight+|right\.{2,}|lol|lmao|oh please|please|big deal|"
+    r"so what)\W*$"
+)
+
+
+def _asked_for(partner_line: str) -> frozenset[str]:
+    """The content words of what they asked for, if they asked ("Can we talk on Sunday?"):
+    handed back with a flat "Fine." ("Sunday. Fine."), that is a yes, not a jab."""
+    low = partner_line.lower()
+    found = [m.start() for m in (_lexicon_patterns()["requests"].search(low), _BID.search(low))
+             if m]
+    return content_words(low[min(found):]) if found else frozenset()
+
+
 def _mock_echo(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
-    """Contempt for their words echoed and capped with a scoff (see `_SCOFF_END`), unless
-    another sentence plainly listens (then the laugh is with them). Also a bare "fine" to
-    what they asked (see `_shrugs_off_ask`): both read the whole reply."""
+    """Contempt for their words echoed and capped with a scoff (see `_SCOFF_END`), or handed
+    back on their own beside a flat or scoffing sentence ("Furniture. Right.", "Sure.
+    Furniture."), unless another sentence plainly listens (then the laugh is with them).
+    The echo itself is then no reflection. Also a bare "fine" to what they asked (see
+    `_shrugs_off_ask`): both read the whole reply."""
     out = _shrugs_off_ask(out, low, ctx)
     hits = []
     for i, sent in enumerate(out):
-        if sent.has("contempt"):
-            continue
         seg = low[sent.start : sent.end]
-        m = _SCOFF_END.match(seg) if _SCOFF_HINT.search(seg) else None
-        echo = m and (m.group("echo") or m.group("echo2") or m.group("echo3"))
         prev = low[out[i - 1].start : out[i - 1].end] if i else ""
+        m = None
+        if not sent.has("contempt") and _SCOFF_HINT.search(seg):
+            m = _SCOFF_END.match(seg)
+        echo = m and (m.group("echo") or m.group("echo2") or m.group("echo3"))
         if echo and _is_echo(echo, ctx):
             hits.append((i, {i}))
-        elif i and _SCOFF_ALONE.match(seg) and _is_echo(prev, ctx):
+            continue
+        if not i:
+            continue
+        # a scoff or a flat word after their phrase, or a scoff before it
+        flat = (_FLAT_AFTER_ECHO.match(seg)
+                or (_FLAT_IF_QUOTED.match(seg) and _QUOTE_OPEN.match(prev)))
+        after = _is_echo(prev, ctx) and (
+            _SCOFF_ALONE.match(seg)
+            or (flat and not content_words(prev) & _asked_for(ctx.partner_line)))
+        if after or (_SCOFF_BEFORE_ECHO.match(prev) and _is_echo(seg, ctx)):
             hits.append((i, {i, i - 1}))
     used = set().union(*(span for _, span in hits)) if hits else set()
     if any(t.act in POSITIVE and not t.stock and (t.strength == 2 or t.act in _KIND)
            for j, s in enumerate(out) if j not in used for t in s.tags):
         return out
-    for i, _ in hits:
-        sent = out[i]
+    marked = {i for i, _ in hits}
+    for j in sorted(used):
+        sent = out[j]
         tags = [t for t in sent.tags if t.act not in POSITIVE]
-        tags.append(Tag("contempt", 2, "echoes their words to scoff at them"))
-        out[i] = replace(sent, tags=tuple(tags))
+        if j in marked and not sent.has("contempt"):
+            tags.append(Tag("contempt", 2, "echoes their words to scoff at them"))
+        out[j] = replace(sent, tags=tuple(tags))
     return out
