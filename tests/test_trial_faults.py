@@ -75,6 +75,13 @@ def test_their_story_said_back_as_a_question_still_checks(reply: str) -> None:
     assert "minimizing" not in acts.kinds
 
 
+def test_a_worry_put_back_as_a_question_is_no_disbelief() -> None:
+    acts = tag_reply("You're worried about a relapse?",
+                     partner_line="I keep thinking I'll slip back into drinking after a relapse.")
+    assert "simple_reflection" in acts.kinds
+    assert "minimizing" not in acts.kinds
+
+
 _HOLD = "Can you just hold me for a bit?"
 _COME = "Will you come with me to the scan tomorrow?"
 

@@ -804,7 +804,7 @@ _BARE_FINE = re.compile(
 # How a partner asks for something or makes a bid: a question that asks ("Will you come with
 # me tomorrow?", "Do you want to go for a walk?"), or a plain request ("Just hold me.").
 _BID = re.compile(
-    r"\b(can|could|would|will|won'?t|wo?uld) (you|we) (just |please |maybe |at least |ever )?[a-z]+"
+    r"\b(can|could|would|will|won'?t) (you|we) (just |please |maybe |at least |ever )?[a-z]+"
     r"|\b(do you|would you) (want|fancy|like) to\b|\b(shall|should) we\b|\bhow about\b"
     r"|\bwhat about (we|us|you)\b|\b(fancy|wanna|want to) [a-z]+"
 )
