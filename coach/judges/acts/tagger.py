@@ -502,6 +502,12 @@ _SPEAKER = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|my|mine|myself)\b")
 _SOMEONE = re.compile(r"\b(he|she|they|him|her|them|his|their|he's|she's|they're)\b")
 
 
+# The minimizing rule for disbelief put as a question ("You're upset over an email?"): it has
+# a checking reflection's tune, and is none. Another minimizing match in a question (a stray
+# "calm down" inside a longer check) may still say their story back.
+_DOUBTS = "doubts the feeling is warranted"
+
+
 def _context_tags(tags: list[Tag], seg: str, ctx: Context,
                   pats: dict[str, re.Pattern[str]]) -> list[Tag]:
     """Tags that need what the partner said (see the module docstring)."""
@@ -534,9 +540,7 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     if "blame" in acts and _confirms_them(seg, ctx.partner_line.lower()):
         tags = [t for t in tags if t.why != "attacks their character"]
         acts = {t.act for t in tags}
-    if acts & {"blame", "defensiveness"} or (
-        is_q and any(t.act == "minimizing" and t.strength == 2 for t in tags)
-    ):
+    if acts & {"blame", "defensiveness"} or any(t.why == _DOUBTS for t in tags):
         # "You're overreacting" is about them, and says nothing of theirs back; "You're
         # upset over an email?" has a checking reflection's tune, but it doubts the feeling.
         tags = [t for t in tags if t.act not in REFLECTIONS]
@@ -884,9 +888,12 @@ def _mock_echo(out: list[Sentence], low: str, ctx: Context) -> list[Sentence]:
             continue
         if not i:
             continue
-        # a scoff or a flat word after their phrase, or a scoff before it
+        # a scoff or a flat word after their phrase, or a scoff before it; a flat word only
+        # when the two are all the reply says (their phrase finished for them, a "Right."
+        # and then the listener's own point is no jab)
         flat = (_FLAT_AFTER_ECHO.match(seg)
-                or (_FLAT_IF_QUOTED.match(seg) and _QUOTE_OPEN.match(prev)))
+                or (_FLAT_IF_QUOTED.match(seg) and _QUOTE_OPEN.match(prev))) and not any(
+            content_words(low[s.start : s.end]) for j, s in enumerate(out) if j not in (i, i - 1))
         after = _is_echo(prev, ctx) and (
             _SCOFF_ALONE.match(seg)
             or (flat and not content_words(prev) & _asked_for(ctx.partner_line)))
