@@ -448,8 +448,13 @@ def _moves(partner_line: str, avoid: frozenset[str] = frozenset()) -> dict[str, 
     )
     quoted = _reflection("", _their_words(partner_line), denial, hurting)
     # their words said back bare, without the "and that's okay" a denial is answered with
-    bare = _reflection(clause, "" if clause else _their_words(partner_line), False,
-                       hurting and not denial) if denial else understanding
+    # ("I'm just doing the dishes" is no feeling to say back: "You feel like you're just
+    # doing the dishes" would read as a jibe)
+    bare = (
+        understanding if not denial
+        else "" if clause.startswith(("You're ", "You are "))
+        else _reflection(clause, "" if clause else _their_words(partner_line), False, False)
+    )
     # the feeling named once: "You said you're tired ... No wonder you feel that way."
     named = feeling is not None and re.search(
         rf"\b{re.escape(feeling.group(1))}\b", f"{understanding} {quoted}".lower()
@@ -554,11 +559,19 @@ def _plain(move: str, warm: bool) -> str:
     return move.replace(PAIN, "") if warm else move
 
 
-def no_better_reason(missing: list[str], partner_line: str) -> str:
+def no_better_reason(
+    missing: list[str], partner_line: str, acts: ReplyActs | None = None
+) -> str:
     """Why no better reply is shown for a scored reply with something still to gain, in
     one sentence for the rating's notes ("" when nothing is missing)."""
     if not missing:
         return ""
+    if acts is not None and _good_sentences(acts):
+        return (
+            "No rewrite is suggested: your reply already listens in your own words, and "
+            "nothing the rules could add to it, in a sentence or two, read better under the "
+            "same check. The tip is the next step."
+        )
     if not (_their_clause(partner_line) or _their_words(partner_line)):
         return (
             "No rewrite is suggested: their words give the rules nothing to say back that "
@@ -715,6 +728,12 @@ def _good_sentences(acts: ReplyActs) -> list[Sentence]:
 # theirs. When their good sentences fill the reply's length already, one sentence of at
 # most `ONE_MORE_WORDS` words may still go on top, or none.
 MAX_ADDED = 2
+# A line that asks for something ("You know what I'd like? A walk.", "Can we eat on the
+# floor?"): the moves written for pain do not answer it.
+_ASKS_FOR = re.compile(
+    r"\b(i'?d (really )?(like|love|want)|can we|could we|let'?s|i want to|i'?d rather|"
+    r"will you|would you)\b"
+)
 ONE_MORE_WORDS = 10
 _VALIDATES = ("validation", "apology", "ownership", "understanding_claim")
 
@@ -733,13 +752,27 @@ def _additions(
     validates = any(s.has(*_VALIDATES) for s in kept)
     asked = any(s.question for s in kept)
     owns = any(s.has("ownership", "apology") for s in kept)
-    denial = _DENIAL.search(partner_line.lower()) is not None
+    low = partner_line.lower()
+    denial = _DENIAL.search(low) is not None
+    relieved = _RELIEF.search(low) is not None
+    feeling = _FEELING_WORDS.search(low)
+    hurting = not relieved and (feeling is not None or _HURT.search(low) is not None)
+    asking = _ASKS_FOR.search(low) is not None
+    if feeling and moves["validation"] == "No wonder you feel that way." and not re.search(
+        rf"\b{re.escape(feeling.group(1))}\b", text.lower()
+    ):
+        # "that way" points at a feeling their reply never named
+        moves = {**moves, "validation": f"No wonder you feel {feeling.group(1)}."}
     wanted = [k for k in missing if k in moves and k in _ORDER]
     # a reply that picks up none of their words gets their words said back first
     if theirs and "understanding" not in wanted and not own & theirs:
         wanted.insert(0, "understanding")
     out: list[tuple[str, str]] = []
     for k in wanted:
+        if k != "understanding" and asking and not (hurting or denial or relieved):
+            # "It makes sense that this is getting to you" after "I'd love a walk": the
+            # fixed moves answer pain, and a line that asks for something holds none
+            continue
         if k == "warmth" and warm:
             continue  # "I'm so sorry, love." beside their own sorry is a second formula
         if k == "validation" and validates and not moves[k].startswith("No wonder you feel "):
@@ -749,6 +782,8 @@ def _additions(
         if k == "understanding":
             for refl in ("understanding_bare", "understanding", "understanding_quote"):
                 said = _plain(moves[refl], warm)
+                if not said:
+                    continue
                 told = content_words(said) & theirs
                 if told and len(told & own) * 2 >= len(told):
                     continue  # their words are said back already
