@@ -9,7 +9,14 @@ import re
 import pytest
 
 from coach.core.session import Line
-from coach.judges.acts.feedback import DROP, MAX_SENTENCES, MAX_WORDS, SHORT_WORDS
+from coach.judges.acts.feedback import (
+    DROP,
+    LISTENING,
+    MAX_ADDED,
+    MAX_SENTENCES,
+    MAX_WORDS,
+    SHORT_WORDS,
+)
 from coach.judges.acts.tagger import content_words, make_context
 from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge, read_reply
@@ -20,6 +27,43 @@ JUDGE = HeuristicJudge()
 
 def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z']+", text.lower()))
+
+
+def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
+    """The sentences of `reply` that listen and do no harm, as the judge reads them in
+    context: each must be kept, word for word and in order, by any better reply."""
+    situation = f"{scenario.situation}\n{scenario.opening}" if scenario else ""
+    acts = read_reply(reply, make_context(partner, situation))
+    out: list[str] = []
+    for s in acts.sentences:
+        strong_advice = any(t.act == "advice" and t.strength == 2 for t in s.tags)
+        if s.has(*LISTENING) and not s.has(*DROP) and not strong_advice:
+            if _norm(s.text) and _norm(s.text) not in map(_norm, out):
+                out.append(s.text)
+    return out
+
+
+def kept_problems(reply: str, better: str, partner: str, scenario=None) -> list[str]:
+    """What the better reply does to the user's good sentences: each one is in it verbatim
+    (up to case and punctuation), in the user's order, and at most `MAX_ADDED` sentences
+    are added beside them."""
+    good = good_sentences(reply, partner, scenario)
+    if not better or not good:
+        return []
+    problems = []
+    text, at = f" {_norm(better)} ", 0
+    for g in good:
+        i = text.find(f" {_norm(g)} ", at)
+        if i < 0:
+            where = "out of order" if f" {_norm(g)} " in text else "dropped"
+            problems.append(f"{where}: {g!r}")
+        else:
+            at = i + 1
+    own = {_norm(s.text) for s in read_reply(reply).sentences}
+    added = [s.text for s in read_reply(better).sentences if _norm(s.text) not in own]
+    if len(added) > MAX_ADDED:
+        problems.append(f"adds {len(added)} sentences to a reply that listens: {added}")
+    return problems
 
 
 def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
@@ -67,6 +111,7 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
     ]
     if stock:
         problems.append(f"adds stock lines {stock}")
+    problems += kept_problems(reply, better, partner, scenario)
     return problems
 
 
@@ -238,3 +283,63 @@ def test_texting_shorthand_is_not_kept_in_the_better_reply():
     r = _at("how-are-you-feeling-today", "Fine. Tired. It was fine.", "omg idk lol")
     assert r.status == "scored" and r.better_reply
     assert "omg" not in r.better_reply and "lol" not in r.better_reply
+
+
+# New-user trials (issue 9, point 5): the better reply dropped the user's own apology,
+# validation and open question for fixed lines, and read worse than what they wrote.
+OVERHEARD = ("You're right, I did say that, and it made Sean sound like a chore. That was unfair "
+             "to you. I'm sorry.")
+HUMILIATED = ("Oh no. He put your email up in front of everyone and they laughed? That's "
+              "humiliating. What was it like sitting there?")
+
+
+@pytest.mark.parametrize(
+    ("scenario_id", "reply", "theirs"),
+    [
+        ("cold-shoulder-overheard-call", OVERHEARD,
+         ["That was unfair to you.", "I'm sorry."]),
+        ("vent-humiliated-at-work", HUMILIATED,
+         ["That's humiliating.", "What was it like sitting there?"]),
+    ],
+)
+def test_the_users_own_listening_survives_the_better_reply(scenario_id, reply, theirs):
+    r = _rated(scenario_id, reply)
+    assert r.status == "scored" and r.overall is not None and r.overall > 60
+    if r.better_reply:
+        for sentence in theirs:
+            assert sentence in r.better_reply, (sentence, r.better_reply)
+        assert "you don't have to tell me anything" not in r.better_reply
+    else:  # nothing honest to add: say so, in the notes
+        assert any("your sentences that listen stay as you said them" in n for n in r.notes)
+    from coach.adapters.scenario_files import load_library
+
+    sc = load_library()[scenario_id]
+    assert kept_problems(reply, r.better_reply, sc.opening, sc) == []
+
+
+def test_a_better_reply_adds_to_the_users_listening_in_their_order():
+    r = _rated("vent-humiliated-at-work", "Oh no. That's humiliating. What was it like sitting there?")
+    better = r.better_reply
+    assert better.startswith("Oh no. That's humiliating.")
+    assert better.endswith("What was it like sitting there?")  # theirs still hands it back
+    assert better.count("?") == 1  # no second question piled after theirs
+    added = better.removeprefix("Oh no. That's humiliating.").removesuffix(
+        "What was it like sitting there?").strip()
+    assert added and len(read_reply(added).sentences) <= MAX_ADDED
+    assert set(content_words(added)) & set(content_words("He put my email on the big screen"))
+
+
+def test_an_apology_is_never_answered_with_their_denial_said_back():
+    # "It's fine." -> "You said you're just doing the dishes, and that's okay" after the
+    # user's own sorry absolves the user, not them
+    for reply in (OVERHEARD, "That was unfair to you. I'm sorry.", "I did say that. I'm sorry."):
+        r = _rated("cold-shoulder-overheard-call", reply)
+        assert "that's okay" not in r.better_reply, r.better_reply
+        assert "You feel like you're just doing the dishes" not in r.better_reply
+
+
+def test_no_fixed_lines_for_pain_after_a_line_that_asks_for_something():
+    r = _at("vent-humiliated-at-work", "You know what I'd like? A walk after tea, just us two.",
+            "Yes. After tea tomorrow, just us two. I'd love that.")
+    assert "getting to you" not in r.better_reply and "hardest part" not in r.better_reply
+

@@ -568,8 +568,8 @@ def no_better_reason(
         return ""
     if acts is not None and _good_sentences(acts):
         return (
-            "No rewrite is suggested: your reply already listens in your own words, and "
-            "nothing the rules could add to it, in a sentence or two, read better under the "
+            "No rewrite is suggested: your sentences that listen stay as you said them, and "
+            "nothing the rules could add to them, in a sentence or two, read better under the "
             "same check. The tip is the next step."
         )
     if not (_their_clause(partner_line) or _their_words(partner_line)):
@@ -751,7 +751,8 @@ def _additions(
     warm = any(s.has(*_WARM) for s in kept)
     validates = any(s.has(*_VALIDATES) for s in kept)
     asked = any(s.question for s in kept)
-    owns = any(s.has("ownership", "apology") for s in kept)
+    # ("I'm sorry." reads as care, but it is the sorry the denial's "that's okay" answers)
+    owns = any(s.has("ownership", "apology") or _SORRY_WORD.search(s.text) for s in kept)
     low = partner_line.lower()
     denial = _DENIAL.search(low) is not None
     relieved = _RELIEF.search(low) is not None
