@@ -37,9 +37,9 @@ def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
     out: list[str] = []
     for s in acts.sentences:
         strong_advice = any(t.act == "advice" and t.strength == 2 for t in s.tags)
-        if s.has(*LISTENING) and not s.has(*DROP) and not strong_advice:
-            if _norm(s.text) and _norm(s.text) not in map(_norm, out):
-                out.append(s.text)
+        listens = s.has(*LISTENING) and not s.has(*DROP) and not strong_advice
+        if listens and _norm(s.text) and _norm(s.text) not in map(_norm, out):
+            out.append(s.text)
     return out
 
 
@@ -64,6 +64,20 @@ def kept_problems(reply: str, better: str, partner: str, scenario=None) -> list[
     if len(added) > MAX_ADDED:
         problems.append(f"adds {len(added)} sentences to a reply that listens: {added}")
     return problems
+
+
+def _owns_instead(reply: str, better: str, partner: str, situation: str) -> bool:
+    """The one reply that may share no word with theirs: when nothing they said can be
+    said back ("Don't say sorry. You already texted sorry. With a heart.": the sorry they
+    refused, something said of you, a fragment), owning what they said you did, in the
+    user's own sentence kept word for word ("You're right, I did say that ..."), is what
+    takes up their situation (`test_owning_a_mistake_with_an_apology_...` asks for it)."""
+    from coach.judges.acts.feedback import _their_clause, _their_words
+
+    if _their_clause(partner) or _their_words(partner):
+        return False
+    acts = read_reply(reply, make_context(partner, situation))
+    return any(s.has("ownership") and _norm(s.text) in _norm(better) for s in acts.sentences)
 
 
 def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
@@ -91,7 +105,9 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
     elif again.overall <= rating.overall:
         problems.append(f"scores {again.overall} <= {rating.overall}")
     theirs = set(content_words(partner))
-    if len(theirs) >= 3 and not set(content_words(better)) & theirs:
+    if len(theirs) >= 3 and not set(content_words(better)) & theirs and not _owns_instead(
+        reply, better, partner, situation
+    ):
         problems.append("shares nothing with what the partner said")
     # short as a spoken reply: no longer than about three sentences and 45 words, unless
     # the user's own reply was longer (a short word of care may come on top)
@@ -318,7 +334,8 @@ def test_the_users_own_listening_survives_the_better_reply(scenario_id, reply, t
 
 
 def test_a_better_reply_adds_to_the_users_listening_in_their_order():
-    r = _rated("vent-humiliated-at-work", "Oh no. That's humiliating. What was it like sitting there?")
+    r = _rated("vent-humiliated-at-work",
+               "Oh no. That's humiliating. What was it like sitting there?")
     better = r.better_reply
     assert better.startswith("Oh no. That's humiliating.")
     assert better.endswith("What was it like sitting there?")  # theirs still hands it back

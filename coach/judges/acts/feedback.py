@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from itertools import combinations
 
 from coach.core.rubric import TIPS
-from coach.judges.acts.language import is_texting
+from coach.judges.acts.language import is_texting, language_of
 from coach.judges.acts.policy import RAISES, Verdict
 from coach.judges.acts.tagger import (
     HARMFUL,
@@ -699,13 +699,12 @@ def better_reply(
         # in their words when they said enough to take up ("Yes, very difficult" is not),
         # or, when none of theirs can be said back, owning what they said you did ("You're
         # right, I did say that" to "Don't say sorry. You already texted sorry.")
-        if (theirs and not content_words(text) & theirs
-                and (usable or len(theirs) >= 3) and not (owns and not usable)):
+        if not _about_them(text, theirs, usable, owns):
             continue
         cand_acts, score = assess(text)
         if any(not _unharmful(s) for s in cand_acts.sentences):
             continue
-        if score > current and _norm(text) != _norm(acts.reply):
+        if score > current and _norm(text) != _norm(acts.reply) and _english(text):
             return text
     return ""
 
@@ -839,7 +838,8 @@ def _added_to(
         after_dropped = {id(t) for i, t in enumerate(acts.sentences)
                          if i == 0 or acts.sentences[i - 1] not in base}
         mine = [s.text if s.text[-1:] in ".!?…" else s.text + "." for s in base]
-        mine = [_capital(t) if id(s) in after_dropped else t for s, t in zip(base, mine)]
+        mine = [_capital(t) if id(s) in after_dropped else t
+                for s, t in zip(base, mine, strict=True)]
         full = _long_count(mine) >= limit[0]
         for option in options:
             added = [t for _, t in option if _norm(t) not in {_norm(m) for m in mine}]
@@ -849,15 +849,21 @@ def _added_to(
             if text in tried or not _fits_added(mine, added, text, limit, full):
                 continue
             tried.add(text)
-            if (theirs and not content_words(text) & theirs
-                    and (usable or len(theirs) >= 3) and not (owns and not usable)):
+            if not _about_them(text, theirs, usable, owns):
                 continue
             cand_acts, score = assess(text)
             if any(not _unharmful(s) for s in cand_acts.sentences):
                 continue
-            if score > current and _norm(text) != _norm(acts.reply):
+            if score > current and _norm(text) != _norm(acts.reply) and _english(text):
                 return text
     return ""
+
+
+def _english(text: str) -> bool:
+    """Whether the better reply still reads as English, as the reply did: sentences in
+    another language beside a few English ones ("Doe niet zo dramatisch. ...") can tip it,
+    and the same judge would not score it."""
+    return language_of(text) is None
 
 
 def _capital(text: str) -> str:
@@ -867,6 +873,17 @@ def _capital(text: str) -> str:
 def _closes(s: Sentence) -> bool:
     """Whether `s` hands the turn back to them: a question, "Tell me more.", an offer."""
     return s.question or s.has("open_question", "asks_needs", "offer_presence")
+
+
+def _about_them(text: str, theirs: frozenset[str], usable: bool, owns: bool) -> bool:
+    """Whether a better reply takes up their situation: some of their words, when they said
+    enough to take up ("Yes, very difficult" is not); or, when nothing of theirs can be said
+    back (`usable` false), the user's own sentence owning what they said the user did."""
+    if not theirs or content_words(text) & theirs:
+        return True
+    if not usable:
+        return owns or len(theirs) < 3
+    return False
 
 
 def _is_question(text: str) -> bool:
