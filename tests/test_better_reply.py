@@ -11,12 +11,12 @@ import pytest
 from coach.core.session import Line
 from coach.judges.acts.feedback import (
     DROP,
-    LISTENING,
     MAX_ADDED,
     MAX_SENTENCES,
     MAX_WORDS,
     SHORT_WORDS,
 )
+from coach.judges.acts.policy import RAISES
 from coach.judges.acts.tagger import content_words, make_context
 from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge, read_reply
@@ -37,7 +37,9 @@ def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
     out: list[str] = []
     for s in acts.sentences:
         strong_advice = any(t.act == "advice" and t.strength == 2 for t in s.tags)
-        listens = s.has(*LISTENING) and not s.has(*DROP) and not strong_advice
+        # what listens, and a closed question about them ("Did something happen that hurt
+        # you?"): a real question about their experience
+        listens = (s.has(*RAISES) and not s.has(*DROP) and not strong_advice)
         if listens and _norm(s.text) and _norm(s.text) not in map(_norm, out):
             out.append(s.text)
     return out

@@ -1,7 +1,10 @@
 """What the built-in judge says back: the tip, and a better reply built from the user's own.
 
 The better reply is the user's reply with what hurt taken out, what worked kept, and the
-missing moves added in words drawn from what the partner actually said. It is checked
+missing moves added in words drawn from what the partner actually said. Every sentence of
+theirs that listens and does no harm is kept word for word, in their order, and at most
+`MAX_ADDED` sentences are added to it (`_added_to`); a reply with no such sentence is
+rewritten from the moves (`better_reply`'s own loop). It is checked
 before it is shown: it holds no sentence the judge tags as harmful, repeats no sentence,
 and scores higher than the user's reply under the same judge; otherwise none is offered.
 Pure functions.
@@ -49,6 +52,11 @@ STRONG_TIP = "Strong reply: keep reflecting and asking before anything else."
 
 # Acts that listen: in a reply that hurts, only sentences with one of these are kept.
 LISTENING = frozenset(RAISES) - {"closed_question"}
+
+# A sentence with one of these, and no harm, is the user's own listening: a better reply
+# keeps it word for word. A closed question about them ("Did something happen that hurt
+# you?") is a real question about their experience, if not the best kind.
+GOOD = LISTENING | {"closed_question"}
 
 # Acts a better reply must never keep.
 DROP = HARMFUL | {
@@ -717,7 +725,7 @@ def _good_sentences(acts: ReplyActs) -> list[Sentence]:
     seen: set[str] = set()
     for s in acts.sentences:
         key = _norm(s.text)
-        if key and key not in seen and _unharmful(s) and s.has(*LISTENING):
+        if key and key not in seen and _unharmful(s) and s.has(*GOOD):
             seen.add(key)
             good.append(s)
     return good
