@@ -9,7 +9,14 @@ import re
 import pytest
 
 from coach.core.session import Line
-from coach.judges.acts.feedback import DROP, MAX_SENTENCES, MAX_WORDS, SHORT_WORDS
+from coach.judges.acts.feedback import (
+    DROP,
+    MAX_ADDED,
+    MAX_SENTENCES,
+    MAX_WORDS,
+    SHORT_WORDS,
+)
+from coach.judges.acts.policy import RAISES
 from coach.judges.acts.tagger import content_words, make_context
 from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge, read_reply
@@ -20,6 +27,59 @@ JUDGE = HeuristicJudge()
 
 def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z']+", text.lower()))
+
+
+def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
+    """The sentences of `reply` that listen and do no harm, as the judge reads them in
+    context: each must be kept, word for word and in order, by any better reply."""
+    situation = f"{scenario.situation}\n{scenario.opening}" if scenario else ""
+    acts = read_reply(reply, make_context(partner, situation))
+    out: list[str] = []
+    for s in acts.sentences:
+        strong_advice = any(t.act == "advice" and t.strength == 2 for t in s.tags)
+        # what listens, and a closed question about them ("Did something happen that hurt
+        # you?"): a real question about their experience
+        listens = (s.has(*RAISES) and not s.has(*DROP) and not strong_advice)
+        if listens and _norm(s.text) and _norm(s.text) not in map(_norm, out):
+            out.append(s.text)
+    return out
+
+
+def kept_problems(reply: str, better: str, partner: str, scenario=None) -> list[str]:
+    """What the better reply does to the user's good sentences: each one is in it verbatim
+    (up to case and punctuation), in the user's order, and at most `MAX_ADDED` sentences
+    are added beside them."""
+    good = good_sentences(reply, partner, scenario)
+    if not better or not good:
+        return []
+    problems = []
+    text, at = f" {_norm(better)} ", 0
+    for g in good:
+        i = text.find(f" {_norm(g)} ", at)
+        if i < 0:
+            where = "out of order" if f" {_norm(g)} " in text else "dropped"
+            problems.append(f"{where}: {g!r}")
+        else:
+            at = i + 1
+    own = {_norm(s.text) for s in read_reply(reply).sentences}
+    added = [s.text for s in read_reply(better).sentences if _norm(s.text) not in own]
+    if len(added) > MAX_ADDED:
+        problems.append(f"adds {len(added)} sentences to a reply that listens: {added}")
+    return problems
+
+
+def _owns_instead(reply: str, better: str, partner: str, situation: str) -> bool:
+    """The one reply that may share no word with theirs: when nothing they said can be
+    said back ("Don't say sorry. You already texted sorry. With a heart.": the sorry they
+    refused, something said of you, a fragment), owning what they said you did, in the
+    user's own sentence kept word for word ("You're right, I did say that ..."), is what
+    takes up their situation (`test_owning_a_mistake_with_an_apology_...` asks for it)."""
+    from coach.judges.acts.feedback import _their_clause, _their_words
+
+    if _their_clause(partner) or _their_words(partner):
+        return False
+    acts = read_reply(reply, make_context(partner, situation))
+    return any(s.has("ownership") and _norm(s.text) in _norm(better) for s in acts.sentences)
 
 
 def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
@@ -47,7 +107,9 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
     elif again.overall <= rating.overall:
         problems.append(f"scores {again.overall} <= {rating.overall}")
     theirs = set(content_words(partner))
-    if len(theirs) >= 3 and not set(content_words(better)) & theirs:
+    if len(theirs) >= 3 and not set(content_words(better)) & theirs and not _owns_instead(
+        reply, better, partner, situation
+    ):
         problems.append("shares nothing with what the partner said")
     # short as a spoken reply: no longer than about three sentences and 45 words, unless
     # the user's own reply was longer (a short word of care may come on top)
@@ -67,6 +129,7 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
     ]
     if stock:
         problems.append(f"adds stock lines {stock}")
+    problems += kept_problems(reply, better, partner, scenario)
     return problems
 
 
@@ -238,3 +301,64 @@ def test_texting_shorthand_is_not_kept_in_the_better_reply():
     r = _at("how-are-you-feeling-today", "Fine. Tired. It was fine.", "omg idk lol")
     assert r.status == "scored" and r.better_reply
     assert "omg" not in r.better_reply and "lol" not in r.better_reply
+
+
+# New-user trials (issue 9, point 5): the better reply dropped the user's own apology,
+# validation and open question for fixed lines, and read worse than what they wrote.
+OVERHEARD = ("You're right, I did say that, and it made Sean sound like a chore. That was unfair "
+             "to you. I'm sorry.")
+HUMILIATED = ("Oh no. He put your email up in front of everyone and they laughed? That's "
+              "humiliating. What was it like sitting there?")
+
+
+@pytest.mark.parametrize(
+    ("scenario_id", "reply", "theirs"),
+    [
+        ("cold-shoulder-overheard-call", OVERHEARD,
+         ["That was unfair to you.", "I'm sorry."]),
+        ("vent-humiliated-at-work", HUMILIATED,
+         ["That's humiliating.", "What was it like sitting there?"]),
+    ],
+)
+def test_the_users_own_listening_survives_the_better_reply(scenario_id, reply, theirs):
+    r = _rated(scenario_id, reply)
+    assert r.status == "scored" and r.overall is not None and r.overall > 60
+    if r.better_reply:
+        for sentence in theirs:
+            assert sentence in r.better_reply, (sentence, r.better_reply)
+        assert "you don't have to tell me anything" not in r.better_reply
+    else:  # nothing honest to add: say so, in the notes
+        assert any("your sentences that listen stay as you said them" in n for n in r.notes)
+    from coach.adapters.scenario_files import load_library
+
+    sc = load_library()[scenario_id]
+    assert kept_problems(reply, r.better_reply, sc.opening, sc) == []
+
+
+def test_a_better_reply_adds_to_the_users_listening_in_their_order():
+    r = _rated("vent-humiliated-at-work",
+               "Oh no. That's humiliating. What was it like sitting there?")
+    better = r.better_reply
+    assert better.startswith("Oh no. That's humiliating.")
+    assert better.endswith("What was it like sitting there?")  # theirs still hands it back
+    assert better.count("?") == 1  # no second question piled after theirs
+    added = better.removeprefix("Oh no. That's humiliating.").removesuffix(
+        "What was it like sitting there?").strip()
+    assert added and len(read_reply(added).sentences) <= MAX_ADDED
+    assert set(content_words(added)) & set(content_words("He put my email on the big screen"))
+
+
+def test_an_apology_is_never_answered_with_their_denial_said_back():
+    # "It's fine." -> "You said you're just doing the dishes, and that's okay" after the
+    # user's own sorry absolves the user, not them
+    for reply in (OVERHEARD, "That was unfair to you. I'm sorry.", "I did say that. I'm sorry."):
+        r = _rated("cold-shoulder-overheard-call", reply)
+        assert "that's okay" not in r.better_reply, r.better_reply
+        assert "You feel like you're just doing the dishes" not in r.better_reply
+
+
+def test_no_fixed_lines_for_pain_after_a_line_that_asks_for_something():
+    r = _at("vent-humiliated-at-work", "You know what I'd like? A walk after tea, just us two.",
+            "Yes. After tea tomorrow, just us two. I'd love that.")
+    assert "getting to you" not in r.better_reply and "hardest part" not in r.better_reply
+

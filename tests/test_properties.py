@@ -234,3 +234,64 @@ def test_rows_this_version_writes_read_back_unchanged() -> None:
                overall=80.0, notes=["a note"], source=Provenance(usage={"prompt_tokens": 3}))
     assert rating_from_json(r.model_dump_json()) == r
     assert reading_from_value("heard") is Reading.HEARD
+
+
+# ------------------------------------------------------------------ the better reply
+
+
+def _reply_pool() -> list[tuple[str, str, str]]:
+    """(scenario id, partner line, reply): every gold reply, and every reply of the
+    project's robustness suites (evals/adversarial) that names its partner line."""
+    pool = []
+    for sc in LIB.values():
+        lines = [sc.opening, *(b.heard for b in sc.beats)]
+        for ex in sc.examples:
+            pool.append((sc.id, lines[min(ex.turn - 1, len(lines) - 1)], ex.reply))
+    suites = Path(__file__).resolve().parents[1] / "evals" / "adversarial"
+    for path in sorted(suites.glob("*.jsonl")):
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(raw)
+            if item.get("scenario") not in LIB or not item.get("partner"):
+                continue
+            for key in ("reply", "better", "worse", "base"):
+                if item.get(key):
+                    pool.append((item["scenario"], item["partner"], item[key]))
+    return sorted(set(pool))
+
+
+POOL = _reply_pool()
+
+
+@st.composite
+def _pooled_replies(draw) -> tuple[str, str, str]:
+    """A gold or suite reply, as written, or with sentences of another reply (a kind one
+    or a harmful one, to the same line or not) mixed in and some of its own left out."""
+    from coach.judges.acts.tagger import sentences
+
+    sid, partner, reply = draw(st.sampled_from(POOL))
+    if draw(st.booleans()):
+        return sid, partner, reply
+    mine = [s.text for s in sentences(reply)]
+    other = [s.text for s in sentences(draw(st.sampled_from(POOL))[2])]
+    parts = [p for p in mine if draw(st.integers(0, 3))] + draw(
+        st.lists(st.sampled_from(other), max_size=2))
+    parts = draw(st.permutations(parts)) if draw(st.booleans()) else parts
+    return sid, partner, " ".join(parts) or reply
+
+
+@settings(max_examples=max(1, int(60 * SCALE)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(_pooled_replies())
+def test_a_better_reply_keeps_every_listening_sentence_of_the_users(case) -> None:
+    # Whenever a better reply is offered, every sentence of the user's reply that listens
+    # and does no harm is in it word for word (up to case and punctuation), in the user's
+    # order, with at most MAX_ADDED sentences added beside them; and all the other checks
+    # hold (no harm kept, nothing repeated, scores higher under the same judge, short).
+    # No exception is needed: when the user's sentences leave no room, none is offered.
+    from coach.core.session import Line
+    from tests.test_better_reply import _check
+
+    sid, partner, reply = case
+    assert POOL and len(POOL) > 300
+    problems = _check(reply, (Line("partner", partner),), LIB[sid])
+    assert not problems, (reply, problems)

@@ -142,7 +142,7 @@ class HeuristicJudge:
 
         better = feedback.better_reply(acts, missing, context.partner_line, assess, overall)
         notes = list(verdict.notes)
-        if not better and (why := feedback.no_better_reason(missing, context.partner_line)):
+        if not better and (why := feedback.no_better_reason(missing, context.partner_line, acts)):
             notes.append(why)
         if verdict.overall_cap is not None and overall >= verdict.overall_cap - 0.05:
             notes.append(

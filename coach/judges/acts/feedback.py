@@ -1,7 +1,10 @@
 """What the built-in judge says back: the tip, and a better reply built from the user's own.
 
 The better reply is the user's reply with what hurt taken out, what worked kept, and the
-missing moves added in words drawn from what the partner actually said. It is checked
+missing moves added in words drawn from what the partner actually said. Every sentence of
+theirs that listens and does no harm is kept word for word, in their order, and at most
+`MAX_ADDED` sentences are added to it (`_added_to`); a reply with no such sentence is
+rewritten from the moves (`better_reply`'s own loop). It is checked
 before it is shown: it holds no sentence the judge tags as harmful, repeats no sentence,
 and scores higher than the user's reply under the same judge; otherwise none is offered.
 Pure functions.
@@ -14,7 +17,7 @@ from collections.abc import Callable, Mapping
 from itertools import combinations
 
 from coach.core.rubric import TIPS
-from coach.judges.acts.language import is_texting
+from coach.judges.acts.language import is_texting, language_of
 from coach.judges.acts.policy import RAISES, Verdict
 from coach.judges.acts.tagger import (
     HARMFUL,
@@ -49,6 +52,11 @@ STRONG_TIP = "Strong reply: keep reflecting and asking before anything else."
 
 # Acts that listen: in a reply that hurts, only sentences with one of these are kept.
 LISTENING = frozenset(RAISES) - {"closed_question"}
+
+# A sentence with one of these, and no harm, is the user's own listening: a better reply
+# keeps it word for word. A closed question about them ("Did something happen that hurt
+# you?") is a real question about their experience, if not the best kind.
+GOOD = LISTENING | {"closed_question"}
 
 # Acts a better reply must never keep.
 DROP = HARMFUL | {
@@ -129,6 +137,9 @@ _ASKING = re.compile(
 _DANGLING = {
     "being",
     "thought",
+    "thinking",
+    "wondering",
+    "saying",
     "think",
     "wondered",
     "a",
@@ -207,8 +218,9 @@ def _shift(clause: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def _their_clause(partner_line: str) -> str:
-    """The sentence of the partner's line most worth saying back, person-shifted.
+def _their_clause(partner_line: str, avoid: frozenset[str] = frozenset()) -> str:
+    """The sentence of the partner's line most worth saying back, person-shifted, leaving
+    out any clause whose words are mostly in `avoid` (what the reply says back already).
 
     Only a clause that is a sentence of its own is said back bare. A fragment of their line
     ("With a heart.", "Being on a stage with no clothes on.", "Roommates who share a Netflix
@@ -256,6 +268,9 @@ def _their_clause(partner_line: str) -> str:
                 or (_PUT_DOWN.search(clause.lower()) and not clause.startswith(("I'm", "I am")))
                 or not content_words(clause)
                 or is_stock(clause)
+                # a clause the reply says back already is no addition to it
+                or (avoid and len(content_words(clause) & avoid) * 2
+                    >= len(content_words(clause)))
             ):
                 continue
             key = (
@@ -425,11 +440,12 @@ def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> 
     return "It sounds like this has really been weighing on you."
 
 
-def _moves(partner_line: str) -> dict[str, str]:
-    """One sentence per missing move, in words from the partner's own line."""
+def _moves(partner_line: str, avoid: frozenset[str] = frozenset()) -> dict[str, str]:
+    """One sentence per missing move, in words from the partner's own line (a clause of
+    theirs whose words are mostly in `avoid` is not said back)."""
     low = partner_line.lower()
     feeling = _FEELING_WORDS.search(low)
-    clause = _their_clause(partner_line)
+    clause = _their_clause(partner_line, avoid)
     denial = _DENIAL.search(low) is not None
     relieved = _RELIEF.search(low) is not None
     hurting = not relieved and (feeling is not None or _HURT.search(low) is not None)
@@ -439,6 +455,14 @@ def _moves(partner_line: str) -> dict[str, str]:
         clause, "" if clause else _their_words(partner_line), denial, hurting
     )
     quoted = _reflection("", _their_words(partner_line), denial, hurting)
+    # their words said back bare, without the "and that's okay" a denial is answered with
+    # ("I'm just doing the dishes" is no feeling to say back: "You feel like you're just
+    # doing the dishes" would read as a jibe)
+    bare = (
+        understanding if not denial
+        else "" if clause.startswith(("You're ", "You are "))
+        else _reflection(clause, "" if clause else _their_words(partner_line), False, False)
+    )
     # the feeling named once: "You said you're tired ... No wonder you feel that way."
     named = feeling is not None and re.search(
         rf"\b{re.escape(feeling.group(1))}\b", f"{understanding} {quoted}".lower()
@@ -459,6 +483,7 @@ def _moves(partner_line: str) -> dict[str, str]:
         "understanding": understanding,
         # said back the same way, if their clause reads as harm when said by you
         "understanding_quote": quoted,
+        "understanding_bare": bare,
         "exploration": (
             "What's been on your mind, if you want to say?" if denial
             else "What helped the most?" if relieved
@@ -542,11 +567,19 @@ def _plain(move: str, warm: bool) -> str:
     return move.replace(PAIN, "") if warm else move
 
 
-def no_better_reason(missing: list[str], partner_line: str) -> str:
+def no_better_reason(
+    missing: list[str], partner_line: str, acts: ReplyActs | None = None
+) -> str:
     """Why no better reply is shown for a scored reply with something still to gain, in
     one sentence for the rating's notes ("" when nothing is missing)."""
     if not missing:
         return ""
+    if acts is not None and _good_sentences(acts):
+        return (
+            "No rewrite is suggested: your sentences that listen stay as you said them, and "
+            "nothing the rules could add to them, in a sentence or two, read better under the "
+            "same check. The tip is the next step."
+        )
     if not (_their_clause(partner_line) or _their_words(partner_line)):
         return (
             "No rewrite is suggested: their words give the rules nothing to say back that "
@@ -576,6 +609,10 @@ def better_reply(
     """
     if not missing:
         return ""
+    good = _good_sentences(acts)
+    if good:
+        # Their own listening is kept whole: the better reply only adds to it.
+        return _added_to(acts, good, missing, partner_line, assess, current)
     kept: list[Sentence] = []
     seen: set[str] = set()
     stock_kept = False
@@ -670,12 +707,223 @@ def better_reply(
         # in their words when they said enough to take up ("Yes, very difficult" is not),
         # or, when none of theirs can be said back, owning what they said you did ("You're
         # right, I did say that" to "Don't say sorry. You already texted sorry.")
-        if (theirs and not content_words(text) & theirs
-                and (usable or len(theirs) >= 3) and not (owns and not usable)):
+        if not _about_them(text, theirs, usable, owns):
             continue
         cand_acts, score = assess(text)
         if any(not _unharmful(s) for s in cand_acts.sentences):
             continue
-        if score > current and _norm(text) != _norm(acts.reply):
+        if score > current and _norm(text) != _norm(acts.reply) and _english(text):
             return text
     return ""
+
+
+def _good_sentences(acts: ReplyActs) -> list[Sentence]:
+    """The sentences of the user's reply that listen and do no harm (an apology, owning it,
+    validation, a reflection, care, a real question about their experience), each once, in
+    the user's order. The better reply keeps every one of them, word for word."""
+    good: list[Sentence] = []
+    seen: set[str] = set()
+    for s in acts.sentences:
+        key = _norm(s.text)
+        if key and key not in seen and _unharmful(s) and s.has(*GOOD):
+            seen.add(key)
+            good.append(s)
+    return good
+
+
+# At most this many sentences are added to a reply that already listens: the rest of it is
+# theirs. When their good sentences fill the reply's length already, one sentence of at
+# most `ONE_MORE_WORDS` words may still go on top, or none.
+MAX_ADDED = 2
+# A line that asks for something ("You know what I'd like? A walk.", "Can we eat on the
+# floor?"): the moves written for pain do not answer it.
+_ASKS_FOR = re.compile(
+    r"\b(i'?d (really )?(like|love|want)|can we|could we|let'?s|i want to|i'?d rather|"
+    r"will you|would you)\b"
+)
+ONE_MORE_WORDS = 10
+_VALIDATES = ("validation", "apology", "ownership", "understanding_claim")
+
+
+def _additions(
+    kept: list[Sentence], missing: list[str], partner_line: str
+) -> list[tuple[str, str]]:
+    """(move, sentence) for each missing move that can honestly be added to `kept`, the
+    costliest first: nothing the reply already does, no formula it already says, no second
+    question after theirs."""
+    text = " ".join(s.text for s in kept)
+    own = content_words(text)
+    moves = _moves(partner_line, frozenset(own))
+    theirs = content_words(partner_line)
+    warm = any(s.has(*_WARM) for s in kept)
+    validates = any(s.has(*_VALIDATES) for s in kept)
+    asked = any(s.question for s in kept)
+    # ("I'm sorry." reads as care, but it is the sorry the denial's "that's okay" answers)
+    owns = any(s.has("ownership", "apology") or _SORRY_WORD.search(s.text) for s in kept)
+    low = partner_line.lower()
+    denial = _DENIAL.search(low) is not None
+    relieved = _RELIEF.search(low) is not None
+    feeling = _FEELING_WORDS.search(low)
+    hurting = not relieved and (feeling is not None or _HURT.search(low) is not None)
+    asking = _ASKS_FOR.search(low) is not None
+    if feeling and moves["validation"] == "No wonder you feel that way." and not re.search(
+        rf"\b{re.escape(feeling.group(1))}\b", text.lower()
+    ):
+        # "that way" points at a feeling their reply never named
+        moves = {**moves, "validation": f"No wonder you feel {feeling.group(1)}."}
+    wanted = [k for k in missing if k in moves and k in _ORDER]
+    # a reply that picks up none of their words gets their words said back first
+    if theirs and "understanding" not in wanted and not own & theirs:
+        wanted.insert(0, "understanding")
+    out: list[tuple[str, str]] = []
+    for k in wanted:
+        if k != "understanding" and asking and not (hurting or denial or relieved):
+            # "It makes sense that this is getting to you" after "I'd love a walk": the
+            # fixed moves answer pain, and a line that asks for something holds none
+            continue
+        if k == "warmth" and warm:
+            continue  # "I'm so sorry, love." beside their own sorry is a second formula
+        if k == "validation" and validates and not moves[k].startswith("No wonder you feel "):
+            continue  # "It makes sense ..." beside their own validation says it twice
+        if k in ("exploration", "asks_needs") and asked:
+            continue  # a second question after theirs leaves them choosing which to answer
+        if k == "understanding":
+            for refl in ("understanding_bare", "understanding", "understanding_quote"):
+                said = _plain(moves[refl], warm)
+                if not said:
+                    continue
+                told = content_words(said) & theirs
+                if told and len(told & own) * 2 >= len(told):
+                    continue  # their words are said back already
+                if denial and owns and refl != "understanding_bare":
+                    continue  # "and that's okay" answers the sorry they were just given
+                if said not in (t for _, t in out):
+                    out.append((k, said))
+            continue
+        out.append((k, _plain(moves[k], warm)))
+    return out
+
+
+def _added_to(
+    acts: ReplyActs,
+    good: list[Sentence],
+    missing: list[str],
+    partner_line: str,
+    assess: Callable[[str], tuple[ReplyActs, float]],
+    current: float,
+) -> str:
+    """The user's reply with its harm and padding taken out and every sentence of `good`
+    kept, in their order, plus at most `MAX_ADDED` sentences for what is missing; or ""
+    when no such reply scores higher under the same judge."""
+    hurts = any(s.has(*HARMFUL) for s in acts.sentences)
+    good_keys = {_norm(s.text) for s in good}
+    # Plain talk beside their listening stays too when there is room (never in a reply
+    # that hurts: there the sentences around the hurt are part of it).
+    kept: list[Sentence] = []
+    seen: set[str] = set()
+    for s in acts.sentences:
+        key = _norm(s.text)
+        if not key or key in seen or not _unharmful(s):
+            continue
+        if key not in good_keys and (hurts or (not s.tags and is_texting(s.text))):
+            continue
+        seen.add(key)
+        kept.append(s)
+    adds = _additions(good, missing, partner_line)
+    theirs = content_words(partner_line)
+    usable = bool(_their_clause(partner_line) or _their_words(partner_line))
+    owns = any(s.has("ownership") for s in good)
+    limit = _limits(acts)
+    options = [[a] for a in adds] + [
+        [a, b] for a, b in combinations(adds, 2)
+        if a[0] != b[0] and not (_is_question(a[1]) and _is_question(b[1]))
+    ][: MAX_ADDED * 8]
+    bases = [kept] if len(kept) == len(good) else [kept, good]
+    tried: set[str] = set()
+    for base in bases:
+        # as they wrote them; a sentence whose lead-in was dropped ("Yeah... it does")
+        # starts with a capital
+        after_dropped = {id(t) for i, t in enumerate(acts.sentences)
+                         if i == 0 or acts.sentences[i - 1] not in base}
+        mine = [s.text if s.text[-1:] in ".!?…" else s.text + "." for s in base]
+        mine = [_capital(t) if id(s) in after_dropped else t
+                for s, t in zip(base, mine, strict=True)]
+        full = _long_count(mine) >= limit[0]
+        for option in options:
+            added = [t for _, t in option if _norm(t) not in {_norm(m) for m in mine}]
+            if not added or (full and (len(added) > 1 or len(added[0].split()) > ONE_MORE_WORDS)):
+                continue
+            text = _placed(mine, added, [_closes(s) for s in base])
+            if text in tried or not _fits_added(mine, added, text, limit, full):
+                continue
+            tried.add(text)
+            if not _about_them(text, theirs, usable, owns):
+                continue
+            cand_acts, score = assess(text)
+            if any(not _unharmful(s) for s in cand_acts.sentences):
+                continue
+            if score > current and _norm(text) != _norm(acts.reply) and _english(text):
+                return text
+    return ""
+
+
+def _english(text: str) -> bool:
+    """Whether the better reply still reads as English, as the reply did: sentences in
+    another language beside a few English ones ("Doe niet zo dramatisch. ...") can tip it,
+    and the same judge would not score it."""
+    return language_of(text) is None
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _closes(s: Sentence) -> bool:
+    """Whether `s` hands the turn back to them: a question, "Tell me more.", an offer."""
+    return s.question or s.has("open_question", "asks_needs", "offer_presence")
+
+
+def _about_them(text: str, theirs: frozenset[str], usable: bool, owns: bool) -> bool:
+    """Whether a better reply takes up their situation: some of their words, when they said
+    enough to take up ("Yes, very difficult" is not); or, when nothing of theirs can be said
+    back (`usable` false), the user's own sentence owning what they said the user did."""
+    if not theirs or content_words(text) & theirs:
+        return True
+    if not usable:
+        return owns or len(theirs) < 3
+    return False
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().endswith("?")
+
+
+def _long_count(parts: list[str]) -> int:
+    return sum(len(sentences(p)) for p in parts if len(p.split()) > SHORT_WORDS)
+
+
+def _placed(mine: list[str], added: list[str], questions: list[bool]) -> str:
+    """The user's sentences in their order, the added statements before the sentences
+    their reply ends on that hand the turn back (`_closes`: what they heard, then what
+    they ask), the added question last."""
+    statements = [t for t in added if not _is_question(t)]
+    asks = [t for t in added if _is_question(t)]
+    at = len(mine)
+    while at and questions[at - 1]:
+        at -= 1
+    return " ".join([*mine[:at], *statements, *mine[at:], *asks])
+
+
+def _fits_added(mine: list[str], added: list[str], text: str, limit: tuple[int, int],
+                full: bool) -> bool:
+    """Within the reply's length (`_limits`; one sentence over when theirs fill it), and no
+    added sentence opens like another one (the user's own sentences are theirs to open
+    as they like)."""
+    parts = sentences(text)
+    long = [p for p in parts if len(p.text.split()) > SHORT_WORDS]
+    cap = limit[0] + 1 if full else limit[0]
+    if len(text.split()) > limit[1] or len(long) > cap or len(parts) > cap + 1:
+        return False
+    openers = [tuple(_norm(p.text).split()[:3]) for p in long]
+    new = [tuple(_norm(t).split()[:3]) for t in added if len(t.split()) > SHORT_WORDS]
+    return all(openers.count(o) == 1 for o in new)
