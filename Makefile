@@ -9,7 +9,7 @@ comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 PORT ?= 8501
 
-.PHONY: app test lint venv clean mutation
+.PHONY: app test lint venv clean mutation train
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "coach needs Python 3.11 or newer, and none was found. Install python3.11+ (e.g. apt-get install python3) and run again."; exit 1; }
@@ -34,6 +34,11 @@ lint: $(STAMP)
 WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
+
+# Retrain the built-in judge's learned reading (coach/judges/acts/learned.json) from the
+# project's own labelled sentences; run it after changing them or the rule files.
+train: $(STAMP)
+	$(BIN)/python -m coach.judges.acts.train
 
 # Mutation testing of the pure core (mutmut 3, configured in pyproject [tool.mutmut]): each
 # mutant runs only tests/core, on 2 workers (the machine is shared). Not part of `make test`.

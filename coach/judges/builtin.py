@@ -84,7 +84,9 @@ def unreadable(reply: str) -> str | None:
 
 
 def _code_digest() -> str:
-    parts = [Path(__file__), *sorted(Path(tagger_module.__file__).parent.glob("*.py"))]
+    acts_dir = Path(tagger_module.__file__).parent
+    # the learned reading's weights are data, but they change ratings just as code does
+    parts = [Path(__file__), *sorted(acts_dir.glob("*.py")), acts_dir / "learned.json"]
     h = hashlib.sha256()
     for path in parts:
         h.update(path.name.encode())

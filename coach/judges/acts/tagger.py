@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from coach.judges.acts import learned as learned_model
 from coach.judges.acts.ruleset import Rule, RuleSet, load_rules
 from coach.judges.acts.shield import shield
 
@@ -716,6 +717,7 @@ def tag_reply(
     situation: str = "",
     context: Context | None = None,
     memo: dict[str, list[Tag]] | None = None,
+    learned: bool = True,
 ) -> ReplyActs:
     """Tag every sentence of `reply` with the acts it performs.
 
@@ -726,6 +728,8 @@ def tag_reply(
         context: a prepared `make_context(...)`, instead of the two strings.
         memo: phrase-rule tags of sentences already read (see `_scan`), to share between
             readings of replies that have sentences in common (a reply and its rewrite).
+        learned: also ask the learned reading (`learned.py`) for acts the rules missed;
+            off only for training it.
     """
     rules = load_rules()
     pats = _lexicon_patterns()
@@ -748,7 +752,7 @@ def tag_reply(
         # rewrite that keeps the sentence (the better reply) reuses them.
         key = None
         if memo is not None:
-            key = (ctx, low_shielded is low, unquoted[sp.start : sp.end],
+            key = (ctx, learned, low_shielded is low, unquoted[sp.start : sp.end],
                    low_shielded[sp.start : sp.end], seg)
             done = memo.get(key)  # type: ignore[call-overload]
             if done is not None:
@@ -760,7 +764,10 @@ def tag_reply(
         if low_shielded is not low and not low_shielded[sp.start : sp.end].strip():
             tags = [t for t in tags if t.act not in POSITIVE]
         tags = _context_tags(tags, seg, ctx, pats)
-        if _is_stock(seg, pats):
+        stock = _is_stock(seg, pats)
+        if learned and not stock:
+            tags = _learned_tags(tags, seg, ctx)
+        if stock:
             tags = [replace(t, stock=True) if t.act in POSITIVE else t for t in tags]
         settled = tuple(_settle(tags, seg))
         if key is not None:
@@ -781,6 +788,47 @@ def tag_reply(
     elif ctx.line_words:
         out = _mock_echo(out, low, ctx)
     return ReplyActs(reply, tuple(out), rules.version)
+
+
+_HURTS = HARMFUL | {"minimizing", "rhetorical_question"}
+
+
+def _learned_tags(tags: list[Tag], seg: str, ctx: Context) -> list[Tag]:
+    """Acts the phrase rules missed that the learned reading is confident of. It never
+    adds listening to a sentence the rules found hurtful, fixing or about oneself, nor harm
+    to one the rules found plainly listening (a strong act of their own words): there the
+    rules know better."""
+    if not ctx.partner_line or len(_WORD.findall(seg)) < 3:
+        # It was trained on sentences read against what the partner said, so it reads
+        # nothing without their line; and "Ok." or "Fine." does what the moment makes it
+        # do, which a bag of words can't tell.
+        return tags
+    model = learned_model.model()
+    mine = content_words(seg)
+    feats = learned_model.features(seg, ctx.line_words if ctx.partner_line else None, mine)
+    sure = model.confident(feats)
+    if not sure:
+        return tags
+    acts = {t.act for t in tags}
+    # a fix or a story of one's own is no listening, however much it borrows their words
+    hurts = bool(acts & (_HURTS | {"advice", "self_focus"}))
+    listens = any(t.act in POSITIVE and t.strength == 2 and not t.stock for t in tags)
+    is_q = seg.rstrip().endswith("?")
+    out = list(tags)
+    for act in sure:
+        if act in acts or (act == "simple_reflection" and "complex_reflection" in acts):
+            continue
+        if (act in POSITIVE and hurts) or (act in _HURTS and listens):
+            continue
+        if act == "rhetorical_question" and not is_q:
+            continue
+        # a reflection says something of theirs back: to them, in at least one of their words
+        if act in REFLECTIONS and not (mine & ctx.line_words
+                                       and _lexicon_patterns()["second_person"].search(seg)):
+            continue
+        strength = 1 if act in ("minimizing", "advice") else 2
+        out.append(Tag(act, strength, learned_model.WHY[act]))
+    return out
 
 
 # Contempt read from a laugh or a "poor you": warmth in a reply that is kind elsewhere.
