@@ -362,3 +362,18 @@ def test_no_fixed_lines_for_pain_after_a_line_that_asks_for_something():
             "Yes. After tea tomorrow, just us two. I'd love that.")
     assert "getting to you" not in r.better_reply and "hardest part" not in r.better_reply
 
+
+
+def test_what_they_say_they_will_do_is_not_said_back_as_their_experience():
+    # Found in a new-user trial of mum-had-a-stroke: "Okay. I'll add being fine to the list,
+    # after the flights." came back as "You'll add being fine to the list.", agreeing with a
+    # bitter joke that she must carry it all.
+    from coach.judges.acts.feedback import _their_clause
+
+    assert _their_clause("Okay. I'll add being fine to the list, after the flights.") == ""
+    assert _their_clause("Okay. I'll handle it. I always do.") == ""
+    assert _their_clause("I'll handle it. He laughed at me in front of everyone.") == (
+        "He laughed at you in front of everyone")
+    r = _at("mum-had-a-stroke", "Okay. I'll add being fine to the list, after the flights.",
+            "You've been holding everyone up all day. Who's holding you?")
+    assert "add being fine" not in r.better_reply

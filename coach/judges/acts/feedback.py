@@ -257,6 +257,9 @@ def _their_clause(partner_line: str, avoid: frozenset[str] = frozenset()) -> str
                 or _SECOND.search(clause)
                 or words[-1].lower().strip(".,!") in _DANGLING
                 or _ASKING.match(clause)
+                # what they will do is a plan, often a bitter one ("I'll add being fine to
+                # the list", "I'll handle it"): said back, it agrees that they must
+                or _PLAN.match(clause)
                 # a phrase that opens with a preposition ("With a heart") is a fragment of
                 # their sentence, not something that happened: said back, it reads as nonsense
                 or _FRAGMENT.match(clause)
@@ -291,6 +294,8 @@ def _their_clause(partner_line: str, avoid: frozenset[str] = frozenset()) -> str
     return f"You said it was like {inside}"
 
 
+_PLAN = re.compile(r"^(i'?ll|i will|i'?m going to|i'?m gonna|i'?d better|we'?ll|we will)\b",
+                   re.I)
 _INNER_QUOTE = re.compile(r"(^|\s)['‘“\"]|['’”\"](\s|$)")
 # Said back bare, an order ("Be on my side") or half a sentence ("Every time the words
 # are lovely") is not a reflection.
@@ -360,6 +365,8 @@ def _their_words(partner_line: str) -> str:
     best, best_n = "", 0
     no_sorry = _NO_SORRY.search(partner_line.lower()) is not None
     for sp in sentences(partner_line):
+        if _PLAN.match(_LEAD.sub("", sp.text)):
+            continue  # "I'll add being fine to the list": a plan, not what they feel
         words = sp.text.rstrip(".!?…").split()
         # the run of up to eight words that carries the most of what they said
         for i in range(max(1, len(words) - 7)):
