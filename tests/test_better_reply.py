@@ -377,3 +377,14 @@ def test_what_they_say_they_will_do_is_not_said_back_as_their_experience():
     r = _at("mum-had-a-stroke", "Okay. I'll add being fine to the list, after the flights.",
             "You've been holding everyone up all day. Who's holding you?")
     assert "add being fine" not in r.better_reply
+
+
+def test_after_a_defence_the_better_reply_apologises_rather_than_sympathises():
+    # Found in a new-user trial of cold-shoulder-overheard-call: "I'm sorry you feel that way,
+    # but I was just venting to my sister." got a better reply opening "I'm so sorry, love."
+    # (sympathy, as if someone else had hurt him).
+    r = _at("cold-shoulder-overheard-call",
+            "Yes. That's what it sounded like. Like my lot are something I've landed you with.",
+            "I'm sorry you feel that way, but I was just venting to my sister.")
+    assert r.better_reply and "I'm so sorry, love" not in r.better_reply
+    assert "I'm sorry I hurt you." in r.better_reply

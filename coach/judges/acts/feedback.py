@@ -447,9 +447,11 @@ def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> 
     return "It sounds like this has really been weighing on you."
 
 
-def _moves(partner_line: str, avoid: frozenset[str] = frozenset()) -> dict[str, str]:
+def _moves(partner_line: str, avoid: frozenset[str] = frozenset(),
+           repair: bool = False) -> dict[str, str]:
     """One sentence per missing move, in words from the partner's own line (a clause of
-    theirs whose words are mostly in `avoid` is not said back)."""
+    theirs whose words are mostly in `avoid` is not said back). With `repair` (the hurt is
+    one the listener caused), the warm word is an apology, not sympathy."""
     low = partner_line.lower()
     feeling = _FEELING_WORDS.search(low)
     clause = _their_clause(partner_line, avoid)
@@ -479,6 +481,7 @@ def _moves(partner_line: str, avoid: frozenset[str] = frozenset()) -> dict[str, 
             "I'm not going anywhere." if denial
             else "I'm here, and I'm listening." if no_sorry
             else "I'm so glad." if relieved
+            else "I'm sorry I hurt you." if repair
             else "I'm so sorry, love."
         ),
         "validation": (
@@ -646,12 +649,19 @@ def better_reply(
     ranked = [s.text for s in _by_worth(kept, content_words(partner_line)) if not s.question]
     asked = [s.text for s in kept if s.question][:1]
     warm = any(s.has(*_WARM) for s in kept)
-    moves = _moves(partner_line)
+    # A reply that defends itself, or a line about what you did ("You laughed"), is a
+    # repair: "I'm so sorry, love" there is sympathy for a hurt you caused.
+    repair = acts.has("defensiveness") or _YOUR_DEED.search(partner_line) is not None
+    moves = _moves(partner_line, repair=repair)
     theirs_all = content_words(partner_line)
     # The costliest misses first (`missing` is in that order); said in a listener's order.
     wanted = [k for k in missing if k in moves and k in _ORDER][:4]
     if asked and "exploration" in wanted:
         wanted.remove("exploration")
+    if repair and "warmth" in wanted:
+        # after hurting them, the apology is what may not fall off when room is short
+        wanted.remove("warmth")
+        wanted.insert(0, "warmth")
     # A reply that already says their words back needs no second telling of the same clause.
     own = set(content_words(" ".join(said + asked)))
     told = set(content_words(moves["understanding"])) & theirs_all
