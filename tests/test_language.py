@@ -32,3 +32,16 @@ def test_every_non_english_suite_reply_is_still_named() -> None:
 @pytest.mark.parametrize("reply", ["Ah, lo siento mucho, mi amor.", "A ty co o tym myślisz?"])
 def test_a_shared_interjection_or_shorthand_does_not_make_a_reply_english(reply: str) -> None:
     assert language_of(reply) is not None
+
+
+def test_a_language_it_cannot_name_for_sure_is_named_only_as_a_guess() -> None:
+    # lingua knows no romanised Hindi and reads this as Swahili; the user must not be told
+    # "This reply looks like Swahili".
+    from coach.judges.builtin import unreadable
+
+    reply = "Yaar, tum theek ho? Mujhe batao kya hua."
+    why = unreadable(reply)
+    assert why is not None and "not in English (it may be" in why
+    assert "looks like" not in why
+    sure = unreadable("Lo siento mucho, mi amor. Estoy contigo, no tienes que estar bien.")
+    assert sure is not None and sure.startswith("This reply looks like Spanish.")

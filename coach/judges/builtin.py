@@ -25,7 +25,7 @@ from coach.core.rubric import BY_KEY, TIPS, Act, CriterionScore, Provenance, Rat
 from coach.core.session import Line
 from coach.judges.acts import feedback, policy
 from coach.judges.acts import tagger as tagger_module
-from coach.judges.acts.language import language_of
+from coach.judges.acts.language import identify
 from coach.judges.acts.ruleset import load_rules
 from coach.judges.acts.tagger import Context, ReplyActs, make_context, sentences, tag_reply
 from coach.judges.base import JudgeContext
@@ -73,14 +73,19 @@ def unreadable(reply: str) -> str | None:
         return (
             "There are no words here to rate. Write what you would say to them, even a few words."
         )
-    lang = language_of(reply)
-    if lang is not None:
-        return (
-            f"This reply looks like {lang}. The built-in rules read English only, so it "
-            f"is not scored rather than guessed. To have replies in {lang} rated, connect "
-            "a model that reads it (Settings in the app, or --judge-model in the terminal)."
-        )
-    return None
+    found = identify(reply)
+    if found is None:
+        return None
+    lang, sure = found
+    # a name we are not sure of is said as a guess: a wrong name ("Swahili" for romanised
+    # Hindi) would tell the user the judge misread them
+    seen = f"looks like {lang}" if sure else f"is not in English (it may be {lang})"
+    which = lang if sure else "your language"
+    return (
+        f"This reply {seen}. The built-in rules read English only, so it is not scored "
+        f"rather than guessed. To have replies in {which} rated, connect a model that "
+        "reads it (Settings in the app, or --judge-model in the terminal)."
+    )
 
 
 def _code_digest() -> str:

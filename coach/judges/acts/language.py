@@ -158,6 +158,18 @@ def is_texting(text: str) -> bool:
 
 def language_of(text: str) -> str | None:
     """The reply's language when it is clearly not English (e.g. "Spanish"), else None."""
+    found = identify(text)
+    return found[0] if found else None
+
+
+# Where Latin-script text in a language lingua has no model for lands: romanised Hindi reads
+# as Swahili at 0.68, Hinglish as Tagalog or Malay. Below SURE, these names are only a guess.
+_SINKS = frozenset({"SWAHILI", "TAGALOG", "MALAY", "INDONESIAN", "AFRIKAANS"})
+SURE = 0.9
+
+
+def identify(text: str) -> tuple[str, bool] | None:
+    """(the language, whether the name is sure) when `text` is clearly not English."""
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < MIN_WORDS:
         return None
@@ -176,7 +188,7 @@ def language_of(text: str) -> str | None:
     # Short replies spread the confidence thin, so the bar is low but relative: another
     # language well ahead of English.
     if top.value >= MIN_CONFIDENCE and english < top.value / 2:
-        return top.language.name.title()
+        return top.language.name.title(), top.language.name not in _SINKS or top.value >= SURE
     return None
 
 

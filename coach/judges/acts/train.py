@@ -199,10 +199,12 @@ def choose_thresholds(data: Sequence[Example]) -> tuple[dict[str, float], dict[s
             held = [ex for ex in data if ex.group == g and act not in rule_acts[id(ex)]]
             if not held:
                 continue
-            probs = clf.predict_proba(_int32(vec.transform([dict.fromkeys(ex.feats, 1) for ex in held])))
+            rows = vec.transform([dict.fromkeys(ex.feats, 1) for ex in held])
+            probs = clf.predict_proba(_int32(rows))
             for ex, p in zip(held, probs[:, 1], strict=True):
                 strong = STRONGER.get(act)
-                cands.append((float(p), act in ex.positive or bool(strong and strong in ex.positive)))
+                right = act in ex.positive or bool(strong and strong in ex.positive)
+                cands.append((float(p), right))
         missed = sum(1 for _, right in cands if right)
         chosen, seen = 2.0, {"added": 0, "right": 0, "missed_by_rules": missed}
         for t in GRID:
