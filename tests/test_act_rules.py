@@ -119,3 +119,10 @@ def test_echoing_their_words_with_a_scoff_is_contempt(reply: str, mocks: bool) -
     acts = tag_reply(reply, partner_line=_FURNITURE)
     assert ("contempt" in acts.kinds) is mocks
 
+
+
+def test_sorry_you_feel_that_way_is_a_non_apology_only_to_a_complaint_about_oneself() -> None:
+    complaint = "You forgot my birthday again and you didn't even call."
+    low = "I've been feeling low for weeks and nothing seems to help."
+    assert "defensiveness" in tag_reply("I'm sorry you feel that way.", complaint).kinds
+    assert "defensiveness" not in tag_reply("I'm sorry you feel that way.", low).kinds

@@ -509,6 +509,14 @@ _SOMEONE = re.compile(r"\b(he|she|they|him|her|them|his|their|he's|she's|they're
 _DOUBTS = "doubts the feeling is warranted"
 
 
+# Their line is about the listener: it says "you" other than "you know" or a generic "you".
+_NON_APOLOGY = re.compile(
+    r"\byou('ve| have|'re| are)? (did|didn'?t|never|always|said|say|made|make|left|forgot|"
+    r"don'?t|keep|were|weren'?t|just|laughed|took|chose|promised|ignored|ignore|cancelled|"
+    r"missed|walked|hurt|embarrassed|treat|treated|went|told|let)\b|\bwhy (did|do|would) you\b"
+)
+
+
 def _context_tags(tags: list[Tag], seg: str, ctx: Context,
                   pats: dict[str, re.Pattern[str]]) -> list[Tag]:
     """Tags that need what the partner said (see the module docstring)."""
@@ -537,6 +545,10 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             # After a real story, a "you..." sentence with none of its words is about
             # something else (a pep talk, an argument), not their story said back.
             tags = [t for t in tags if t.why not in _BARE_REFLECTIONS]
+    if ctx.partner_line and not _NON_APOLOGY.search(ctx.partner_line.lower()):
+        # "I'm sorry you feel that way" is a non-apology to a complaint about oneself, and
+        # sympathy to someone low about their own life.
+        tags = [t for t in tags if t.why != "sorry for their feeling, not for what one did"]
     acts = {t.act for t in tags}
     if "blame" in acts and _confirms_them(seg, ctx.partner_line.lower()):
         tags = [t for t in tags if t.why != "attacks their character"]
