@@ -277,7 +277,7 @@ def cmd_practice(args: argparse.Namespace) -> int:
     sc = engine.scenario(info.scenario_id)
     _out(f"Session {info.id}")
     _out(f"Scenario: {sc.title} ({sc.difficulty}; practice: {sc.practice})")
-    _out(f"Model: {engine.backend.label}")
+    _out(f"Using: {engine.backend.label}")  # "offline (built in)" or "model: NAME at URL"
     if engine.backend.offline and os.environ.get("OPENAI_BASE_URL") and not args.offline:
         _out("  (OPENAI_BASE_URL is set but no model is: set COACH_PARTNER_MODEL to use it)")
     _out()
