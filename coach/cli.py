@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from coach.adapters.config import add_model_flags, config_from_args
+from coach.adapters.local_server import STOPPED as SERVER_STOPPED
 from coach.adapters.store import default_db_path
 from coach.application.render import (
     compare_lines,
@@ -276,7 +277,7 @@ def cmd_practice(args: argparse.Namespace) -> int:
     sc = engine.scenario(info.scenario_id)
     _out(f"Session {info.id}")
     _out(f"Scenario: {sc.title} ({sc.difficulty}; practice: {sc.practice})")
-    _out(f"Model: {engine.backend.label}")
+    _out(f"Using: {engine.backend.label}")  # "offline (built in)" or "model: NAME at URL"
     if engine.backend.offline and os.environ.get("OPENAI_BASE_URL") and not args.offline:
         _out("  (OPENAI_BASE_URL is set but no model is: set COACH_PARTNER_MODEL to use it)")
     _out()
@@ -629,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
         "for trying the real model path offline, not for good coaching.",
     )
     s.add_argument("--port", type=_positive, default=8080)
-    s.set_defaults(func=cmd_serve_local)
+    s.set_defaults(func=cmd_serve_local, stop_message=SERVER_STOPPED)
 
     # Commands with enough code to live in their own modules.
     from coach.application import models_cli, report_card_cli

@@ -231,3 +231,17 @@ def test_a_malformed_base_url_is_one_clear_line(capsys, monkeypatch, url, where)
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert ("--base-url" if where == "flag" else "OPENAI_BASE_URL=") in err
     assert "not usable" in err
+
+
+def test_practice_names_the_model_once(capsys, monkeypatch, tmp_path) -> None:
+    """The header said 'Model: model: smollm2 at ...' in the serve-local trial."""
+    from coach.bench.simulated_server import DEFAULT_MODEL, FakeOpenAIServer
+
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
+    with FakeOpenAIServer() as srv:
+        code = main(["practice", "vent-humiliated-at-work", "--reply", "That sounds awful.",
+                     "--base-url", srv.base_url, "--partner-model", DEFAULT_MODEL])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"Using: model: {DEFAULT_MODEL} at {srv.base_url}" in out
+    assert "model: model:" not in out.lower()

@@ -15,6 +15,7 @@ from coach.judges.model import (
     CHECKS_VERSION,
     LLMJudge,
     addresses_grader,
+    copies_placeholder,
     extract_json,
     grammar_schema,
     leaks_hidden_need,
@@ -458,6 +459,40 @@ def test_a_tip_that_gives_away_the_hidden_need_is_dropped_and_the_rating_shown(
     assert rating.status == "scored" and rating.overall is not None  # still shown
     assert rating.tip == "" and rating.better_reply == "That sounds awful. I'm on your side."
     assert any("gave away what the partner needs" in n for n in rating.notes)
+
+
+def test_a_tip_that_runs_on_from_the_placeholder_is_not_shown(scenario) -> None:  # noqa: F811
+    """Seen with SmolLM2 in the serve-local trial: the tip "one line of advice to your
+    family about how to handle a difficult situation," shown as the coach's advice."""
+    answer = judge_output(REPLY, level=2)
+    answer["tip"] = "one line of advice to your family about how to handle a difficult situation,"
+    answer["better_reply"] = "a better reply that will help you in the future, I'll wait."
+    rating = LLMJudge(FakeChatModel(default=json.dumps(answer)), "m", "json_object",
+                      fallback=StubJudge()).rate(context(scenario, REPLY))
+    assert rating.status == "scored" and rating.overall is not None  # the levels still stand
+    assert rating.tip == "" and rating.better_reply == ""
+    assert sum("format description" in n for n in rating.notes) == 2, rating.notes
+
+
+@pytest.mark.parametrize(("text", "copied"), [
+    ("one line of advice on how to handle a difficult situation", True),
+    ('"A better reply: that will help you"', True),
+    ("One line", True),
+    ("Ask one more question before any advice.", False),
+    ("Name the feeling in one line, then ask what happened.", False),
+    ("A better-timed question would help.", False),
+    ("One liners land flat; slow down.", False),
+])
+def test_copies_placeholder(text: str, copied: bool) -> None:
+    assert copies_placeholder(text) is copied
+
+
+def test_the_placeholders_checked_are_the_prompts_own() -> None:
+    from coach.adapters.prompts import render
+    from coach.core.rubric import CRITERIA, HORSEMEN
+
+    text = render("judge", criteria=CRITERIA, horsemen=HORSEMEN, structured="json_object")
+    assert '"tip": "one line"' in text and '"better_reply": "a better reply"' in text
 
 
 def test_the_judge_prompt_says_to_keep_the_hidden_need_for_the_debrief() -> None:

@@ -14,13 +14,16 @@ import contextlib
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,16 +165,20 @@ def _launch(
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + startup_seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise CoachError(
-                f"The local model server exited (code {proc.returncode}). Log {log}:\n"
-                f"{_tail(log)}"
-            )
-        if _ready(base_url):
-            return proc
-        time.sleep(0.25)
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise CoachError(
+                    f"The local model server exited (code {proc.returncode}). Log {log}:\n"
+                    f"{_tail(log)}"
+                )
+            if _ready(base_url):
+                return proc
+            time.sleep(0.25)
+    except BaseException:  # Ctrl-C or a stop signal while the model loads: no orphan
+        stop_local_server(proc)
+        raise
     stop_local_server(proc)
     raise CoachError(
         f"The local model server did not answer within {startup_seconds:.0f}s. Log {log}:\n"
@@ -222,7 +229,11 @@ def start_local_server(
     if ubatch is not None:
         return proc, base_url, MODEL_ALIAS
     t0 = time.perf_counter()
-    probed = _probe(base_url)
+    try:
+        probed = _probe(base_url)
+    except BaseException:
+        stop_local_server(proc)
+        raise
     stages["probe"] = time.perf_counter() - t0
     if not probed:
         # The connection drops a moment before the crashed process is reaped.
@@ -266,28 +277,78 @@ def settings_text(base_url: str, model: str = MODEL_ALIAS) -> str:
     ))
 
 
+class StopSignal(BaseException):
+    """A stop signal (SIGTERM, SIGHUP) arrived; raised so that clean-up code runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+STOPPED = "coach: the local model server is stopped."
+
+
+@contextlib.contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise `StopSignal` instead of ending the process.
+
+    Python's default for them ends the process at once, skipping every `finally`: the
+    llama.cpp server child would be left running, with no parent, holding its port and
+    memory. Only the first signal raises; later ones are ignored while the server stops
+    (terminate, then kill). Outside the main thread, where Python cannot set handlers,
+    nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise StopSignal(signum)
+
+    prior = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in prior.items():
+            signal.signal(s, h)
+
+
 def serve_local(port: int | None, *, host: str = "127.0.0.1") -> int:
-    """Run the local model server in the foreground until Ctrl-C.
+    """Run the local model server in the foreground until Ctrl-C, SIGTERM or SIGHUP.
+
+    The server child is stopped however this ends (a signal while the model is still
+    loading included), so no llama.cpp process is left behind.
 
     Args:
         port: the port; None picks a free one.
         host: the address to listen on.
 
     Returns:
-        The exit code (0 after Ctrl-C, the server's code if it stopped by itself).
+        The exit code: the server's own if it stopped by itself, 128 + the signal's number
+        after SIGTERM or SIGHUP. Ctrl-C raises KeyboardInterrupt after the server stopped
+        (the CLI reports it as stopped, 130).
 
     Raises:
         CoachError: the extra is not installed or the server failed to start.
     """
-    print(f"Starting the local model (SmolLM2-135M) on {host}... this takes a few seconds.",
-          flush=True)
-    proc, base_url, model = start_local_server(port, host=host)
-    print("Ready. In another terminal, paste:\n", flush=True)
-    print(settings_text(base_url, model), flush=True)
-    print("\nThen run the coach as usual. Press Ctrl-C here to stop the server.", flush=True)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        stop_local_server(proc)
+    with stop_signals_raise():
+        try:
+            print(f"Starting the local model (SmolLM2-135M) on {host}... "
+                  "this takes a few seconds.", flush=True)
+            proc, base_url, model = start_local_server(port, host=host)
+            try:
+                print("Ready. In another terminal, paste:\n", flush=True)
+                print(settings_text(base_url, model), flush=True)
+                print("\nThen run the coach as usual. Press Ctrl-C here to stop the server.",
+                      flush=True)
+                return proc.wait()
+            finally:
+                stop_local_server(proc)
+        except StopSignal as stop:
+            print(STOPPED, file=sys.stderr, flush=True)
+            return 128 + stop.signum

@@ -166,6 +166,17 @@ def response_format(structured: str, reply: str | None = None) -> dict[str, Any]
 # The placeholders used in judge.j2's format description (plus emptiness).
 _PLACEHOLDERS = {"", "one line", "a better reply", "...", "…"}
 
+_PLACEHOLDER_START = re.compile(r"[\s\"'“”‘’]*(one line|a better reply)\b", re.I)
+
+
+def copies_placeholder(text: str) -> bool:
+    """True when a tip or better reply starts with the format description's placeholder and
+    goes on from it ("one line of advice to your family about...", "a better reply that
+    will help you..."): SmolLM2 does this, and the grammar's minimum length cannot stop it.
+    """
+    return _PLACEHOLDER_START.match(text) is not None
+
+
 _FENCE_RE = re.compile(r"```(?:json)?\s*(.*?)```", re.S | re.I)
 
 
@@ -531,6 +542,10 @@ class LLMJudge:
                 shown[field] = ""
                 notes = [*notes, f"The model's {field} gave away what the partner needs, which "
                          "you discover in the debrief, so it is not shown."]
+            elif text and copies_placeholder(text):
+                shown[field] = ""
+                notes = [*notes, f"The model's {field} began with the prompt's format "
+                         f"description ({text[:30]!r}...), not advice, so it is not shown."]
         tip, better = shown["tip"], shown["better reply"]
         scores = {}
         for key in CRITERION_KEYS:
