@@ -253,3 +253,34 @@ def test_cli_ctrl_c_is_one_clear_line(tmp_path):
     assert "Traceback" not in err and "Traceback" not in out
     assert err.strip().splitlines()[-1].startswith("coach report-card: stopped.")
     assert KEY not in out + err
+
+
+def test_a_server_on_this_computer_gets_one_judge_call_at_a_time(tmp_path):
+    # Found trying the card with `coach serve-local`: four calls sent together to a server
+    # that answers one at a time queued there, and the last ran out of its time budget,
+    # which stopped the whole card at 3 of 381 ratings.
+    import time
+
+    from coach.bench.simulated_server import auto_reply
+
+    lock, state = threading.Lock(), {"now": 0, "most": 0}
+
+    def one_at_a_time(req):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return auto_reply(req)
+
+    with FakeOpenAIServer(handler=one_at_a_time) as srv:
+        config = resolve_config(base_url=srv.base_url, partner_model=DEFAULT_MODEL, env={})
+        card = rc.run_report_card(make_backend(config).judge, cache_path=tmp_path / "c.sqlite",
+                                  limit=4)
+    assert not card.error and len(srv.chat_requests) > 4
+    assert state["most"] == 1
+    assert rc.default_concurrency("http://127.0.0.1:8080/v1") == 1
+    assert rc.default_concurrency("http://localhost:11434/v1") == 1
+    assert rc.default_concurrency("https://api.openai.com/v1") == 4
+    assert rc.default_concurrency("") == 4

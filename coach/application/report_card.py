@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 from pathlib import Path
 
 from coach.core.errors import CoachError, ModelError
@@ -370,6 +371,17 @@ def card_key(spec: JudgeSpec, data: Mapping[str, list[ds.Item]], suites: Mapping
     return h.hexdigest()
 
 
+def default_concurrency(endpoint: str) -> int:
+    """How many judge calls to keep in flight: one for a server on this computer, four
+    otherwise. A local server (llama.cpp, LM Studio, Ollama's default) usually answers one
+    request at a time, so calls sent together wait in its queue, and the last of them runs
+    out of its time budget while it waits, which stops the whole card."""
+    host = (urlsplit(endpoint).hostname or "") if endpoint else ""
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return 1
+    return 4
+
+
 def run_report_card(
     judge: Judge | None = None,
     folders: Mapping[str, str | Path | None] | None = None,
@@ -378,7 +390,7 @@ def run_report_card(
     refresh: bool = False,
     cache_path: Path | None = None,
     scenarios: Path | None = None,
-    concurrency: int = 4,
+    concurrency: int | None = None,
     rounds: int = 1000,
     on_progress: Callable[[CardProgress], None] | None = None,
     cancel: threading.Event | None = None,
@@ -394,7 +406,8 @@ def run_report_card(
         refresh: rate everything afresh and make a new card (the old one is replaced).
         cache_path: the eval cache file (default `$COACH_HOME/eval-cache/ratings.sqlite`).
         scenarios: the scenario folder (default: the library) for the gold set and suites.
-        concurrency: judge calls in flight.
+        concurrency: judge calls in flight (default: `default_concurrency` for the judge's
+            server).
         rounds: bootstrap rounds for the 95% intervals (as `coach eval --bootstrap`).
         on_progress: called with the progress, from the running thread.
         cancel: set it to stop the run between ratings.
@@ -413,6 +426,8 @@ def run_report_card(
     if limit is not None and limit < 1:
         raise CoachError(f"the limit must be a positive number of items (got {limit})")
     spec = spec_of(judge)
+    if concurrency is None:
+        concurrency = default_concurrency(spec.endpoint)
     folders = folders or {}
     if on_progress is not None:  # reading big datasets takes a moment: say so
         on_progress(CardProgress(0, 0, "Reading the datasets"))
