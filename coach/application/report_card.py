@@ -28,8 +28,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from coach.core.errors import CoachError, ModelError
 from coach.core.wording import UI, either, worded
