@@ -724,12 +724,7 @@ def better_reply(
         # in their words when they said enough to take up ("Yes, very difficult" is not),
         # or, when none of theirs can be said back, owning what they said you did ("You're
         # right, I did say that" to "Don't say sorry. You already texted sorry.")
-        if not _about_them(text, theirs, usable, owns):
-            continue
-        cand_acts, score = assess(text)
-        if any(not _unharmful(s) for s in cand_acts.sentences):
-            continue
-        if score > current and _norm(text) != _norm(acts.reply) and _english(text):
+        if _accepted(text, acts, (theirs, usable, owns), assess, current):
             return text
     return ""
 
@@ -874,14 +869,23 @@ def _added_to(
             if text in tried or not _fits_added(mine, added, text, limit, full):
                 continue
             tried.add(text)
-            if not _about_them(text, theirs, usable, owns):
-                continue
-            cand_acts, score = assess(text)
-            if any(not _unharmful(s) for s in cand_acts.sentences):
-                continue
-            if score > current and _norm(text) != _norm(acts.reply) and _english(text):
+            if _accepted(text, acts, (theirs, usable, owns), assess, current):
                 return text
     return ""
+
+
+def _accepted(text: str, acts: ReplyActs, about: tuple[frozenset[str], bool, bool],
+              assess: Callable[[str], tuple[ReplyActs, float]], current: float) -> bool:
+    """Whether a candidate better reply may be shown: about their situation (`about`: their
+    words, whether any can be said back, whether the reply owns its part), no harm in it
+    under the same judge, a higher score than the user's reply, not the reply itself, and
+    still English."""
+    if not _about_them(text, *about):
+        return False
+    cand_acts, score = assess(text)
+    if any(not _unharmful(s) for s in cand_acts.sentences):
+        return False
+    return score > current and _norm(text) != _norm(acts.reply) and _english(text)
 
 
 def _english(text: str) -> bool:
