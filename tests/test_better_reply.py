@@ -39,7 +39,10 @@ def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
         strong_advice = any(t.act == "advice" and t.strength == 2 for t in s.tags)
         # what listens, and a closed question about them ("Did something happen that hurt
         # you?"): a real question about their experience
-        listens = (s.has(*RAISES) and not s.has(*DROP) and not strong_advice)
+        # (a sentence of stock phrases only, "I hear you.", is padding: the rewrite may
+        # say it in their partner's words instead)
+        own_words = any(t.act in RAISES and not t.stock for t in s.tags)
+        listens = (own_words and not s.has(*DROP) and not strong_advice)
         if listens and _norm(s.text) and _norm(s.text) not in map(_norm, out):
             out.append(s.text)
     return out

@@ -732,12 +732,16 @@ def better_reply(
 def _good_sentences(acts: ReplyActs) -> list[Sentence]:
     """The sentences of the user's reply that listen and do no harm (an apology, owning it,
     validation, a reflection, care, a real question about their experience), each once, in
-    the user's order. The better reply keeps every one of them, word for word."""
+    the user's order. The better reply keeps every one of them, word for word. A sentence
+    made only of stock phrases ("I hear you.", "Whatever you need.") is padding, not one of
+    them: the rewrite is where the user learns to say it in their partner's words."""
     good: list[Sentence] = []
     seen: set[str] = set()
     for s in acts.sentences:
         key = _norm(s.text)
-        if key and key not in seen and _unharmful(s) and s.has(*GOOD):
+        listening = [t for t in s.tags if t.act in GOOD]
+        if (key and key not in seen and _unharmful(s) and listening
+                and not all(t.stock for t in listening)):
             seen.add(key)
             good.append(s)
     return good
