@@ -688,6 +688,11 @@ def _settle(tags: list[Tag], seg: str) -> list[Tag]:
         tags = [t for t in tags if t.act not in QUESTIONS]
     if "complex_reflection" in acts:
         tags = [t for t in tags if t.act != "simple_reflection"]  # one reflection a sentence
+    if any(t.why == "offers them the choice of how you are there" for t in tags):
+        # "Can I sit with you, or would you rather I waited outside?" is about being there
+        # for them: no jab, and no story of oneself
+        tags = [t for t in tags if t.act not in ("rhetorical_question", "self_focus")]
+        acts -= {"rhetorical_question", "self_focus"}
     if "asks_needs" in acts:
         # "Do you want me to just listen?" asks about support, not about their experience.
         tags = [replace(t, strength=1) if t.act == "closed_question" else t for t in tags]
