@@ -808,6 +808,7 @@ def tag_reply(
 
 
 _HURTS = HARMFUL | {"minimizing", "rhetorical_question"}
+SURE_REFLECTION = 0.99
 
 
 def _learned_tags(tags: list[Tag], seg: str, ctx: Context) -> list[Tag]:
@@ -840,8 +841,9 @@ def _learned_tags(tags: list[Tag], seg: str, ctx: Context) -> list[Tag]:
         if act == "rhetorical_question" and not is_q:
             continue
         # a reflection says something of theirs back: to them, in at least one of their words
-        if act in REFLECTIONS and not (mine & ctx.line_words
-                                       and _lexicon_patterns()["second_person"].search(seg)):
+        # (or, when the reading is all but certain, in words of the listener's own)
+        if act in REFLECTIONS and not (_lexicon_patterns()["second_person"].search(seg)
+                                       and (mine & ctx.line_words or sure[act] >= SURE_REFLECTION)):
             continue
         strength = 1 if act in ("minimizing", "advice") else 2
         out.append(Tag(act, strength, learned_model.WHY[act]))

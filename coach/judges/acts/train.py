@@ -41,9 +41,10 @@ OUT = HERE / learned.WEIGHTS_FILE
 # The acts the model may add, and how often an addition must be right on an unseen author.
 # Harm is held to more: a false flag on a kind reply teaches the wrong lesson.
 # (The tagger adds a learned reflection only where the sentence speaks to them and shares a
-# word with what they said: unchecked, learned reflections lowered EPITOME's interpretations
-# F1 from 0.585 to 0.566 and the reflection-to-question ratio's agreement with MI coders
-# from 0.557 to 0.516; checked, 0.579 and 0.558.)
+# word with what they said, or the reading is all but certain (0.99): unchecked, learned
+# reflections lowered EPITOME's interpretations F1 from 0.585 to 0.566 and the
+# reflection-to-question ratio's agreement with MI coders from 0.557 to 0.516; checked,
+# 0.578 and 0.558.)
 PRECISION: dict[str, float] = {
     "simple_reflection": 0.8,
     "complex_reflection": 0.8,
