@@ -518,11 +518,11 @@ _NON_APOLOGY = re.compile(
 
 
 def _context_tags(tags: list[Tag], seg: str, ctx: Context,
-                  pats: dict[str, re.Pattern[str]]) -> list[Tag]:
-    """Tags that need what the partner said (see the module docstring)."""
+                  pats: dict[str, re.Pattern[str]], mine: frozenset[str]) -> list[Tag]:
+    """Tags that need what the partner said (see the module docstring); `mine` is the
+    sentence's `content_words`."""
     is_q = seg.rstrip().endswith("?")
     acts = {t.act for t in tags}
-    mine = content_words(seg)
     overlap = mine & ctx.words
     told_negative = bool(pats["feelings"].search(ctx.partner_line.lower())) or bool(
         re.search(r"n't|\bnot\b|\bno\b|\bnever\b", ctx.partner_line.lower())
@@ -780,10 +780,11 @@ def tag_reply(
         ]
         if low_shielded is not low and not low_shielded[sp.start : sp.end].strip():
             tags = [t for t in tags if t.act not in POSITIVE]
-        tags = _context_tags(tags, seg, ctx, pats)
+        mine = content_words(seg)
+        tags = _context_tags(tags, seg, ctx, pats, mine)
         stock = _is_stock(seg, pats)
         if learned and not stock:
-            tags = _learned_tags(tags, seg, ctx)
+            tags = _learned_tags(tags, seg, ctx, mine)
         if stock:
             tags = [replace(t, stock=True) if t.act in POSITIVE else t for t in tags]
         settled = tuple(_settle(tags, seg))
@@ -811,7 +812,7 @@ _HURTS = HARMFUL | {"minimizing", "rhetorical_question"}
 SURE_REFLECTION = 0.99
 
 
-def _learned_tags(tags: list[Tag], seg: str, ctx: Context) -> list[Tag]:
+def _learned_tags(tags: list[Tag], seg: str, ctx: Context, mine: frozenset[str]) -> list[Tag]:
     """Acts the phrase rules missed that the learned reading is confident of. It never
     adds listening to a sentence the rules found hurtful, fixing or about oneself, nor harm
     to one the rules found plainly listening (a strong act of their own words): there the
@@ -822,7 +823,6 @@ def _learned_tags(tags: list[Tag], seg: str, ctx: Context) -> list[Tag]:
         # do, which a bag of words can't tell.
         return tags
     model = learned_model.model()
-    mine = content_words(seg)
     feats = learned_model.features(seg, ctx.line_words if ctx.partner_line else None, mine)
     sure = model.confident(feats)
     if not sure:
