@@ -49,7 +49,7 @@ def _imports(path: Path) -> list[tuple[str, str]]:
 def _layer(module: str) -> str:
     parts = module.split(".")
     if len(parts) == 1 or f"coach.{parts[1]}" in MODULES and not _is_package(parts[1]):
-        return "cli"  # coach/__init__.py, __main__.py and cli.py: the command line
+        return "cli"  # coach/__init__.py and __main__.py: the command line
     return parts[1]
 
 

@@ -66,7 +66,7 @@ def test_an_interrupt_a_library_wrapped_still_stops(monkeypatch, tmp_path: Path,
     """Ctrl-C that reaches the CLI as another error (pydantic wraps a KeyboardInterrupt
     that lands while it builds a validator, and the openai client calls that a connection
     error) still stops with the usual line and 130, not as a model failure."""
-    from coach import cli
+    from coach.cli import commands as cli
     from coach.core.errors import INTERRUPTED, ModelError
 
     def interrupted_then_wrapped(args) -> int:

@@ -14,9 +14,9 @@ import pytest
 from coach.core.errors import CoachError
 from coach.core.rubric import CriterionScore
 from coach.evaluation import codes
-from coach.evaluation.cli import score
 from coach.evaluation.floors import CRITERIA, DEFAULT_PATH, check_floors, load_floors
 from coach.evaluation.runner import heuristic_spec, rate_items
+from coach.evaluation.scoring import score_dataset as score
 from tests.data_paths import load_dev
 
 FLOORS = Path(__file__).resolve().parents[1] / "evals" / "floors.toml"

@@ -36,9 +36,9 @@ from coach.core.wording import UI, either, worded
 from coach.evaluation import adversarial
 from coach.evaluation import datasets as ds
 from coach.evaluation.cache import RatingCache, default_cache_path
-from coach.evaluation.cli import LOADERS, REPORT_KEY, score
 from coach.evaluation.report import EPITOME_GOAL, EPITOME_REFERENCE, LAE_REFERENCE
 from coach.evaluation.runner import CachedJudge, Cancelled, JudgeSpec, rate_items, spec_of
+from coach.evaluation.scoring import score_dataset
 from coach.judges.base import Judge
 
 __all__ = ["Cancelled", "CardProgress", "ReportCard", "Row", "run_report_card"]
@@ -438,12 +438,12 @@ def run_report_card(
     problems: list[str] = []
     for name in EXTERNAL:
         try:
-            data[name] = LOADERS[name](_folder(name, folders.get(name), env))
+            data[name] = ds.LOADERS[name](_folder(name, folders.get(name), env))
         except ds.DatasetMissing as e:
-            skipped[REPORT_KEY[name]] = str(e)
+            skipped[ds.REPORT_KEY[name]] = str(e)
             needs.append(_need(name, str(e)))
         except CoachError as e:  # there, but broken: one line naming the file and line
-            skipped[REPORT_KEY[name]] = str(e)
+            skipped[ds.REPORT_KEY[name]] = str(e)
             problems.append(f"{TITLES[name]} was not run: {e}")
     if limit:
         data = {name: items[:limit] for name, items in data.items()}
@@ -489,7 +489,8 @@ def _measure(spec: JudgeSpec, data: Mapping[str, list[ds.Item]], suites: Mapping
                                  show_progress=False, on_step=tracker.step, cancel=cancel)
             done += n
             tracker.begin(f"Scoring {TITLES[name]} (95% intervals)", done=done)
-            report["datasets"][REPORT_KEY[name]] = score(name, items, ratings, spec.name, rounds)
+            report["datasets"][ds.REPORT_KEY[name]] = score_dataset(
+                name, items, ratings, spec.name, rounds)
             if cancel is not None and cancel.is_set():
                 raise Cancelled
         tracker.begin("Adversarial suites", done=done)

@@ -353,3 +353,20 @@ def load_gold(scenario_dir: Path | None = None) -> list[Item]:
                 Item(f"{sc.id}#{i}", [turn], gold, group=sc.id, meta={"quality": ex.quality})
             )
     return items
+
+
+# The datasets that take a folder, by the name `--dataset NAME=DIR` uses, and the key each
+# one's figures have in a report.
+REPORT_KEY = {
+    "gold": "gold",
+    "epitome": "epitome",
+    "lend-an-ear": "lend_an_ear",
+    "esconv": "esconv",
+    "annomi": "annomi",
+}
+LOADERS = {
+    "epitome": load_epitome,
+    "lend-an-ear": load_lend_an_ear,
+    "esconv": load_esconv,
+    "annomi": load_annomi,
+}

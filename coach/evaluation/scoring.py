@@ -384,3 +384,16 @@ def score_annomi(items: Sequence[Item], ratings: Ratings, *, rounds: int = 1000)
     if note := _no_acts_note(rows):
         out["note"] = note
     return out
+
+
+def score_dataset(name: str, items: list[Item], ratings: list, judge: str, rounds: int) -> dict:
+    """The figures for dataset `name` from its items and their ratings (one list per item)."""
+    if name == "epitome":
+        return score_epitome(items, ratings, judge=judge, rounds=rounds)
+    if name == "lend-an-ear":
+        return score_lend_an_ear(items, ratings, rounds=rounds)
+    if name == "esconv":
+        return score_esconv(items, ratings, rounds=rounds)
+    if name == "annomi":
+        return score_annomi(items, ratings, rounds=rounds)
+    return score_gold(items, ratings, rounds=rounds)

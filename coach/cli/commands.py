@@ -1,4 +1,5 @@
-"""The `coach` command line: rehearse, replay, review, export, and run the app.
+"""The `coach` command line's parser and its session commands: rehearse, replay, review,
+export, and run the app.
 
 Every user-facing failure is a CoachError, printed as one clear message with exit code 2;
 tracebacks are only for real bugs.
@@ -633,14 +634,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve_local, stop_message=SERVER_STOPPED)
 
     # Commands with enough code to live in their own modules.
-    from coach.application import models_cli, report_card_cli
     from coach.bench import throughput as bench
-    from coach.evaluation import cli as eval_cli
+    from coach.cli import evaluate, models, report_card
 
-    models_cli.register(sub, parents=[common])
-    report_card_cli.register(sub, parents=[common])
+    models.register(sub, parents=[common])
+    report_card.register(sub, parents=[common])
 
-    eval_cli.register(sub)
+    evaluate.register(sub)
     bench.register(sub)
     return p
 

@@ -24,27 +24,7 @@ from coach.evaluation.crosscheck import crosscheck_figures
 from coach.evaluation.floors import check_floors, load_floors
 from coach.evaluation.report import table_lines, write_chart, write_json
 from coach.evaluation.runner import JudgeSpec, heuristic_spec, rate_items
-from coach.evaluation.scoring import (
-    score_annomi,
-    score_epitome,
-    score_esconv,
-    score_gold,
-    score_lend_an_ear,
-)
-
-REPORT_KEY = {
-    "gold": "gold",
-    "epitome": "epitome",
-    "lend-an-ear": "lend_an_ear",
-    "esconv": "esconv",
-    "annomi": "annomi",
-}
-LOADERS = {
-    "epitome": ds.load_epitome,
-    "lend-an-ear": ds.load_lend_an_ear,
-    "esconv": ds.load_esconv,
-    "annomi": ds.load_annomi,
-}
+from coach.evaluation.scoring import score_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -152,20 +132,7 @@ def load_items(name: str, path: str | None, args: argparse.Namespace) -> list[ds
     """Read one dataset. Raises DatasetMissing when it is not there."""
     if name == "gold":
         return ds.load_gold(args.scenarios)
-    return LOADERS[name](ds.resolve_path(name, path))
-
-
-def score(name: str, items: list[ds.Item], ratings: list, judge: str, rounds: int) -> dict:
-    """The figures for dataset `name` from its items and their ratings (one list per item)."""
-    if name == "epitome":
-        return score_epitome(items, ratings, judge=judge, rounds=rounds)
-    if name == "lend-an-ear":
-        return score_lend_an_ear(items, ratings, rounds=rounds)
-    if name == "esconv":
-        return score_esconv(items, ratings, rounds=rounds)
-    if name == "annomi":
-        return score_annomi(items, ratings, rounds=rounds)
-    return score_gold(items, ratings, rounds=rounds)
+    return ds.LOADERS[name](ds.resolve_path(name, path))
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -188,19 +155,19 @@ def evaluate(args: argparse.Namespace) -> dict:
         try:
             items = load_items(name, path, args)
         except ds.DatasetMissing as e:
-            report["skipped"][REPORT_KEY[name]] = str(e)
+            report["skipped"][ds.REPORT_KEY[name]] = str(e)
             print(f"coach eval: skipping {e}", file=sys.stderr)
             continue
         if args.limit:
             items = items[: args.limit]
         per_item = rate_items(spec, items, label=name, **kw)
-        report["datasets"][REPORT_KEY[name]] = score(name, items, per_item, spec.name,
+        report["datasets"][ds.REPORT_KEY[name]] = score_dataset(name, items, per_item, spec.name,
                                                      args.bootstrap)
         if spec.name != "heuristic":
             # The built-in rules read every reply a model judges (as in a session): how
             # often they disagree sharply, and who was nearer the label when they did.
             rules = rate_items(heuristic_spec(), items, show_progress=False)
-            report.setdefault("crosscheck", {})[REPORT_KEY[name]] = crosscheck_figures(
+            report.setdefault("crosscheck", {})[ds.REPORT_KEY[name]] = crosscheck_figures(
                 items, per_item, rules
             )
     if not args.no_robustness:
