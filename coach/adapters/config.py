@@ -17,7 +17,6 @@ Environment variables:
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -275,39 +274,4 @@ def resolve_config(
         structured=mode,  # type: ignore[arg-type]
         timeout=per_request,
         time_budget=max(budget, per_request),
-    )
-
-
-# ------------------------------------------------------------------ command-line flags
-
-
-def add_model_flags(p: argparse.ArgumentParser) -> None:
-    """The model flags every command that can use a model shares (`coach practice`, `eval`...)."""
-    g = p.add_argument_group(
-        "model (default: offline; else OPENAI_BASE_URL, OPENAI_API_KEY, COACH_* variables)"
-    )
-    g.add_argument(
-        "--offline",
-        action="store_true",
-        help="use the scripted partner and heuristic judge even if a model is configured",
-    )
-    g.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
-    g.add_argument("--partner-model", help="model that plays the partner")
-    g.add_argument("--judge-model", help="model that rates replies (default: partner model)")
-    g.add_argument(
-        "--structured",
-        choices=["json_schema", "json_object", "prompt"],
-        help="how the judge asks for JSON",
-    )
-
-
-def config_from_args(args: argparse.Namespace) -> ModelConfig | None:
-    """The config those flags ask for (then the environment): None for `--offline` or none set."""
-    if getattr(args, "offline", False):
-        return None
-    return resolve_config(
-        base_url=args.base_url,
-        partner_model=args.partner_model,
-        judge_model=args.judge_model,
-        structured=args.structured,
     )

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from coach.adapters.config import add_model_flags, config_from_args
 from coach.adapters.local_server import STOPPED as SERVER_STOPPED
 from coach.adapters.store import default_db_path
 from coach.application.render import (
@@ -30,6 +29,7 @@ from coach.application.render import (
     turn_lines,
     when,
 )
+from coach.cli.model_flags import add_model_flags, config_from_args
 from coach.core.errors import INTERRUPTED, CoachError, ModelError, ReplyError, ReplyKeptError
 from coach.core.safety import PAUSE_COUNT_RULE
 
@@ -634,8 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve_local, stop_message=SERVER_STOPPED)
 
     # Commands with enough code to live in their own modules.
-    from coach.bench import throughput as bench
-    from coach.cli import evaluate, models, report_card
+    from coach.cli import bench, evaluate, models, report_card
 
     models.register(sub, parents=[common])
     report_card.register(sub, parents=[common])

@@ -29,7 +29,7 @@ from coach.evaluation.scoring import score_dataset
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `eval` subcommand."""
-    from coach.adapters.config import add_model_flags
+    from coach.cli.model_flags import add_model_flags
 
     p = subparsers.add_parser(
         "eval",
@@ -106,7 +106,7 @@ def llm_spec(args: argparse.Namespace) -> JudgeSpec:
     Raises:
         CoachError: no model is configured, or the model backends are not installed.
     """
-    from coach.adapters.config import config_from_args
+    from coach.cli.model_flags import config_from_args
 
     config = config_from_args(args)
     if config is None:

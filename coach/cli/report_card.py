@@ -19,7 +19,7 @@ SHORT = {rc.ROBERTA: "RoBERTa", rc.LLM_JUDGES: "LLM judges", rc.CROWD: "crowd",
 
 def register(subparsers: argparse._SubParsersAction, parents: list | None = None) -> None:
     """Add the `report-card` subcommand."""
-    from coach.adapters.config import add_model_flags
+    from coach.cli.model_flags import add_model_flags
 
     p = subparsers.add_parser(
         "report-card",
@@ -98,8 +98,8 @@ class _Bar:
 def cmd_report_card(args: argparse.Namespace) -> int:
     """Run the card in a worker thread (so Ctrl-C is answered at once, even while a model
     call is in flight) and print it. Exit 2 when the model failed or a dataset is broken."""
-    from coach.adapters.config import config_from_args
     from coach.application.backends import make_backend
+    from coach.cli.model_flags import config_from_args
 
     folders = folders_from(args.dataset)
     config = config_from_args(args)
