@@ -471,7 +471,7 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    app = Path(__file__).with_name("app") / "main.py"
+    app = Path(__file__).resolve().parents[1] / "app" / "main.py"
     cmd = [
         sys.executable,
         "-m",
