@@ -17,6 +17,8 @@ KEYS = (
     "llm_overhead_ms_p50",
     "history_query_ms_p50",
     "load_session_ms_p50",
+    "warm_up_s",
+    "warm_up_stall_ms",
 )
 
 

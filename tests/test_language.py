@@ -45,3 +45,33 @@ def test_a_language_it_cannot_name_for_sure_is_named_only_as_a_guess() -> None:
     assert "looks like" not in why
     sure = unreadable("Lo siento mucho, mi amor. Estoy contigo, no tienes que estar bien.")
     assert sure is not None and sure.startswith("This reply looks like Spanish.")
+
+
+def test_the_warm_up_loads_the_shared_script_languages_one_at_a_time(monkeypatch) -> None:
+    # lingua holds the GIL while it loads models; loading every Latin-script language in one
+    # call froze the app for seconds (its first page waited over 30 s under CI load).
+    import lingua
+
+    from coach.judges.acts import language
+
+    built: list[int] = []
+    pauses: list[float] = []
+    real = lingua.LanguageDetectorBuilder.from_languages
+
+    def counting(*languages):  # type: ignore[no-untyped-def]
+        built.append(len(languages))
+        return real(*languages)
+
+    monkeypatch.setattr(lingua.LanguageDetectorBuilder, "from_languages", counting)
+    monkeypatch.setattr(language.time, "sleep", pauses.append)
+    language._detector.cache_clear()
+    try:
+        language.warm_up(pause=0.01)
+    finally:
+        language._detector.cache_clear()
+    per_language, whole = built[:-1], built[-1]
+    assert per_language and all(n == 2 for n in per_language)
+    assert len(per_language) == len(language._CANDIDATES) - 1
+    assert whole == len(language._CANDIDATES)
+    assert len(pauses) >= len(per_language) and set(pauses) == {0.01}
+    assert language.language_of("Lo siento mucho, debe haber sido horrible.") == "Spanish"

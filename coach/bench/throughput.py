@@ -5,7 +5,9 @@
 - an LLM turn against the in-repo fake OpenAI server (fixed delay for partner and judge),
   beside a bare single-attempt call on the same server. The partner answers the judge's
   rating, so a turn is two delays in a row at best; the target allows 15% over that;
-- SQLite with many stored sessions: a history page and loading one session.
+- SQLite with many stored sessions: a history page and loading one session;
+- the language identifier's warm-up, which the app runs in the background: how long it
+  keeps another thread of the same process from running at a stretch.
 
 `--local` instead breaks down one turn on the local model (`coach.bench.local`).
 
@@ -15,9 +17,12 @@ No test asserts a timing; `evals/README.md` records the numbers and the machine.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -225,6 +230,37 @@ def bench_sqlite(db: Path, quick: bool) -> dict:
     }
 
 
+# Run in a fresh interpreter: the models load once per process, and this one may have them.
+_WARM_UP_PROBE = """
+import json, threading, time
+from coach.judges.acts import language
+thread = threading.Thread(target=language.warm_up)
+start = last = time.perf_counter()
+thread.start()
+stall = 0.0
+while thread.is_alive():
+    sum(range(2000))
+    now = time.perf_counter()
+    stall, last = max(stall, now - last), now
+print(json.dumps({"stall": stall, "total": time.perf_counter() - start}))
+"""
+
+
+def bench_language_warm_up(quick: bool) -> dict:
+    """The app's background warm-up of the language models: its total time, and the longest
+    time another thread waited for the GIL meanwhile (the app freezes for that long)."""
+    if quick:
+        return {"warm_up_s": None, "warm_up_stall_ms": None}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _WARM_UP_PROBE], capture_output=True, text=True, timeout=300
+        )
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return {"warm_up_s": None, "warm_up_stall_ms": None}
+    return {"warm_up_s": round(r["total"], 1), "warm_up_stall_ms": round(r["stall"] * 1000)}
+
+
 def machine() -> dict:
     """What the numbers were measured on."""
     return {
@@ -245,6 +281,7 @@ def run_bench(quick: bool = False) -> dict:
         out.update(bench_offline_turn(db, quick))
         out.update(bench_llm_turn(Path(tmp) / "llm.db", quick))
         out.update(bench_sqlite(db, quick))
+    out.update(bench_language_warm_up(quick))
     out["total_s"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -278,6 +315,9 @@ def table_lines(r: dict) -> list[str]:
         f"{fmt(r['history_query_ms_p50'], ' ms'):>12}   < 50 ms",
         f"{'load one session (' + str(r['load_session_turns']) + ' turns)':<44} "
         f"{fmt(r['load_session_ms_p50'], ' ms'):>12}   < 50 ms",
+        f"{'language warm-up, longest freeze of the app':<44} "
+        f"{fmt(r.get('warm_up_stall_ms'), ' ms'):>12}   < 1000 ms "
+        f"(warm-up {fmt(r.get('warm_up_s'), ' s')} in all)",
     ]
     lines.append(
         f"total {r['total_s']} s on {r['machine']['platform']}, Python {r['machine']['python']}"

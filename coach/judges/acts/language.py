@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # Common English words that are not also common words of the languages checked below
@@ -135,6 +136,10 @@ _CANDIDATES = [
     "IRISH",
 ]
 MIN_WORDS = 3
+# Text in each script that several candidates share, so that warm_up loads their models
+# (lingua tells a language with a script of its own by the script, without a model).
+_LATIN = "Hola, ¿cómo estás? Das ist gut."
+_SHARED_SCRIPTS = ("Как дела? Як справи?", "كيف حالك؟ حالت چطور است؟", "आप कैसे हैं?")
 MIN_CONFIDENCE = 0.12
 ENGLISH_SHARE = 0.25
 
@@ -192,7 +197,26 @@ def identify(text: str) -> tuple[str, bool] | None:
     return None
 
 
-def warm_up() -> None:
-    """Load the language models now (a few seconds), so that the first reply in another
-    language is not the one that waits for them. Safe to call from a background thread."""
-    _detector()[0].compute_language_confidence_values("Hola, ¿cómo estás? Das ist gut.")
+def warm_up(pause: float = 0.05) -> None:
+    """Load the language models now (about five seconds of work), so that the first reply
+    in another language is not the one that waits for them. Safe to call from a background
+    thread.
+
+    lingua loads a language's models while holding the GIL, and all of them at once holds
+    it for seconds: a background warm-up then freezes the app it runs in (its first page
+    waited 6 s on a quiet machine, over 30 s on a loaded one). lingua caches each language's
+    models once per process, whichever detector asked, so they are loaded one language at
+    a time, with a pause between languages in which other threads run."""
+    from lingua import Language, LanguageDetectorBuilder
+
+    # Most candidates are written in Latin letters: those load language by language.
+    for name in _CANDIDATES[1:]:
+        detector = LanguageDetectorBuilder.from_languages(
+            Language.ENGLISH, getattr(Language, name)
+        ).build()
+        detector.compute_language_confidence_values(_LATIN)
+        time.sleep(pause)
+    # The few that share another script load together, in well under a second.
+    for text in _SHARED_SCRIPTS:
+        _detector()[0].compute_language_confidence_values(text)
+        time.sleep(pause)
