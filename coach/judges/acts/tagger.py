@@ -845,6 +845,10 @@ def _learned_tags(tags: list[Tag], seg: str, ctx: Context, mine: frozenset[str])
         if act in REFLECTIONS and not (_lexicon_patterns()["second_person"].search(seg)
                                        and (mine & ctx.line_words or sure[act] >= SURE_REFLECTION)):
             continue
+        # nor one that generalises where they did not ("Everyone laughed at you" after "They
+        # laughed at me"): the context rules' test of saying back, kept here too
+        if act in REFLECTIONS and any(w not in ctx.general_words for w in _GENERAL.findall(seg)):
+            continue
         strength = 1 if act in ("minimizing", "advice") else 2
         out.append(Tag(act, strength, learned_model.WHY[act]))
     return out
