@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from coach.adapters.scenario_files import load_library
 from coach.cli import main
 from coach.core.errors import CoachError
 from coach.core.rubric import CRITERION_KEYS, CriterionScore, Rating
@@ -83,9 +84,11 @@ def test_only_the_deliberate_false_alarms_touch_the_safety_gate() -> None:
 # ---------------------------------------------------------------- the built-in judge meets them
 
 
-@pytest.fixture(scope="module")
-def heuristic_results(library) -> dict:
-    return adv.run_all(HeuristicJudge(), library=library)
+# Session scope: a module fixture is built again each time the worker comes back to this
+# module after another one, which under xdist happened four times (16 s each).
+@pytest.fixture(scope="session")
+def heuristic_results() -> dict:
+    return adv.run_all(HeuristicJudge(), library=load_library())
 
 
 # One worker runs them all, so the module fixture above is computed once, not once per

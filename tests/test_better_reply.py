@@ -19,7 +19,7 @@ from coach.judges.acts.feedback import (
 from coach.judges.acts.policy import RAISES
 from coach.judges.acts.tagger import content_words, make_context
 from coach.judges.base import JudgeContext
-from coach.judges.builtin import HeuristicJudge, read_reply
+from coach.judges.builtin import HeuristicJudge, overall_of, read_reply
 from tests.data_paths import load_dev
 
 JUDGE = HeuristicJudge()
@@ -104,11 +104,11 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None) -> list[str]:
     said = [_norm(s.text) for s in acts.sentences]
     if len(said) != len(set(said)):
         problems.append("repeats a sentence")
-    again = JUDGE.rate(JudgeContext(reply=better, history=history, scenario=scenario))
-    if again.status != "scored" or again.overall is None or rating.overall is None:
-        problems.append(f"the better reply is not scored: {again.reason}")
-    elif again.overall <= rating.overall:
-        problems.append(f"scores {again.overall} <= {rating.overall}")
+    again = overall_of(JudgeContext(reply=better, history=history, scenario=scenario))
+    if again is None or rating.overall is None:
+        problems.append("the better reply is not scored")
+    elif again <= rating.overall:
+        problems.append(f"scores {again} <= {rating.overall}")
     theirs = set(content_words(partner))
     if len(theirs) >= 3 and not set(content_words(better)) & theirs and not _owns_instead(
         reply, better, partner, situation
@@ -391,3 +391,15 @@ def test_after_a_defence_the_better_reply_apologises_rather_than_sympathises():
             "I'm sorry you feel that way, but I was just venting to my sister.")
     assert r.better_reply and "I'm so sorry, love" not in r.better_reply
     assert "I'm sorry I hurt you." in r.better_reply
+
+
+def test_overall_of_is_the_rated_overall(library) -> None:
+    # The checks above compare a better reply's score by `overall_of`; it must be the score
+    # a rating shows, or they would check something else.
+    sc = library["vent-humiliated-at-work"]
+    history = (Line("partner", sc.opening),)
+    replies = [ex.reply for ex in sc.examples] + ["Lo siento mucho, mi amor. ¿Qué pasó?"]
+    assert len(replies) > 5
+    for reply in replies:
+        ctx = JudgeContext(reply=reply, history=history, scenario=sc)
+        assert overall_of(ctx) == JUDGE.rate(ctx).overall, reply

@@ -173,6 +173,14 @@ class HeuristicJudge:
         )
 
 
+def overall_of(ctx: JudgeContext) -> float | None:
+    """The overall score `HeuristicJudge.rate` gives `ctx.reply`, without writing its tip
+    and better reply (a fraction of the work); None when the reply is unscored."""
+    if unreadable(ctx.reply) is not None:
+        return None
+    return _assess(ctx.reply, _context(ctx), {k: ctx.weight(k) for k in BY_KEY})[2]
+
+
 @functools.cache
 def _fixed_moves_read() -> dict:
     memo: dict = {}
