@@ -9,6 +9,7 @@ the validity gate.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -53,3 +54,19 @@ def load_dev(name: str) -> list[ds.Item]:
     except ds.DatasetMissing as e:
         _missing(f"{e}: set {env} to the folder that holds it")
         raise  # not reached: skip and fail raise
+
+
+@functools.cache
+def rated_dev(name: str) -> tuple[list, list]:
+    """The dev set `name` and the built-in judge's ratings of every turn, once per test
+    process: the floors and the better-reply property read the same ratings (their tests
+    share an xdist group per dataset, `dev_group`, so one worker rates each set once)."""
+    from coach.evaluation.runner import heuristic_spec, rate_items
+
+    items = load_dev(name)
+    return items, rate_items(heuristic_spec(), items, show_progress=False)
+
+
+def dev_group(name: str):  # type: ignore[no-untyped-def]
+    """The xdist group of the tests that read `rated_dev(name)`."""
+    return pytest.mark.xdist_group(f"dev-{name}")

@@ -5,6 +5,8 @@ functions, which once hid one between the CLI and `coach eval`)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,25 @@ def test_no_module_in_the_package_is_used_only_by_tests():
         and not m.startswith("coach.app.")  # pages run by streamlit by file name
     )
     assert not unused, f"only tests (or nothing) use: {unused}"
+
+
+def test_xdist_loadgroup_keeps_a_group_on_one_worker(tmp_path: Path) -> None:
+    # `make test` relies on --dist loadgroup to build costly shared fixtures (the adversarial
+    # results, the EPITOME run) once; with pytest 9.2 the grouping silently stopped working
+    # and each worker built them again. A group spread over workers fails here.
+    (tmp_path / "test_grouped.py").write_text(
+        "import os, pathlib, pytest\n"
+        "@pytest.mark.xdist_group('one')\n"
+        "@pytest.mark.parametrize('i', range(6))\n"
+        "def test_a(i):\n"
+        "    pathlib.Path(f'ran-{i}').write_text(os.environ['PYTEST_XDIST_WORKER'])\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-q",
+         "-p", "no:cacheprovider", "test_grouped.py"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    workers = {f.read_text() for f in tmp_path.glob("ran-*")}
+    assert len(list(tmp_path.glob("ran-*"))) == 6 and len(workers) == 1, workers

@@ -6,16 +6,15 @@ The data is never in the repo: set COACH_EPITOME_DIR, or keep ../shared/data nex
 
 from __future__ import annotations
 
-from coach.evaluation.runner import heuristic_spec, rate_turns
 from coach.evaluation.scoring import score_epitome
-from tests.data_paths import load_dev
+from tests.data_paths import dev_group, rated_dev
 
 TARGETS = {"emotional_reactions": 0.66, "interpretations": 0.56, "explorations": 0.62}
 
 
+@dev_group("epitome")
 def test_heuristic_reaches_the_targets_on_epitome_dev() -> None:
-    items = load_dev("epitome")
-    ratings = rate_turns(heuristic_spec(), [it.turns[0] for it in items], show_progress=False)
-    result = score_epitome(items, [[r] for r in ratings], judge="heuristic", rounds=0)
+    items, ratings = rated_dev("epitome")
+    result = score_epitome(items, [[r[0]] for r in ratings], judge="heuristic", rounds=0)
     for mech, target in TARGETS.items():
         assert result[mech]["macro_f1"] >= target, (mech, result[mech]["macro_f1"])

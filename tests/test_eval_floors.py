@@ -15,18 +15,16 @@ from coach.core.errors import CoachError
 from coach.core.rubric import CriterionScore
 from coach.evaluation import codes
 from coach.evaluation.floors import CRITERIA, DEFAULT_PATH, check_floors, load_floors
-from coach.evaluation.runner import heuristic_spec, rate_items
 from coach.evaluation.scoring import score_dataset as score
-from tests.data_paths import load_dev
+from tests.data_paths import dev_group, load_dev, rated_dev
 
 FLOORS = Path(__file__).resolve().parents[1] / "evals" / "floors.toml"
 ROUNDS = 1000  # the floors are set on 1,000 resamples (seed 0)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def epitome_run():
-    items = load_dev("epitome")
-    return items, rate_items(heuristic_spec(), items, show_progress=False)
+    return rated_dev("epitome")
 
 
 def test_the_floors_file_is_where_the_harness_looks_and_reads_cleanly() -> None:
@@ -36,29 +34,31 @@ def test_the_floors_file_is_where_the_harness_looks_and_reads_cleanly() -> None:
     assert set(floors["epitome"]) == set(CRITERIA["epitome"])  # every mechanism is gated
 
 
-# Both users of `epitome_run` on one worker: the dev set is rated once (--dist loadgroup).
-@pytest.mark.xdist_group("epitome-run")
+# The users of one dev set's ratings on one worker: it is rated once (--dist loadgroup).
+@dev_group("epitome")
 def test_epitome_dev_figures_meet_their_floors(epitome_run) -> None:
     items, ratings = epitome_run
     result = score("epitome", items, ratings, "heuristic", ROUNDS)
     assert check_floors({"epitome": result}, load_floors(FLOORS)) == []
 
 
-@pytest.mark.parametrize("name", ["esconv", "annomi"])
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=dev_group(n)) for n in ("esconv", "annomi")]
+)
 def test_act_dataset_dev_figures_meet_their_floors(name: str) -> None:
-    items = load_dev(name)  # the real file must at least read cleanly
+    load_dev(name)  # the real file must at least read cleanly
     floors = load_floors(FLOORS)
     if not floors[name]:
         pytest.skip(
             f"no floors for {name} in evals/floors.toml yet: they are set from the act "
             "tagger's dev figures (today's judge tags no acts)"
         )
-    ratings = rate_items(heuristic_spec(), items, show_progress=False)
+    items, ratings = rated_dev(name)
     result = score(name, items, ratings, "heuristic", ROUNDS)
     assert check_floors({name: result}, floors) == []
 
 
-@pytest.mark.xdist_group("epitome-run")
+@dev_group("epitome")
 def test_halving_one_mechanism_fails_the_gate(epitome_run) -> None:
     """Half of the replies with warmth lose it (a rule change that halves emotional
     reactions): that floor fails, the other two still hold."""

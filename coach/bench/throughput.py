@@ -67,6 +67,7 @@ def _median_cpu_ms(fn: Callable[[], object], repeats: int) -> tuple[float, float
 
 def bench_heuristic(quick: bool) -> dict:
     """Replies per second through `HeuristicJudge.rate`, and time per reply by length."""
+    from coach.judges.acts.tagger import forget_read_sentences
     from coach.judges.base import JudgeContext
     from coach.judges.builtin import HeuristicJudge
 
@@ -76,6 +77,8 @@ def bench_heuristic(quick: bool) -> dict:
 
     def run() -> None:
         for i in range(n):
+            # every reply read as if new: the 64 replies repeat, and a user's do not
+            forget_read_sentences()
             judge.rate(ctxs[i % len(ctxs)])
 
     run()  # warm the regex caches
@@ -93,6 +96,7 @@ def bench_heuristic(quick: bool) -> dict:
 
         def one(ctx: JudgeContext = ctx, reps: int = reps) -> None:
             for _ in range(reps):
+                forget_read_sentences()
                 judge.rate(ctx)
 
         t, _ = _median_ms(one, 3 if quick else 5)
@@ -118,11 +122,13 @@ def _library():
 def _play(engine, scenario_id: str, replies: list[str], turns: int) -> list[float]:
     """Reply `turns` times (new sessions as they end); return each turn's wall time in ms."""
     from coach.core.errors import ReplyError
+    from coach.judges.acts.tagger import forget_read_sentences
 
     times: list[float] = []
     info, _ = engine.start(scenario_id)
     i = 0
     while len(times) < turns:
+        forget_read_sentences()  # the replies repeat; a user's are new
         t0 = time.perf_counter()
         try:
             res = engine.reply(info.id, replies[i % len(replies)])

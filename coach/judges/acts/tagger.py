@@ -313,6 +313,10 @@ def _scan(
     negators, window = frozenset(lex.negators), lex.negation_window
     out: list[list[Tag]] = [[] for _ in spans]
     for i, seg in enumerate(all_segs):
+        seen = _SCANNED.get((rules.version, seg))
+        if seen is not None:
+            out[i] = list(seen)
+            continue
         is_q = seg.rstrip().endswith("?")
         present = rules.present(seg)
         for rule in rules.candidates(present):
@@ -320,7 +324,22 @@ def _scan(
                 continue
             if _first_match(rule, seg, negators, window, present):
                 out[i].append(Tag(rule.act, rule.strength, rule.why, rule.stock))
+        if len(_SCANNED) >= _SCANNED_MAX:
+            _SCANNED.clear()
+        _SCANNED[(rules.version, seg)] = tuple(out[i])
     return out
+
+
+# The phrase-rule tags of sentences read before in this process, by rule set and sentence
+# (a sentence's tags depend on nothing else): a rewrite, a retry or an evaluation reads many
+# sentences again. Bounded; `coach bench` clears it to measure replies never seen.
+_SCANNED: dict[tuple[str, str], tuple[Tag, ...]] = {}
+_SCANNED_MAX = 50_000
+
+
+def forget_read_sentences() -> None:
+    """Empty the cache of sentences already read (so the next reading is a cold one)."""
+    _SCANNED.clear()
 
 
 def is_stock(text: str) -> bool:
