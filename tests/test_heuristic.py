@@ -184,3 +184,46 @@ def test_better_reply_is_the_users_own_reply_improved(library) -> None:
     top = judge.rate(JudgeContext(reply=full))
     assert all(sc.level == 2 for sc in top.scores.values()), top.scores
     assert top.better_reply == ""
+
+
+PARTNER = "He read my email out in front of everyone and they laughed."
+
+
+def _rated(reply: str):  # type: ignore[no-untyped-def]
+    from coach.core.session import Line
+
+    return HeuristicJudge().rate(JudgeContext(reply=reply, history=(Line("partner", PARTNER),)))
+
+
+@pytest.mark.parametrize(
+    ("slip", "repair"),
+    [
+        ("Ugh, you're being so dramatic.", "Sorry, that was unkind of me. What happened?"),
+        ("Well, you did send it at 2am.", "Sorry, that's not the point. That sounds awful."),
+        ("Whatever.", "Sorry. I'm being a jerk. What did he say?"),
+    ],
+)
+def test_a_slip_taken_back_in_the_same_reply_counts_but_still_landed(slip, repair) -> None:
+    hurt, mended, clean = _rated(slip), _rated(f"{slip} {repair}"), _rated(repair)
+    assert hurt.flags and mended.flags == hurt.flags  # the words before it still landed
+    assert any(a.kind == "ownership" for a in mended.acts)
+    assert hurt.overall < mended.overall < clean.overall
+    assert any("took back what hurt" in n for n in mended.notes)
+
+
+def test_a_repair_before_the_harm_is_no_repair() -> None:
+    # "Sorry" first, then the jab: the jab is the last word, and the cap stays.
+    first = _rated("Sorry, that was unkind of me. Ugh, you're being so dramatic.")
+    assert first.flags and first.overall <= 20
+    assert not any("took back what hurt" in n for n in first.notes)
+
+
+def test_thats_not_fair_sides_with_them_about_someone_else() -> None:
+    # a protest to a complaint about oneself, validation about what another person did
+    about_him = _rated("That's not fair. He had no right to do that.")
+    assert not about_him.flags and about_him.level("validation") == 2
+    from coach.core.session import Line
+
+    at_me = HeuristicJudge().rate(JudgeContext(
+        reply="That's not fair.", history=(Line("partner", "You never listen to me."),)))
+    assert "defensiveness" in at_me.flags

@@ -16,6 +16,12 @@ This is the one place the interactions are written down.
    and with contempt, brief kind words ("oh no", "poor you") count for nothing either -
    the overall is capped (`CAPS`), and then each flag costs `FLAG_COST` points, so a
    hurtful reply always scores below one that merely does nothing.
+   **Taken back in the same breath.** When the listener owns or says sorry for the hurt
+   later in the same reply ("You're being dramatic. Sorry, that was unkind. What
+   happened?"), and nothing hurtful follows, the repair counts: the flags stay (the words
+   landed) and each still costs `FLAG_COST`, but the listening after it is taken at face
+   value and the cap is `REPAIRED_CAP`, so a caught slip scores above a reply that only
+   hurts and below one that never slipped.
 4. **Nothing to listen with.** A reply with no listening act at all ("Ok.", advice only, a
    question about the weather) is capped at `EMPTY_CAP`, however little harm it does.
 5. **Restraint is not earned by a reply that hurts.** The inverse criteria credit what a
@@ -81,6 +87,11 @@ CAPS: dict[str, float] = {
 FLAG_COST = 10.0
 STOCK_LIFT = 10.0
 EMPTY_CAP = 20.0
+REPAIRED_CAP = 60.0
+REPAIRED_NOTE = (
+    "You took back what hurt, in the same reply: that repair counts. The words before it "
+    "still landed."
+)
 HARM_RESTRAINT = 1  # the most an inverse criterion reaches in a reply that hurts (rule 5)
 NOT_EARNED = "not earned in a reply that hurts"
 NOT_EARNED_NOTE = (
@@ -174,6 +185,25 @@ def _score(level: int, why: list[tuple[Tag, Sentence]], extra: str = "") -> Crit
     return CriterionScore(level=level, evidence=evidence, note="; ".join(reasons))
 
 
+def _hurts(sent: Sentence) -> bool:
+    return any(
+        t.act in FLAG_OF or (t.act in ("minimizing", "contempt") and t.strength == 2)
+        for t in sent.tags
+    )
+
+
+def repaired(acts: ReplyActs) -> bool:
+    """Whether the reply takes back its hurt: after its last hurtful sentence comes one
+    that owns it or says sorry for one's part (rule 3, "taken back")."""
+    hurt = [i for i, s in enumerate(acts.sentences) if _hurts(s)]
+    if not hurt:
+        return False
+    after = acts.sentences[hurt[-1] + 1 :]
+    return any(
+        t.act in ("ownership", "apology") and not t.stock for s in after for t in s.tags
+    )
+
+
 def judge_acts(acts: ReplyActs) -> Verdict:
     """Levels per criterion, horsemen flags and the overall cap, from a reply's acts."""
     raised = {FLAG_OF.get(t.act) for s in acts.sentences for t in s.tags}
@@ -184,7 +214,9 @@ def judge_acts(acts: ReplyActs) -> Verdict:
         for t in s.tags
     )
     harmful = bool(flags) or dismissal
-    levels = _levels(acts, use_stock=True, harmful=harmful, sneer="contempt" in flags)
+    mended = harmful and repaired(acts)
+    levels = _levels(acts, use_stock=True, harmful=harmful and not mended,
+                     sneer="contempt" in flags and not mended)
     notes_by_key = _mercies(levels, acts)
     if harmful:
         _restraint_not_earned(levels, notes_by_key)
@@ -193,6 +225,9 @@ def judge_acts(acts: ReplyActs) -> Verdict:
     caps = [CAPS[f] for f in flags]
     if dismissal:
         caps.append(CAPS["dismissal"])
+    if mended:
+        caps = [REPAIRED_CAP]
+        notes.append(REPAIRED_NOTE)
     raising = acts.tags(*RAISES)
     if harmful and any(n == NOT_EARNED for n in notes_by_key.values()):
         notes.append(NOT_EARNED_NOTE)

@@ -546,6 +546,19 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     told_negative = bool(pats["feelings"].search(ctx.partner_line.lower())) or bool(
         re.search(r"n't|\bnot\b|\bno\b|\bnever\b", ctx.partner_line.lower())
     )
+    # "That's not fair." protests a complaint about oneself, but sides with them about what
+    # someone else did ("He read it out in front of everyone." "That's not fair."): where
+    # their line says nothing of the listener, and the sentence nothing of the speaker, it
+    # is validation.
+    if (
+        ctx.partner_line
+        and any(t.why == "calls it unfair" for t in tags)
+        and not pats["second_person"].search(ctx.partner_line.lower())
+        and not pats["first_person"].search(seg)
+    ):
+        tags = [t for t in tags if t.why != "calls it unfair"]
+        tags.append(Tag("validation", 2, "says it was unfair to them"))
+        acts = {t.act for t in tags}
     # Says the opposite of what they said: "It sounds like you had a lovely day".
     if (
         (
@@ -817,6 +830,7 @@ def tag_reply(
             prev = [t for t in out[i - 1].tags if t.act not in POSITIVE]
             prev.append(Tag("contempt", 2, "laughed at, in the next breath"))
             out[i - 1] = replace(out[i - 1], tags=tuple(prev))
+    out = _taken_back(out, low)
     kind = any(t.act in _KIND and not t.stock for s in out for t in s.tags)
     if kind:
         # A laugh or a "poor you" in a reply that is kind elsewhere is warmth.
@@ -829,6 +843,44 @@ def tag_reply(
 
 _HURTS = HARMFUL | {"minimizing", "rhetorical_question"}
 SURE_REFLECTION = 0.99
+_CROWD = frozenset({"everyone", "everybody", "people"})
+
+# Taking back what one just said ("Sorry, that was unkind.", "That came out wrong.", "I'm
+# being a jerk."): read only right after a hurtful sentence of the same reply, where "That
+# wasn't fair" is about the listener's own words, not about what happened to them.
+_TAKE_BACK = re.compile(
+    r"^\W*((oh|god|ugh|sorry|no|wait|okay|ok|right|look)\W+)*("
+    r"(i'?m |i am )?(so |really )?sorry\W*$|"
+    r"((i'?m |i am )?(so |really )?sorry|no|wait)?[\s,.—–-]*(that|this|it)"
+    r"( wasn'?t| isn'?t|'s not| was not| is not) (very |really |at all )?(fair|kind|nice|ok|okay|"
+    r"helpful|called for|what i meant|the point)\b|"
+    r"((i'?m |i am )?(so |really )?sorry|no|wait)?[\s,.—–-]*(that|this|it)"
+    r"( was| wasn'?t| is| isn'?t| came out|'s| sounded) (so |really |a bit |totally |completely )?"
+    r"(unkind|unfair|not fair|mean|harsh|"
+    r"out of (line|order)|uncalled for|wrong|not (ok|okay|what i meant|the point|helpful|kind)|"
+    r"a (horrible|awful|rotten|cruel|stupid|nasty|crap|shitty) thing to say|not nice|"
+    r"rude|cruel|nasty|unnecessary|low|a low blow)\b|"
+    r"(i|i'?m|i am) (didn'?t mean (that|it)|take (that|it) back|being (a jerk|an idiot|unfair|"
+    r"mean|defensive|horrible|awful|a prat|an arse|an ass|harsh|unkind|cruel|a dick))\b|"
+    r"(scratch|forget|ignore) (that|what i (just )?said)\b|"
+    r"let me (try|start) (that )?again\b|that'?s not what i (meant|wanted to say)\b)"
+)
+
+
+def _taken_back(out: list[Sentence], low: str) -> list[Sentence]:
+    """A sentence that takes back the hurtful one before it owns it (and is an apology
+    when it says sorry), whatever the phrase rules read in it."""
+    for i in range(1, len(out)):
+        if not out[i - 1].has(*_HURTS):
+            continue
+        seg = low[out[i].start : out[i].end]
+        if not _TAKE_BACK.search(seg):
+            continue
+        tags = [Tag("ownership", 2, "takes back what you just said")]
+        if "sorry" in seg:
+            tags.append(Tag("apology", 2, "says sorry for what you just said"))
+        out[i] = replace(out[i], tags=tuple(tags))
+    return out
 
 
 def _learned_tags(tags: list[Tag], seg: str, ctx: Context, mine: frozenset[str]) -> list[Tag]:
@@ -864,9 +916,12 @@ def _learned_tags(tags: list[Tag], seg: str, ctx: Context, mine: frozenset[str])
         if act in REFLECTIONS and not (_lexicon_patterns()["second_person"].search(seg)
                                        and (mine & ctx.line_words or sure[act] >= SURE_REFLECTION)):
             continue
-        # nor one that generalises where they did not ("Everyone laughed at you" after "They
-        # laughed at me"): the context rules' test of saying back, kept here too
-        if act in REFLECTIONS and any(w not in ctx.general_words for w in _GENERAL.findall(seg)):
+        # nor their story said back with a crowd they did not name ("Everyone laughed at
+        # you" after "They laughed at me"): the context rules' test of saying back. (A
+        # complex reflection may generalise: "You've always been the one who copes.")
+        if act == "simple_reflection" and any(
+            w in _CROWD and w not in ctx.general_words for w in _GENERAL.findall(seg)
+        ):
             continue
         strength = 1 if act in ("minimizing", "advice") else 2
         out.append(Tag(act, strength, learned_model.WHY[act]))
