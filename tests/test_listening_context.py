@@ -35,6 +35,19 @@ _STORY = "The train was cancelled, then the bus broke down, and I got in at two 
          "Everyone laughed at you over your email.", "simple_reflection", True),
         ("They read my email out. They laughed at me.",
          "Everyone laughed at you over your email.", "simple_reflection", False),
+        # an account of oneself answers a complaint about oneself by arguing the case
+        ("You never ask about my day.", "I asked you on Tuesday.", "defensiveness", True),
+        ("You were on your phone the whole dinner.", "I was replying to work.",
+         "defensiveness", True),
+        # but an admission that says their complaint back, or owns it, is not
+        ("You were on your phone the whole dinner.", "I was on my phone the whole dinner.",
+         "defensiveness", False),
+        ("You laughed at me in front of them.", "I did laugh, and it was unkind.",
+         "defensiveness", False),
+        ("You went quiet on me after the call.", "I didn't know you'd heard that call.",
+         "defensiveness", False),
+        # and the same words after a hurt of their own are only an account
+        ("My boss shouted at me today.", "I was replying to work.", "defensiveness", False),
     ],
 )
 def test_context_rules(partner: str, reply: str, act: str, tagged: bool) -> None:

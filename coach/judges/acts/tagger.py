@@ -671,7 +671,37 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             # "Don't say sorry" -> "No sorry, then." / "I won't promise": their terms kept.
             tags.append(Tag("offer_presence", 2, "does what they asked for"))
             break
+    # An account of oneself in answer to a complaint about oneself ("You never ask about my
+    # day." -> "I asked you on Tuesday.", "I was replying to work."): it argues the case
+    # instead of hearing it. Owning it, saying sorry, or any listening in the sentence is
+    # left alone, and so is an admission that says their complaint back ("I was on my phone
+    # all night" to "You were on your phone all night"), which shares two of their words.
+    acts = {t.act for t in tags}
+    if (not is_q and _NON_APOLOGY.search(partner) and _ACCOUNT.match(seg)
+            and not acts & (POSITIVE | HARMFUL | {"minimizing"})
+            and len(mine & ctx.line_words) < 2 and not _ADMITS.search(seg)):
+        tags.append(Tag("defensiveness", 2, "argues your side instead of hearing theirs"))
     return tags
+
+
+# What makes an "I did ..." an admission, not a case argued: "I did say that", "I got that
+# wrong", "I do love you", a promise, or a word of fault.
+_ADMITS = re.compile(
+    r"\bi (did|do) (that|it|say (that|it)|(love|want|care|like|miss|need|see|hear|notice)\b)|"
+    r"\b(got|get) (that|it) wrong\b|\bi'?ll\b|\bi will\b|\b(wrong|my fault|on me|"
+    r"shouldn'?t have|unfair|unkind|sorry|you'?re right|you were right|when you needed|"
+    r"wasn'?t (helpful|fair|kind|ok|okay|good|right))\b|^\W*i haven'?t been [a-z]+ing\b|"
+    r"\bi didn'?t (know|realise|realize|see) (you|that you|how (much|hard|bad)|it (hurt|landed))"
+)
+# "I was ...", "I asked ...", "I thought ...", "It was only ...": the listener's own account.
+_ACCOUNT = re.compile(
+    r"^\W*((well|but|look|i mean|okay|ok|no|honestly|come on)\W+)*("
+    r"i (was|wasn'?t|did|didn'?t|do|don'?t|thought|said|asked|texted|rang|called|came|went|"
+    r"put|got|had|have|haven'?t|'?ve|'?d|meant|only|just|am|'?m (just|only|literally|not)|"
+    r"offered|tried|told|checked|showed|show|say|ask|introduced|work|needed|wanted|couldn'?t|"
+    r"can'?t|could|wouldn'?t)\b|"
+    r"it (was|wasn'?t|'?s) (only|just|for|on|the only|a|half|like)\b)"
+)
 
 
 # Where a question clause starts after a lead-in ("You should be proud, and how did you ...").
