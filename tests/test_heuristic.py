@@ -227,3 +227,10 @@ def test_thats_not_fair_sides_with_them_about_someone_else() -> None:
     at_me = HeuristicJudge().rate(JudgeContext(
         reply="That's not fair.", history=(Line("partner", "You never listen to me."),)))
     assert "defensiveness" in at_me.flags
+
+
+def test_the_better_reply_drops_a_take_back_with_the_slip() -> None:
+    # without the jab, "Sorry, that was unkind of me." would take back nothing
+    rated = _rated("Ugh, you're being so dramatic. Sorry, that was unkind of me. What happened?")
+    assert rated.better_reply
+    assert "dramatic" not in rated.better_reply and "unkind" not in rated.better_reply

@@ -21,6 +21,7 @@ from coach.judges.acts.language import is_texting, language_of
 from coach.judges.acts.policy import RAISES, Verdict
 from coach.judges.acts.tagger import (
     HARMFUL,
+    TAKEN_BACK,
     ReplyActs,
     Sentence,
     content_words,
@@ -518,6 +519,10 @@ def _once(text: str) -> str:
 
 def _unharmful(s: Sentence) -> bool:
     if s.has(*DROP):
+        return False
+    # "Sorry, that was unkind." takes back the hurtful sentence before it, which goes: alone
+    # it would take back nothing.
+    if any(t.why in TAKEN_BACK for t in s.tags):
         return False
     # Advice goes unless it is what they asked for (tagged as an offer instead).
     return not any(t.act == "advice" and t.strength == 2 for t in s.tags)

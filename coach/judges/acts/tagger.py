@@ -897,6 +897,10 @@ _TAKE_BACK = re.compile(
 )
 
 
+# The reasons of a sentence that takes back the one before it (it means nothing without it).
+TAKEN_BACK = ("takes back what you just said", "says sorry for what you just said")
+
+
 def _taken_back(out: list[Sentence], low: str) -> list[Sentence]:
     """A sentence that takes back the hurtful one before it owns it (and is an apology
     when it says sorry), whatever the phrase rules read in it."""
@@ -906,9 +910,9 @@ def _taken_back(out: list[Sentence], low: str) -> list[Sentence]:
         seg = low[out[i].start : out[i].end]
         if not _TAKE_BACK.search(seg):
             continue
-        tags = [Tag("ownership", 2, "takes back what you just said")]
+        tags = [Tag("ownership", 2, TAKEN_BACK[0])]
         if "sorry" in seg:
-            tags.append(Tag("apology", 2, "says sorry for what you just said"))
+            tags.append(Tag("apology", 2, TAKEN_BACK[1]))
         out[i] = replace(out[i], tags=tuple(tags))
     return out
 
