@@ -210,6 +210,10 @@ def test_restraint_alone_is_no_strength_and_a_reply_that_hurt_is_never_the_best(
     assert d.best_reply == "Ok."
     listened = [turn(2, None, "user", 1, "a", rating=rating({**quiet, "understanding": 1}))]
     assert any(w.startswith(BY_KEY["no_fixing"].name) for w in debrief(VENT, listened).went_well)
+    # half a level of listening on average (one reflection in two replies) is some listening
+    half = [turn(2, None, "user", 1, "a", rating=rating({**quiet, "understanding": 1})),
+            turn(4, None, "user", 2, "b", rating=rating(quiet))]
+    assert any(w.startswith(BY_KEY["no_fixing"].name) for w in debrief(VENT, half).went_well)
     only_hurt = [turn(2, None, "user", 1, "x", rating=rating(quiet, overall=5.0,
                                                              flags=("contempt",)))]
     assert debrief(VENT, only_hurt).best_reply is None
