@@ -4,6 +4,7 @@ partner said, and scores higher than the user's reply under the same judge."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -29,11 +30,18 @@ def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z']+", text.lower()))
 
 
+@functools.lru_cache(maxsize=8192)
+def _read(text: str, partner: str = "", situation: str = ""):  # type: ignore[no-untyped-def]
+    """`read_reply`, once per text and context: the checks below read the same reply and
+    rewrite several times (a reading is an immutable value)."""
+    return read_reply(text, make_context(partner, situation) if partner or situation else None)
+
+
 def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
     """The sentences of `reply` that listen and do no harm, as the judge reads them in
     context: each must be kept, word for word and in order, by any better reply."""
     situation = f"{scenario.situation}\n{scenario.opening}" if scenario else ""
-    acts = read_reply(reply, make_context(partner, situation))
+    acts = _read(reply, partner, situation)
     out: list[str] = []
     for s in acts.sentences:
         strong_advice = any(t.act == "advice" and t.strength == 2 for t in s.tags)
@@ -64,8 +72,8 @@ def kept_problems(reply: str, better: str, partner: str, scenario=None) -> list[
             problems.append(f"{where}: {g!r}")
         else:
             at = i + 1
-    own = {_norm(s.text) for s in read_reply(reply).sentences}
-    added = [s.text for s in read_reply(better).sentences if _norm(s.text) not in own]
+    own = {_norm(s.text) for s in _read(reply).sentences}
+    added = [s.text for s in _read(better).sentences if _norm(s.text) not in own]
     if len(added) > MAX_ADDED:
         problems.append(f"adds {len(added)} sentences to a reply that listens: {added}")
     return problems
@@ -98,7 +106,7 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None, rating=None) ->
     problems = []
     partner = next((ln.text for ln in reversed(history) if ln.role == "partner"), "")
     situation = f"{scenario.situation}\n{scenario.opening}" if scenario else ""
-    acts = read_reply(better, make_context(partner, situation))
+    acts = _read(better, partner, situation)
     harmful = [s.text for s in acts.sentences if s.has(*DROP)]
     if harmful:
         problems.append(f"keeps harmful sentences {harmful}")
@@ -117,7 +125,7 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None, rating=None) ->
         problems.append("shares nothing with what the partner said")
     # short as a spoken reply: no longer than about three sentences and 45 words, unless
     # the user's own reply was longer (a short word of care may come on top)
-    own_acts = read_reply(reply)
+    own_acts = _read(reply)
     words, cap = len(better.split()), max(MAX_WORDS, len(reply.split()))
     if words > cap:
         problems.append(f"{words} words, over {cap}")
