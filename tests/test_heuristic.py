@@ -234,3 +234,41 @@ def test_the_better_reply_drops_a_take_back_with_the_slip() -> None:
     rated = _rated("Ugh, you're being so dramatic. Sorry, that was unkind of me. What happened?")
     assert rated.better_reply
     assert "dramatic" not in rated.better_reply and "unkind" not in rated.better_reply
+
+
+def _rated_in(scenario_id: str, reply: str):  # type: ignore[no-untyped-def]
+    from coach.adapters.scenario_files import load_library
+    from coach.core.session import Line
+
+    sc = load_library()[scenario_id]
+    return HeuristicJudge().rate(
+        JudgeContext(reply=reply, history=(Line("partner", sc.opening),), scenario=sc))
+
+
+def test_owning_a_broken_promise_is_not_blame() -> None:
+    # from a new user's trial: "I told you I wouldn't ..." recalls one's own promise, not a
+    # warning they ignored; it scored 15 with a criticism flag
+    r = _rated_in("actions-dont-match-words", "Okay, no sorry. I told you I wouldn't miss it "
+                  "and then I did, for the third time. What was it like when you saw the text?")
+    assert not r.flags and r.overall >= 55
+
+
+def test_padded_blame_from_the_trial_is_flagged_and_dropped_from_the_rewrite() -> None:
+    r = _rated_in("laid-off-and-joking", "I hear you. That makes sense. Still, you saw this "
+                  "coming for months and did nothing.")
+    assert "criticism" in r.flags and r.overall <= 10
+    assert "coming" not in r.better_reply
+
+
+def test_was_it_really_that_bad_is_minimizing_and_not_kept() -> None:
+    r = _rated_in("vent-humiliated-at-work", "Was the email actually that bad? You do sometimes "
+                  "write when you're rushed.")
+    assert r.flags and "that bad" not in r.better_reply
+    assert r.level("no_dismissing") == 0
+
+
+def test_a_fix_taken_back_goes_with_the_fix() -> None:
+    r = _rated_in("vent-humiliated-at-work", "Maybe next time get someone to check it first. "
+                  "Sorry, that was unkind. What happened?")
+    assert r.level("no_fixing") == 0  # the fix was advice, unasked
+    assert "next time" not in r.better_reply.lower() and "unkind" not in r.better_reply
