@@ -245,3 +245,12 @@ def test_practice_names_the_model_once(capsys, monkeypatch, tmp_path) -> None:
     assert code == 0, out
     assert f"Using: model: {DEFAULT_MODEL} at {srv.base_url}" in out
     assert "model: model:" not in out.lower()
+
+
+@pytest.mark.parametrize("replies", [1, 3])
+def test_the_replay_hint_it_prints_works_as_shown(capsys, replies: int) -> None:
+    # a new user's trial: after one reply the hint said "--from 2", which then failed
+    _, out = _practice(capsys, *STRONG[:replies])
+    hint = re.search(r"Replay from a reply: coach (replay .*)$", out, re.M).group(1).split()
+    assert hint[hint.index("--from") + 1] == str(replies)
+    assert main([*hint, "--reply", "What was the worst part?"]) == 0, capsys.readouterr().out

@@ -225,7 +225,11 @@ def _finish(engine, session_id: str, branch: int) -> None:
             _out(line)
     _out()
     _out(f"Saved as session {session_id}, branch {branch}.")
-    _out(f"  Replay from a reply: coach replay {session_id} --from 2 --branch {branch}")
+    # the example names the last reply of this branch, so it always works as shown
+    replies = sum(1 for t in path if t.role == "user")
+    if replies:
+        _out(f"  Replay from a reply: coach replay {session_id} --from {replies} "
+             f"--branch {branch}")
     _out(f"  See everything:      coach review {session_id}")
 
 

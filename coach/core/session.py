@@ -147,8 +147,10 @@ def last_partner_before(path: list[Turn], turn_no: int) -> Turn:
             if t.role == "partner" and t.idx == turn_no - 1:
                 return t
     raise ValueError(
-        f"there is no reply {turn_no} to replay from: this branch has {have} "
-        + (f"replies (choose 1 to {have})" if have else "replies yet; answer first")
+        f"there is no reply {turn_no} to replay from: this branch has "
+        + ("1 reply (choose 1)" if have == 1
+           else f"{have} replies (choose 1 to {have})" if have
+           else "no replies yet; answer first")
     )
 
 

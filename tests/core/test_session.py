@@ -72,8 +72,10 @@ def test_user_turns_next_number_and_last_partner_before() -> None:
     for bad in (0, 3):
         with pytest.raises(ValueError, match=r"no reply .* has 2 replies \(choose 1 to 2\)"):
             last_partner_before(path, bad)
-    with pytest.raises(ValueError, match="has 0 replies yet; answer first"):
+    with pytest.raises(ValueError, match="has no replies yet; answer first"):
         last_partner_before(path[:1], 1)
+    with pytest.raises(ValueError, match=r"has 1 reply \(choose 1\)$"):
+        last_partner_before(path[:2], 2)
 
 
 def test_stuck_reply_is_the_last_unanswered_reply() -> None:
