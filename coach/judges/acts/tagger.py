@@ -897,6 +897,7 @@ _TAKE_BACK = re.compile(
 )
 
 
+_SPEAKER = re.compile(r"\b(sorry|i|i'm|i've|me|my)\b")
 # The reasons of a sentence that takes back the one before it (it means nothing without it).
 TAKEN_BACK = ("takes back what you just said", "says sorry for what you just said")
 
@@ -911,6 +912,10 @@ def _taken_back(out: list[Sentence], low: str) -> list[Sentence]:
             continue
         seg = low[out[i].start : out[i].end]
         if not _TAKE_BACK.search(seg):
+            continue
+        if not out[i - 1].has(*_HURTS) and not _SPEAKER.search(seg):
+            # after a fix, "This is not okay." is as likely about their situation: only a
+            # sorry or the speaker's own "I" takes the fix back
             continue
         tags = [Tag("ownership", 2, TAKEN_BACK[0])]
         if "sorry" in seg:
