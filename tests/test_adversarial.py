@@ -91,7 +91,7 @@ def heuristic_results() -> dict:
     return adv.run_all(HeuristicJudge(), library=load_library())
 
 
-# One worker runs them all, so the module fixture above is computed once, not once per
+# One worker runs them all, so the session fixture above is computed once, not once per
 # worker that drew a suite (`make test` runs pytest with --dist loadgroup).
 @pytest.mark.xdist_group("adversarial-heuristic")
 @pytest.mark.parametrize("suite", adv.SUITES)

@@ -257,18 +257,32 @@ def test_padded_blame_from_the_trial_is_flagged_and_dropped_from_the_rewrite() -
     r = _rated_in("laid-off-and-joking", "I hear you. That makes sense. Still, you saw this "
                   "coming for months and did nothing.")
     assert "criticism" in r.flags and r.overall <= 10
-    assert "coming" not in r.better_reply
+    assert r.better_reply and "coming" not in r.better_reply
 
 
 def test_was_it_really_that_bad_is_minimizing_and_not_kept() -> None:
-    r = _rated_in("vent-humiliated-at-work", "Was the email actually that bad? You do sometimes "
-                  "write when you're rushed.")
-    assert r.flags and "that bad" not in r.better_reply
-    assert r.level("no_dismissing") == 0
+    r = _rated_in("vent-humiliated-at-work", "Was the email actually that bad?")
+    assert any(a.kind == "minimizing" for a in r.acts) and r.level("no_dismissing") == 0
+    both = _rated_in("vent-humiliated-at-work", "Was the email actually that bad? You do "
+                     "sometimes write when you're rushed.")
+    assert both.flags and both.better_reply and "that bad" not in both.better_reply
 
 
 def test_a_fix_taken_back_goes_with_the_fix() -> None:
     r = _rated_in("vent-humiliated-at-work", "Maybe next time get someone to check it first. "
                   "Sorry, that was unkind. What happened?")
     assert r.level("no_fixing") == 0  # the fix was advice, unasked
+    assert r.better_reply
     assert "next time" not in r.better_reply.lower() and "unkind" not in r.better_reply
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["Who does that? That's not okay.",
+     "It could have been worse, I suppose. It was cruel, though."],
+)
+def test_a_verdict_on_what_happened_is_no_take_back(reply: str) -> None:
+    # after a hurtful sentence, "That's not okay." about what was done to them stays theirs
+    r = _rated(reply)
+    assert not any(a.kind == "ownership" for a in r.acts)
+    assert not any("took back what hurt" in n for n in r.notes)

@@ -47,7 +47,7 @@ def test_a_language_it_cannot_name_for_sure_is_named_only_as_a_guess() -> None:
     assert sure is not None and sure.startswith("This reply looks like Spanish.")
 
 
-def test_the_warm_up_loads_the_shared_script_languages_one_at_a_time(monkeypatch) -> None:
+def test_the_warm_up_loads_the_languages_a_pair_at_a_time(monkeypatch) -> None:
     # lingua holds the GIL while it loads models; loading every Latin-script language in one
     # call froze the app for seconds (its first page waited over 30 s under CI load).
     import lingua
@@ -69,9 +69,12 @@ def test_the_warm_up_loads_the_shared_script_languages_one_at_a_time(monkeypatch
         language.warm_up(pause=0.01)
     finally:
         language._detector.cache_clear()
-    per_language, whole = built[:-1], built[-1]
-    assert per_language and all(n == 2 for n in per_language)
-    assert len(per_language) == len(language._CANDIDATES) - 1
+    pairs, whole = built[:-1], built[-1]
+    assert pairs and all(n == 2 for n in pairs)
+    # every candidate beside English once, then the pairs that share another script
+    assert len(pairs) == len(language._CANDIDATES) - 1 + len(language._SHARED_PAIRS)
     assert whole == len(language._CANDIDATES)
-    assert len(pauses) >= len(per_language) and set(pauses) == {0.01}
+    assert len(pauses) == len(pairs) and set(pauses) == {0.01}
+    shared = {n for one, other, _ in language._SHARED_PAIRS for n in (one, other)}
+    assert {"RUSSIAN", "UKRAINIAN", "ARABIC", "PERSIAN", "URDU"} <= shared
     assert language.language_of("Lo siento mucho, debe haber sido horrible.") == "Spanish"

@@ -136,10 +136,18 @@ _CANDIDATES = [
     "IRISH",
 ]
 MIN_WORDS = 3
-# Text in each script that several candidates share, so that warm_up loads their models
-# (lingua tells a language with a script of its own by the script, without a model).
-_LATIN = "Hola, ¿cómo estás? Das ist gut."
-_SHARED_SCRIPTS = ("Как дела? Як справи?", "كيف حالك؟ حالت چطور است؟", "आप कैसे हैं?")
+# Latin text with words of five letters and more (lingua loads a model of n letters only for
+# text that has them), for the languages written in Latin letters.
+_LATIN = "Hola, ¿cómo estás? Das ist wunderbar."
+# Languages that share a script other than Latin, each pair with text in letters both use:
+# a pair loads both languages' models (a letter only one of them uses would decide without
+# them, and the next reply in that language would wait for its models).
+_SHARED_PAIRS = (
+    ("RUSSIAN", "UKRAINIAN", "привет дорогие друзья"),
+    ("SERBIAN", "RUSSIAN", "привет дорогие друзья"),
+    ("ARABIC", "PERSIAN", "سلام دوستان من"),
+    ("PERSIAN", "URDU", "سلام دوستان من"),
+)
 MIN_CONFIDENCE = 0.12
 ENGLISH_SHARE = 0.25
 
@@ -216,7 +224,11 @@ def warm_up(pause: float = 0.05) -> None:
         ).build()
         detector.compute_language_confidence_values(_LATIN)
         time.sleep(pause)
-    # The few that share another script load together, in well under a second.
-    for text in _SHARED_SCRIPTS:
-        _detector()[0].compute_language_confidence_values(text)
+    # The few that share another script load in pairs, each well under half a second.
+    for one, other, text in _SHARED_PAIRS:
+        detector = LanguageDetectorBuilder.from_languages(
+            getattr(Language, one), getattr(Language, other)
+        ).build()
+        detector.compute_language_confidence_values(text)
         time.sleep(pause)
+    _detector()

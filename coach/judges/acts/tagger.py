@@ -898,6 +898,7 @@ _TAKE_BACK = re.compile(
 
 
 _SPEAKER = re.compile(r"\b(sorry|i|i'm|i've|me|my)\b")
+_OWN_WORDS = re.compile(r"\b(came out|sounded|scratch that|forget that|ignore that)\b")
 # The reasons of a sentence that takes back the one before it (it means nothing without it).
 TAKEN_BACK = ("takes back what you just said", "says sorry for what you just said")
 
@@ -913,9 +914,10 @@ def _taken_back(out: list[Sentence], low: str) -> list[Sentence]:
         seg = low[out[i].start : out[i].end]
         if not _TAKE_BACK.search(seg):
             continue
-        if not out[i - 1].has(*_HURTS) and not _SPEAKER.search(seg):
-            # after a fix, "This is not okay." is as likely about their situation: only a
-            # sorry or the speaker's own "I" takes the fix back
+        if not _SPEAKER.search(seg) and not _OWN_WORDS.search(seg):
+            # "That's not okay." and "It was cruel." are as likely about what happened to
+            # them: only a sorry, the speaker's own "I", or words about what was just said
+            # ("that came out wrong") take it back
             continue
         tags = [Tag("ownership", 2, TAKEN_BACK[0])]
         if "sorry" in seg:
