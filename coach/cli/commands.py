@@ -216,6 +216,7 @@ def _say_if_raced(res, name: str) -> None:
 
 def _finish(engine, session_id: str, branch: int) -> None:
     from coach.core.metrics import debrief
+    from coach.core.session import user_turns
 
     tree = engine.store.load_tree(session_id)
     sc = engine.scenario_of(tree)
@@ -226,7 +227,7 @@ def _finish(engine, session_id: str, branch: int) -> None:
     _out()
     _out(f"Saved as session {session_id}, branch {branch}.")
     # the example names the last reply of this branch, so it always works as shown
-    replies = sum(1 for t in path if t.role == "user")
+    replies = len(user_turns(path))
     if replies:
         _out(f"  Replay from a reply: coach replay {session_id} --from {replies} "
              f"--branch {branch}")

@@ -136,7 +136,7 @@ class HeuristicJudge:
                 source=_source(version, t0),
             )
         context = _context(ctx)
-        weights = {k: ctx.weight(k) for k in BY_KEY}
+        weights = _weights(ctx)
         # The better reply reuses the reply's sentences and the moves' fixed sentences:
         # read each once.
         memo: dict = dict(_fixed_moves_read())
@@ -178,7 +178,11 @@ def overall_of(ctx: JudgeContext) -> float | None:
     and better reply (a fraction of the work); None when the reply is unscored."""
     if unreadable(ctx.reply) is not None:
         return None
-    return _assess(ctx.reply, _context(ctx), {k: ctx.weight(k) for k in BY_KEY})[2]
+    return _assess(ctx.reply, _context(ctx), _weights(ctx))[2]
+
+
+def _weights(ctx: JudgeContext) -> dict[str, float]:
+    return {k: ctx.weight(k) for k in BY_KEY}
 
 
 @functools.cache

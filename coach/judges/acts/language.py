@@ -213,19 +213,14 @@ def warm_up(pause: float = 0.05) -> None:
     lingua loads a language's models while holding the GIL, and all of them at once holds
     it for seconds: a background warm-up then freezes the app it runs in (its first page
     waited 6 s on a quiet machine, over 30 s on a loaded one). lingua caches each language's
-    models once per process, whichever detector asked, so they are loaded one language at
-    a time, with a pause between languages in which other threads run."""
+    models once per process, whichever detector asked, so they are loaded a pair of
+    languages at a time (each well under half a second), with a pause between pairs in
+    which other threads run: every candidate beside English on Latin text, then the pairs
+    that share another script."""
     from lingua import Language, LanguageDetectorBuilder
 
-    # Most candidates are written in Latin letters: those load language by language.
-    for name in _CANDIDATES[1:]:
-        detector = LanguageDetectorBuilder.from_languages(
-            Language.ENGLISH, getattr(Language, name)
-        ).build()
-        detector.compute_language_confidence_values(_LATIN)
-        time.sleep(pause)
-    # The few that share another script load in pairs, each well under half a second.
-    for one, other, text in _SHARED_PAIRS:
+    pairs = [("ENGLISH", name, _LATIN) for name in _CANDIDATES[1:]] + list(_SHARED_PAIRS)
+    for one, other, text in pairs:
         detector = LanguageDetectorBuilder.from_languages(
             getattr(Language, one), getattr(Language, other)
         ).build()

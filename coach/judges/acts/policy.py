@@ -185,11 +185,13 @@ def _score(level: int, why: list[tuple[Tag, Sentence]], extra: str = "") -> Crit
     return CriterionScore(level=level, evidence=evidence, note="; ".join(reasons))
 
 
+def _dismisses(tag: Tag) -> bool:
+    """A strong minimizing or contemptuous act: a dismissal (rule 3)."""
+    return tag.act in ("minimizing", "contempt") and tag.strength == 2
+
+
 def _hurts(sent: Sentence) -> bool:
-    return any(
-        t.act in FLAG_OF or (t.act in ("minimizing", "contempt") and t.strength == 2)
-        for t in sent.tags
-    )
+    return any(t.act in FLAG_OF or _dismisses(t) for t in sent.tags)
 
 
 def repaired(acts: ReplyActs) -> bool:
@@ -208,11 +210,7 @@ def judge_acts(acts: ReplyActs) -> Verdict:
     """Levels per criterion, horsemen flags and the overall cap, from a reply's acts."""
     raised = {FLAG_OF.get(t.act) for s in acts.sentences for t in s.tags}
     flags = [f for f in FLAG_ORDER if f in raised]
-    dismissal = any(
-        t.act in ("minimizing", "contempt") and t.strength == 2
-        for s in acts.sentences
-        for t in s.tags
-    )
+    dismissal = any(_dismisses(t) for s in acts.sentences for t in s.tags)
     harmful = bool(flags) or dismissal
     mended = harmful and repaired(acts)
     levels = _levels(acts, use_stock=True, harmful=harmful and not mended,
