@@ -286,3 +286,11 @@ def test_a_verdict_on_what_happened_is_no_take_back(reply: str) -> None:
     r = _rated(reply)
     assert not any(a.kind == "ownership" for a in r.acts)
     assert not any("took back what hurt" in n for n in r.notes)
+
+
+def test_a_jab_taken_back_from_the_fresh_clone_trial_is_flagged() -> None:
+    # "you did see this coming" went unflagged, scored 72 and was named the best reply
+    r = _rated_in("laid-off-and-joking", "Honestly, you did see this coming. Sorry, that was "
+                  "unkind. What's scaring you most?")
+    assert "criticism" in r.flags and r.overall <= 60
+    assert r.better_reply and "coming" not in r.better_reply
