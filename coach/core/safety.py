@@ -12,8 +12,11 @@ _CONCERNS = re.compile(
     r"\b(kill(ing)? (my|him|her|them)sel(f|ves)|suicid\w*|end (my|it all|my life)|"
     r"self[- ]harm\w*|hurt(ing)? myself|cut(ting)? myself|want to die|don'?t want to (live|be "
     r"alive)|overdose|"
-    r"(hits?|hitting|hit|beats?|beat|beating|chok\w+|slap\w*|punch\w*|kick\w*|shov\w*) "
-    r"(me|you|her|him)\b|abus(e|ed|es|ing|ive|er|ers)\b(?! of (power|position|authority|trust|"
+    # "It hit me hard", "how did it hit you", "go on, hit me (with it)": news or a blow to
+    # the feelings, not a person striking someone.
+    r"(?<!\bit )(?<!\bthat )(?<!\bthis )(?<!\breally )(?<!\bgo on, )(?<!\bokay, )"
+    r"(?<!\bok, )(hits?|hitting|hit|beats?|beat|beating|chok\w+|slap\w*|punch\w*|kick\w*|"
+    r"shov\w*) (me|you|her|him)\b(?! (with it|up)\b)|abus(e|ed|es|ing|ive|er|ers)\b(?! of (power|position|authority|trust|"
     r"process|the system|office|his|her|their|everything|privilege|rank|my|your))|rape\w*|"
     r"assault\w*|threaten\w* (to|me|you)|"
     r"(scared|afraid|terrified) (of|for) (you|him|her|my life)|domestic violence|"

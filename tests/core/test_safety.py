@@ -14,6 +14,9 @@ from coach.core.safety import concern
         ("He hits me when he drinks.", "hits me"),
         ("I keep thinking about suicide", "suicide"),
         ("I'm scared of him.", "scared of him"),
+        ("He hit me again last night.", "hit me"),
+        ("He hit me hard.", "hit me"),
+        ("She kicks him when she's angry.", "kicks him"),
     ],
 )
 def test_a_concern_is_named_by_its_whole_phrase(text, phrase) -> None:
@@ -22,7 +25,17 @@ def test_a_concern_is_named_by_its_whole_phrase(text, phrase) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["That sounds exhausting. What happened?", "That was an abuse of power by your boss.", ""],
+    [
+        "That sounds exhausting. What happened?",
+        "That was an abuse of power by your boss.",
+        "",
+        # figurative blows: the news landing, not a person striking someone
+        "How did it hit you, hearing it?",
+        "It really hit me when she said my name.",
+        "Okay, go on, hit me. What am I doing wrong?",
+        "Hit me with it, I'm listening.",
+        "That hit you hard, didn't it?",
+    ],
 )
 def test_an_ordinary_reply_raises_none(text) -> None:
     assert concern(text) is None

@@ -54,7 +54,7 @@ RAISES: dict[str, dict[str, tuple[int, int]]] = {
     "validation": {"validation": (1, 2)},
     "understanding_claim": {"understanding": (1, 1), "validation": (1, 1)},
     "simple_reflection": {"understanding": (1, 1)},
-    "complex_reflection": {"understanding": (2, 2)},
+    "complex_reflection": {"understanding": (2, 2), "validation": (1, 1)},
     "open_question": {"exploration": (1, 2)},
     "closed_question": {"exploration": (1, 2)},
     "asks_needs": {"asks_needs": (2, 2)},
