@@ -16,7 +16,8 @@ _CONCERNS = re.compile(
     # the feelings, not a person striking someone.
     r"(?<!\bit )(?<!\bthat )(?<!\bthis )(?<!\breally )(?<!\bgo on, )(?<!\bokay, )"
     r"(?<!\bok, )(hits?|hitting|hit|beats?|beat|beating|chok\w+|slap\w*|punch\w*|kick\w*|"
-    r"shov\w*) (me|you|her|him)\b(?! (with it|up)\b)|abus(e|ed|es|ing|ive|er|ers)\b(?! of (power|position|authority|trust|"
+    r"shov\w*) (me|you|her|him)\b(?! (with it|up)\b)|"
+    r"abus(e|ed|es|ing|ive|er|ers)\b(?! of (power|position|authority|trust|"
     r"process|the system|office|his|her|their|everything|privilege|rank|my|your))|rape\w*|"
     r"assault\w*|threaten\w* (to|me|you)|"
     r"(scared|afraid|terrified) (of|for) (you|him|her|my life)|domestic violence|"
