@@ -14,9 +14,9 @@ _CONCERNS = re.compile(
     r"alive)|overdose|"
     # "It hit me hard", "how did it hit you", "go on, hit me (with it)": news or a blow to
     # the feelings, not a person striking someone.
-    r"(?<!\bit )(?<!\bthat )(?<!\bthis )(?<!\breally )(?<!\bgo on, )(?<!\bokay, )"
-    r"(?<!\bok, )(hits?|hitting|hit|beats?|beat|beating|chok\w+|slap\w*|punch\w*|kick\w*|"
-    r"shov\w*) (me|you|her|him)\b(?! (with it|up)\b)|"
+    r"(?<!\bit )(?<!\bthat )(?<!\bthis )(?<!\bit really )(?<!\bthat really )(?<!\bgo on, )"
+    r"(?<!\bokay, )(?<!\bok, )(hits?|hitting|hit|beats?|beat|beating|chok\w+|slap\w*|punch\w*|"
+    r"kick\w*|shov\w*) (me|you|her|him)\b(?! (with it|up)\b)|"
     r"abus(e|ed|es|ing|ive|er|ers)\b(?! of (power|position|authority|trust|"
     r"process|the system|office|his|her|their|everything|privilege|rank|my|your))|rape\w*|"
     r"assault\w*|threaten\w* (to|me|you)|"

@@ -16,6 +16,7 @@ from coach.core.safety import concern
         ("I'm scared of him.", "scared of him"),
         ("He hit me again last night.", "hit me"),
         ("He hit me hard.", "hit me"),
+        ("He really hit me.", "hit me"),
         ("She kicks him when she's angry.", "kicks him"),
     ],
 )
