@@ -106,6 +106,15 @@ def test_evidence_given_for_fired_rules_only() -> None:
         ("Honestly, you're overreacting.", "defensiveness"),
         ("What an idiot you are for sending that email", "contempt"),
         ("Oh no, your tiny tragedy? Do you want me to just listen to you whine?", "contempt"),
+        # a cold trial's quiet harm (blind set heldout10, first run)
+        ("Well, who's the one in the lab till ten every night? I'm home by six.", "defensiveness"),
+        ("Go on then, what have I done?", "defensiveness"),
+        ("Okay, but don't take it out on me.", "defensiveness"),
+        ("Raf, I laughed because everyone laughed.", "defensiveness"),
+        ("You do this thing where you decide what people think of you.", "criticism"),
+        ("Bit pointless doing a check-in if the answer's always fine, isn't it?", "criticism"),
+        ("You do know those things are written to sell subscriptions, right?", "contempt"),
+        ("Fine. You obviously don't want me here. I'll go back to bed then.", "defensiveness"),
     ],
 )
 def test_four_horsemen_are_flagged(reply: str, flag: str) -> None:
@@ -118,6 +127,11 @@ def test_four_horsemen_are_flagged(reply: str, flag: str) -> None:
     "Whatever you decide, I'm with you. Tea?",
     "Ok.",
     "That abuse of power by your boss is awful.",
+    # offers that the old rules read as questions about oneself, or as a sulk
+    "Alright. Can I sit with you?",
+    "Fine-tired or actually fine? No pressure either way. I'll just sit here while you eat.",
+    "You hoped because I told you to.",
+    "Okay. I'll wait.",
 ])
 def test_kind_or_bare_replies_raise_no_flags(reply: str) -> None:
     _, flags = score_reply(reply)
