@@ -115,6 +115,14 @@ def test_evidence_given_for_fired_rules_only() -> None:
         ("Bit pointless doing a check-in if the answer's always fine, isn't it?", "criticism"),
         ("You do know those things are written to sell subscriptions, right?", "contempt"),
         ("Fine. You obviously don't want me here. I'll go back to bed then.", "defensiveness"),
+        ("But you're going to have to learn to take a joke if you want to hang out with my "
+         "friends.", "criticism"),
+        ("Where is this even coming from? I have never once said I'm embarrassed of you.",
+         "defensiveness"),
+        ("Told you that place was dodgy. I said ages ago you should've been looking.",
+         "criticism"),
+        ("Well, one of us has been writing a thesis since May, so...", "defensiveness"),
+        ("Nothing at all? Cool. Very reassuring, thanks.", "contempt"),
     ],
 )
 def test_four_horsemen_are_flagged(reply: str, flag: str) -> None:
@@ -132,6 +140,11 @@ def test_four_horsemen_are_flagged(reply: str, flag: str) -> None:
     "Fine-tired or actually fine? No pressure either way. I'll just sit here while you eat.",
     "You hoped because I told you to.",
     "Okay. I'll wait.",
+    "I should have come to you instead of moaning to Claire.",
+    "Brent's Brent, but I'm the one who laughed and then changed the subject. I left you "
+    "sitting there on your own.",
+    "That's what happens when someone you trust says a thing like they mean it. I did that "
+    "to you.",
 ])
 def test_kind_or_bare_replies_raise_no_flags(reply: str) -> None:
     _, flags = score_reply(reply)

@@ -48,6 +48,17 @@ _STORY = "The train was cancelled, then the bus broke down, and I got in at two 
          "defensiveness", False),
         # and the same words after a hurt of their own are only an account
         ("My boss shouted at me today.", "I was replying to work.", "defensiveness", False),
+        # what they said they can do, said back, is no suggestion
+        ("I can read a scan. I can't read her voice.", "You can read the scan.",
+         "simple_reflection", True),
+        ("I can read a scan. I can't read her voice.", "You can read the scan.", "advice", False),
+        ("My mum's had a stroke.", "You can ring the hospital tomorrow.", "advice", True),
+        # a yes to "Is that okay?" gives them what they asked; a shrug-off still brushes it off
+        ("I'd like to talk about it. Is that okay?", "Yes, it's okay.", "offer_presence", True),
+        ("I'd like to talk about it. Is that okay?", "Yes, it's okay.", "minimizing", False),
+        ("I'd like to talk about it. Is that okay?", "It's fine, don't worry about it.",
+         "minimizing", True),
+        ("I got a bad mark on my essay.", "It's okay.", "minimizing", True),
     ],
 )
 def test_context_rules(partner: str, reply: str, act: str, tagged: bool) -> None:

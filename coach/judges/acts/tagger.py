@@ -637,6 +637,20 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         if mine & wanted or pats["assent"].search(seg):
             tags = [t for t in tags if t.act != "advice"]
             tags.append(Tag("offer_presence", 2, "does what they asked for"))
+    # "Is that okay?" -> "Yes, it's okay.": a yes to what they asked, not a brush-off.
+    if (any(t.why == "reassures too fast" for t in tags) and not acts & HARMFUL
+            and _ASKS_LEAVE.search(partner) and _YES.match(seg) and not _SHRUG_OFF.search(seg)):
+        tags = [t for t in tags if t.why != "reassures too fast"]
+        tags.append(Tag("offer_presence", 2, "says yes to what they asked"))
+        acts = {t.act for t in tags}
+    # Their own "I can read a scan" said back ("You can read the scan.") is a reflection of
+    # what they told you, not a suggestion.
+    if any(t.act == "advice" and t.strength == 1 for t in tags):
+        can = _YOU_CAN.match(seg)
+        if can and can.group(1)[:4] in {m.group(1)[:4] for m in _I_CAN.finditer(partner)}:
+            tags = [t for t in tags if t.act != "advice"]
+            tags.append(Tag("simple_reflection", 2, "says back what they said they can do"))
+            acts = {t.act for t in tags}
     # Owns what they said you did: "You laughed" -> "I laughed, and...".
     if not is_q and not acts & HARMFUL and seg.lstrip().startswith("i "):
         # compared by their first four letters: "love" and "loved", "laughed" and "laughing"
@@ -984,6 +998,16 @@ def _is_echo(text: str, ctx: Context) -> bool:
     """Whether `text` is only a few of the partner's own words (their phrase handed back)."""
     mine = content_words(text)
     return bool(mine) and len(mine) <= 5 and mine <= ctx.line_words
+
+
+_ASKS_LEAVE = re.compile(
+    r"\b(is (that|it|this) (okay|ok|alright|all right|fine)|can i|could i|may i|do you mind|"
+    r"would (it|that) be (okay|ok|alright|all right|fine))\b[^.!?]*\?")
+_YES = re.compile(r"^\W*(yes|yeah|yep|sure|of course|course|absolutely|definitely|"
+                  r"it'?s (more than )?(okay|ok|fine|alright|all right))\b")
+_SHRUG_OFF = re.compile(r"\b(don'?t worry|no worries|forget (it|about it)|never mind)\b")
+_YOU_CAN = re.compile(r"^\W*(?:(?:and|but|so|yes|yeah),? )?you can (?:still |already )?([a-z]+)")
+_I_CAN = re.compile(r"\bi can (?:still |already )?([a-z]+)")
 
 
 # A grudging "fine" (or "k") and nothing else: said to someone who asked for something, it
