@@ -48,6 +48,22 @@ _STORY = "The train was cancelled, then the bus broke down, and I got in at two 
          "defensiveness", False),
         # and the same words after a hurt of their own are only an account
         ("My boss shouted at me today.", "I was replying to work.", "defensiveness", False),
+        # the complaint can be about what the listener only or never does, and the case
+        # argued can be any deed of one's own
+        ("The only time you reach for me is at night.", "I ironed your shirts on Sunday.",
+         "defensiveness", True),
+        ("We haven't eaten at the same table since May.", "We had all of Sunday together.",
+         "defensiveness", True),
+        ("You're off to choir and I'm sat here.", "Somebody's got to have the little ones.",
+         "defensiveness", True),
+        # but a wish or an admission of not knowing is no case argued, and a thank-you is no
+        # complaint
+        ("You only touch me when you want something.", "I don't want to forget it.",
+         "defensiveness", False),
+        ("The only time you reach for me is at night.", "I didn't know it felt like that.",
+         "defensiveness", False),
+        ("Thank you. You have made me see it's not hopeless.",
+         "I worked in a restaurant a decade ago.", "defensiveness", False),
         # what they said they can do, said back, is no suggestion
         ("I can read a scan. I can't read her voice.", "You can read the scan.",
          "simple_reflection", True),

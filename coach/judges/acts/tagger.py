@@ -532,7 +532,12 @@ _DOUBTS = "doubts the feeling is warranted"
 _NON_APOLOGY = re.compile(
     r"\byou('ve| have|'re| are)? (did|didn'?t|never|always|said|say|made|make|left|forgot|"
     r"don'?t|keep|were|weren'?t|just|laughed|took|chose|promised|ignored|ignore|cancelled|"
-    r"missed|walked|hurt|embarrassed|treat|treated|went|told|let)\b|\bwhy (did|do|would) you\b"
+    r"missed|walked|hurt|embarrassed|treat|treated|went|told|let)\b|\bwhy (did|do|would) you\b|"
+    # what the listener does or leaves undone, and what the two of them no longer do
+    r"\b(the only time|every time|whenever) you [a-z]+( [a-z]+)? (me|my|us)\b|"
+    r"\byou('re| are) (off|always|never|out|glued)\b|"
+    r"\byou (only|hardly|barely|rarely) [a-z]+ (me|my|us|to me|with me)\b|"
+    r"\bwe (haven'?t|never|hardly|barely) [a-z]+\b|\bi'?m always the one\b"
 )
 
 
@@ -691,7 +696,8 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
     # left alone, and so is an admission that says their complaint back ("I was on my phone
     # all night" to "You were on your phone all night"), which shares two of their words.
     acts = {t.act for t in tags}
-    if (not is_q and _NON_APOLOGY.search(partner) and _ACCOUNT.match(seg)
+    if (not is_q and _NON_APOLOGY.search(partner) and not _THANKS.search(partner)
+            and _ACCOUNT.match(seg)
             and not acts & (POSITIVE | HARMFUL | {"minimizing"})
             and len(mine & ctx.line_words) < 2 and not _ADMITS.search(seg)):
         tags.append(Tag("defensiveness", 2, "argues your side instead of hearing theirs"))
@@ -705,15 +711,20 @@ _ADMITS = re.compile(
     r"\b(got|get) (that|it) wrong\b|\bi'?ll\b|\bi will\b|\b(wrong|my fault|on me|"
     r"shouldn'?t have|unfair|unkind|sorry|you'?re right|you were right|when you needed|"
     r"wasn'?t (helpful|fair|kind|ok|okay|good|right))\b|^\W*i haven'?t been [a-z]+ing\b|"
-    r"\bi didn'?t (know|realise|realize|see) (you|that you|how (much|hard|bad)|it (hurt|landed))"
+    r"\bi didn'?t (know|realise|realize|see|notice|understand) (you|that you|how|it|that|what)\b|"
+    r"\bi (don'?t|do not) want (to|you to) (forget|argue|fight|lose|hurt|miss|brush|rush|push)\b"
 )
+# "You have made me see..." in a thank-you is no complaint to answer.
+_THANKS = re.compile(r"\b(thank you|thanks|thank u|grateful)\b")
 # "I was ...", "I asked ...", "I thought ...", "It was only ...": the listener's own account.
 _ACCOUNT = re.compile(
     r"^\W*((well|but|look|i mean|okay|ok|no|honestly|come on)\W+)*("
     r"i (was|wasn'?t|did|didn'?t|do|don'?t|thought|said|asked|texted|rang|called|came|went|"
     r"put|got|had|have|haven'?t|'?ve|'?d|meant|only|just|am|'?m (just|only|literally|not)|"
     r"offered|tried|told|checked|showed|show|say|ask|introduced|work|needed|wanted|couldn'?t|"
-    r"can'?t|could|wouldn'?t)\b|"
+    r"can'?t|could|wouldn'?t|[a-z]+ed)\b|"
+    r"i'?m (up|out|home|back|on|at|in|working|still) |we (had|did|went|were|spent|'?re|are|do|go|"
+    r"have|'?ve)\b|some(one|body)('?s| has) (got )?to\b|you know i\b|"
     r"it (was|wasn'?t|'?s) (only|just|for|on|the only|a|half|like)\b)"
 )
 
