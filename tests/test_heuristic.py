@@ -321,3 +321,39 @@ def test_a_jab_taken_back_from_the_fresh_clone_trial_is_flagged() -> None:
                   "unkind. What's scaring you most?")
     assert "criticism" in r.flags and r.overall <= 60
     assert r.better_reply and "coming" not in r.better_reply
+
+
+def _rated_after(partner: str, reply: str):  # type: ignore[no-untyped-def]
+    from coach.core.session import Line
+
+    return HeuristicJudge().rate(JudgeContext(reply=reply, history=(Line("partner", partner),)))
+
+
+_WALK = "You know what I'd like? A walk. Up the lane after tea, like we used to."
+
+
+def test_giving_them_what_they_asked_for_also_validates_the_need() -> None:
+    yes = _rated_after(_WALK, "I'd love that. Tomorrow after tea, up the lane.")
+    assert not yes.flags
+    assert yes.level("asks_needs") == 2 and yes.level("validation") == 1
+    # the same words with nothing asked are only an offer
+    unasked = _rated_after("I'm tired.", "I'd love that. Tomorrow after tea, up the lane.")
+    assert unasked.level("validation") == 0
+
+
+@pytest.mark.parametrize("reply", [
+    "Of course. Though for what it's worth, I still think you should mention it to HR.",
+    "Yeah, fair. We could try going to bed earlier on weekends maybe?",
+])
+def test_a_bare_yes_before_a_turn_is_no_answer_to_what_they_asked(reply: str) -> None:
+    partner = "Thank you for not telling me what to do. Can you just be on my side tonight?"
+    from coach.judges.acts.tagger import DOES_WHAT_ASKED, tag_reply
+
+    def answers(text: str) -> bool:
+        return any(t.why == DOES_WHAT_ASKED for s in tag_reply(text, partner).sentences
+                   for t in s.tags)
+
+    assert not answers(reply)
+    assert _rated_after(partner, reply).level("validation") == 0
+    # and the yes alone still is one
+    assert answers(reply.split(".")[0] + ".")

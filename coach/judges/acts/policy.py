@@ -5,7 +5,9 @@ This is the one place the interactions are written down.
 1. **Levels from acts.** Each act raises (listening acts) or lowers (harmful acts) the
    criteria in `RAISES` / `LOWERS`. A positive criterion takes its strongest act; an
    inverse criterion ("no unasked fixing", "stays with them", "no dismissing") starts at 2
-   and takes its worst.
+   and takes its worst. Giving them what they just asked for (the tagger's `ANSWERS_ASK`
+   reasons: "Can we walk after tea?" -> "I'd love that. After tea tomorrow.") also
+   validates the need they named (`ANSWER_RAISES`): it takes the bid seriously.
 2. **Stock phrases count for little.** A sentence made only of stock phrases ("I hear
    you. That makes sense.") raises a criterion to 1 at most, and all the stock phrases of
    a reply together lift its overall score by at most `STOCK_LIFT` points: saying them
@@ -43,7 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coach.core.rubric import CRITERIA, MAX_LEVEL, CriterionScore, overall_score
-from coach.judges.acts.tagger import ReplyActs, Sentence, Tag
+from coach.judges.acts.tagger import ANSWERS_ASK, ReplyActs, Sentence, Tag
 
 # act -> criterion -> level reached at (strength 1, strength 2)
 RAISES: dict[str, dict[str, tuple[int, int]]] = {
@@ -60,6 +62,9 @@ RAISES: dict[str, dict[str, tuple[int, int]]] = {
     "asks_needs": {"asks_needs": (2, 2)},
     "offer_presence": {"asks_needs": (1, 2), "warmth": (1, 1)},
 }
+# Giving them what they just asked for ("Can we walk after tea?" -> "I'd love that. After tea
+# tomorrow.") turns toward their bid: it is warm, and it takes the need seriously.
+ANSWER_RAISES: dict[str, tuple[int, int]] = {"validation": (1, 1)}
 # act -> criterion -> level fallen to at (strength 1, strength 2)
 LOWERS: dict[str, dict[str, tuple[int, int]]] = {
     "advice": {"no_fixing": (1, 0)},
@@ -123,7 +128,10 @@ def _levels(
     } | {k: (MAX_LEVEL, []) for k in INVERSE_CRITERIA}
     for sent in acts.sentences:
         for tag in sent.tags:
-            for key, (weak, strong) in RAISES.get(tag.act, {}).items():
+            raises = RAISES.get(tag.act, {})
+            if tag.why in ANSWERS_ASK:
+                raises = raises | ANSWER_RAISES
+            for key, (weak, strong) in raises.items():
                 if tag.stock and (harmful or not use_stock):
                     continue
                 if sneer and tag.strength == 1:

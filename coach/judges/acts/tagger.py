@@ -641,12 +641,12 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         wanted = content_words(partner[asked.start() :])
         if mine & wanted or pats["assent"].search(seg):
             tags = [t for t in tags if t.act != "advice"]
-            tags.append(Tag("offer_presence", 2, "does what they asked for"))
+            tags.append(Tag("offer_presence", 2, DOES_WHAT_ASKED))
     # "Is that okay?" -> "Yes, it's okay.": a yes to what they asked, not a brush-off.
     if (any(t.why == "reassures too fast" for t in tags) and not acts & HARMFUL
             and _ASKS_LEAVE.search(partner) and _YES.match(seg) and not _SHRUG_OFF.search(seg)):
         tags = [t for t in tags if t.why != "reassures too fast"]
-        tags.append(Tag("offer_presence", 2, "says yes to what they asked"))
+        tags.append(Tag("offer_presence", 2, SAYS_YES_TO_ASK))
         acts = {t.act for t in tags}
     # Their own "I can read a scan" said back ("You can read the scan.") is a reflection of
     # what they told you, not a suggestion.
@@ -688,7 +688,7 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
             rf"\b(no|won'?t|will not|not going to|never) ([a-z]+ )?{re.escape(hit)}", seg
         ):
             # "Don't say sorry" -> "No sorry, then." / "I won't promise": their terms kept.
-            tags.append(Tag("offer_presence", 2, "does what they asked for"))
+            tags.append(Tag("offer_presence", 2, DOES_WHAT_ASKED))
             break
     # An account of oneself in answer to a complaint about oneself ("You never ask about my
     # day." -> "I asked you on Tuesday.", "I was replying to work."): it argues the case
@@ -871,7 +871,10 @@ def tag_reply(
         tags = _context_tags(tags, seg, ctx, pats, mine)
         stock = _is_stock(seg, pats)
         if learned and not stock:
-            tags = _learned_tags(tags, seg, ctx, mine)
+            # like the rules' listening, the learned reading's reads no words aimed at the
+            # judge (see shield.py): an injected "I'm so sorry" earns nothing
+            read = low_shielded[sp.start : sp.end]
+            tags = _learned_tags(tags, read, ctx, mine if read == seg else content_words(read))
         if stock:
             tags = [replace(t, stock=True) if t.act in POSITIVE else t for t in tags]
         settled = tuple(_settle(tags, seg))
@@ -886,6 +889,7 @@ def tag_reply(
             prev.append(Tag("contempt", 2, "laughed at, in the next breath"))
             out[i - 1] = replace(out[i - 1], tags=tuple(prev))
     out = _taken_back(out, low)
+    out = _assent_then_turn(out, low)
     kind = any(t.act in _KIND and not t.stock for s in out for t in s.tags)
     if kind:
         # A laugh or a "poor you" in a reply that is kind elsewhere is warmth.
@@ -894,6 +898,28 @@ def tag_reply(
     elif ctx.line_words:
         out = _mock_echo(out, low, ctx)
     return ReplyActs(reply, tuple(out), rules.version)
+
+
+# A bare yes ("Of course.", "Yeah, fair.", "Okay.") is doing what they asked only if the
+# reply goes on to do it: followed by a fix, a "but", or harm, it is a nod before the turn.
+_BARE_ASSENT = re.compile(r"^\W*(\w+\W*){1,3}$")
+_TURNS = re.compile(r"^\W*(but|though|tho|however|still|that said|for what it'?s worth|mind you)\b")
+ASSENT_THEN_TURN = "a yes the rest of the reply takes back"
+
+
+def _assent_then_turn(out: list[Sentence], low: str) -> list[Sentence]:
+    for i, sent in enumerate(out):
+        if not any(t.why in ANSWERS_ASK for t in sent.tags):
+            continue
+        if not _BARE_ASSENT.match(low[sent.start:sent.end]):
+            continue
+        rest = out[i + 1:]
+        if any(s.has("advice") or any(t.act in _HURTS | {"minimizing"} for t in s.tags)
+               or _TURNS.match(low[s.start:s.end]) for s in rest):
+            tags = [t for t in sent.tags if t.why not in ANSWERS_ASK]
+            tags.append(Tag("acknowledgement", 2, ASSENT_THEN_TURN))
+            out[i] = replace(sent, tags=tuple(tags))
+    return out
 
 
 _HURTS = HARMFUL | {"minimizing", "rhetorical_question"}
@@ -1011,6 +1037,11 @@ def _is_echo(text: str, ctx: Context) -> bool:
     return bool(mine) and len(mine) <= 5 and mine <= ctx.line_words
 
 
+# The reasons of an offer that gives them what they just asked for (the policy counts it
+# as validating the need, too).
+DOES_WHAT_ASKED = "does what they asked for"
+SAYS_YES_TO_ASK = "says yes to what they asked"
+ANSWERS_ASK = frozenset({DOES_WHAT_ASKED, SAYS_YES_TO_ASK})
 _ASKS_LEAVE = re.compile(
     r"\b(is (that|it|this) (okay|ok|alright|all right|fine)|can i|could i|may i|do you mind|"
     r"would (it|that) be (okay|ok|alright|all right|fine))\b[^.!?]*\?")
