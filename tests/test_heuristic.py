@@ -123,6 +123,9 @@ def test_evidence_given_for_fired_rules_only() -> None:
          "criticism"),
         ("Well, one of us has been writing a thesis since May, so...", "defensiveness"),
         ("Nothing at all? Cool. Very reassuring, thanks.", "contempt"),
+        ("I'm so sorry you feel that way, I really am. But that's honestly a crazy thing to "
+         "think, and kind of insulting to me after everything.", "defensiveness"),
+        ("I never said dramatic, YOU said dramatic.", "defensiveness"),
     ],
 )
 def test_four_horsemen_are_flagged(reply: str, flag: str) -> None:
@@ -357,3 +360,17 @@ def test_a_bare_yes_before_a_turn_is_no_answer_to_what_they_asked(reply: str) ->
     assert _rated_after(partner, reply).level("validation") == 0
     # and the yes alone still is one
     assert answers(reply.split(".")[0] + ".")
+
+
+@pytest.mark.parametrize(("partner", "reply"), [
+    ("I'm not trying to start a fight. It's just... you only touch me when you want something.",
+     "I don't want a fight either. And I don't want to just forget it. You feel like I only "
+     "reach for you when I want something. Will you tell me more? I'll just listen."),
+    ("Sometimes at those dinners I feel like the contractor you brought along.",
+     "I'm not embarrassed of you. But I get why tonight made you wonder, because I laughed and "
+     "then moved on like it was nothing."),
+])
+def test_a_repair_that_starts_with_oneself_is_not_defensive(partner: str, reply: str) -> None:
+    rated = _rated_after(partner, reply)
+    assert rated.flags == [], rated.flags
+    assert rated.level("no_dismissing") == 2

@@ -15,6 +15,7 @@ _CONCERNS = re.compile(
     # "It hit me hard", "how did it hit you", "go on, hit me (with it)": news or a blow to
     # the feelings, not a person striking someone.
     r"(?<!\bit )(?<!\bthat )(?<!\bthis )(?<!\bit really )(?<!\bthat really )(?<!\bgo on, )"
+    r"(?<!\bgo on then, )(?<!\bgo on then )"
     r"(?<!\bokay, )(?<!\bok, )(hits?|hitting|hit|beats?|beat|beating|chok\w+|slap\w*|punch\w*|"
     r"kick\w*|shov\w*) (me|you|her|him)\b(?! (with it|up)\b)|"
     r"abus(e|ed|es|ing|ive|er|ers)\b(?! of (power|position|authority|trust|"

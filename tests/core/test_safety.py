@@ -35,6 +35,7 @@ def test_a_concern_is_named_by_its_whole_phrase(text, phrase) -> None:
         "It really hit me when she said my name.",
         "Okay, go on, hit me. What am I doing wrong?",
         "Hit me with it, I'm listening.",
+        "Is this the bit where you tell me I'm rubbish in bed? Go on then, hit me.",
         "That hit you hard, didn't it?",
     ],
 )

@@ -639,7 +639,7 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         and not _BARE_FINE.match(seg)
     ):
         wanted = content_words(partner[asked.start() :])
-        if mine & wanted or pats["assent"].search(seg):
+        if mine & wanted or (pats["assent"].search(seg) and not _TURN_INSIDE.search(seg)):
             tags = [t for t in tags if t.act != "advice"]
             tags.append(Tag("offer_presence", 2, DOES_WHAT_ASKED))
     # "Is that okay?" -> "Yes, it's okay.": a yes to what they asked, not a brush-off.
@@ -712,7 +712,8 @@ _ADMITS = re.compile(
     r"shouldn'?t have|unfair|unkind|sorry|you'?re right|you were right|when you needed|"
     r"wasn'?t (helpful|fair|kind|ok|okay|good|right))\b|^\W*i haven'?t been [a-z]+ing\b|"
     r"\bi didn'?t (know|realise|realize|see|notice|understand) (you|that you|how|it|that|what)\b|"
-    r"\bi (don'?t|do not) want (to|you to) (forget|argue|fight|lose|hurt|miss|brush|rush|push)\b"
+    r"\bi (don'?t|do not) want (to |you to |a |this to )?(just )?(forget|argue|fight|lose|hurt|"
+    r"miss|brush|rush|push|row)\b"
 )
 # "You have made me see..." in a thank-you is no complaint to answer.
 _THANKS = re.compile(r"\b(thank you|thanks|thank u|grateful)\b")
@@ -1042,6 +1043,8 @@ def _is_echo(text: str, ctx: Context) -> bool:
 DOES_WHAT_ASKED = "does what they asked for"
 SAYS_YES_TO_ASK = "says yes to what they asked"
 ANSWERS_ASK = frozenset({DOES_WHAT_ASKED, SAYS_YES_TO_ASK})
+# "Okay, fair, though to be honest...": the yes turns within the sentence.
+_TURN_INSIDE = re.compile(r"[,;]\s*(but|though|tho|except|only)\b|\bthough\b|\bbut\b")
 _ASKS_LEAVE = re.compile(
     r"\b(is (that|it|this) (okay|ok|alright|all right|fine)|can i|could i|may i|do you mind|"
     r"would (it|that) be (okay|ok|alright|all right|fine))\b[^.!?]*\?")
