@@ -64,3 +64,44 @@ def test_several_statistics_share_one_bootstrap() -> None:
         bootstrap_ci(macro_f1, gold, pred, rounds=100, seed=3),
     ]
     assert bootstrap_cis([accuracy], [], [], rounds=10) == [(0.0, 0.0)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 64, 100, 1000, 2985, 4096, 4097])
+def test_resample_draws_what_randrange_draws(n: int) -> None:
+    # The intervals reported (and the floors set on them) come from these draws: the faster
+    # `resample` must make exactly the draws `randrange` made, resample after resample.
+    import random
+
+    from coach.evaluation.metrics import resample
+
+    for seed in (0, 1, 7):
+        slow, fast = random.Random(seed), random.Random(seed)
+        for _ in range(3):
+            assert resample(fast, n) == [slow.randrange(n) for _ in range(n)]
+        assert fast.random() == slow.random()  # and not one draw more or less
+
+
+def test_binary_intervals_are_those_of_each_code_alone() -> None:
+    import random
+
+    from coach.evaluation.metrics import (
+        binary_bootstrap_cis,
+        binary_f1,
+        bootstrap_cis,
+        precision,
+        recall,
+    )
+
+    rng = random.Random(11)
+    for n in (1, 2, 9, 150):
+        pairs = [
+            ([rng.random() < share for _ in range(n)], [rng.random() < 0.4 for _ in range(n)])
+            for share in (0.0, 0.2, 0.5, 1.0)
+        ]
+        for seed in (0, 4):
+            alone = [bootstrap_cis([binary_f1, precision, recall], g, p, rounds=120, seed=seed)
+                     for g, p in pairs]
+            assert binary_bootstrap_cis(pairs, rounds=120, seed=seed) == alone
+    assert binary_bootstrap_cis([([], [])], rounds=10) == [[(0.0, 0.0)] * 3]
+    with pytest.raises(ValueError):
+        binary_bootstrap_cis([([True], [True]), ([True, False], [False, True])])

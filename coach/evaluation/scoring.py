@@ -39,10 +39,10 @@ from coach.evaluation.datasets import (
 )
 from coach.evaluation.metrics import (
     accuracy,
+    binary_bootstrap_cis,
     binary_counts,
     binary_f1,
     bootstrap_ci,
-    bootstrap_cis,
     confusion,
     macro_f1,
     precision,
@@ -257,6 +257,14 @@ def detection_metrics(
     gold: list[bool], pred: list[bool], *, goal: float | None = None, rounds: int = 1000
 ) -> dict:
     """Precision, recall and F1 of one yes/no code, each with a 95% bootstrap interval."""
+    cis = binary_bootstrap_cis([(gold, pred)], rounds=rounds)[0] if rounds and gold else None
+    return _detection(gold, pred, goal, cis)
+
+
+def _detection(
+    gold: list[bool], pred: list[bool], goal: float | None, cis: list | None
+) -> dict:
+    """`detection_metrics`, given its intervals (None: without them)."""
     tp, fp, fn = binary_counts(gold, pred)
     out: dict = {
         "f1": _r(binary_f1(gold, pred)),
@@ -267,8 +275,7 @@ def detection_metrics(
         "predicted_positive": tp + fp,
         "tp": tp,
     }
-    if rounds and gold:
-        cis = bootstrap_cis([binary_f1, precision, recall], gold, pred, rounds=rounds)
+    if cis is not None:
         for name, (lo, hi) in zip(("f1", "precision", "recall"), cis, strict=True):
             out[f"{name}_ci95"] = [_r(lo), _r(hi)]
     if goal is not None:
@@ -279,11 +286,16 @@ def detection_metrics(
 def _codes(
     codes: Sequence[Code], rows: list[tuple[Item, Rating]], is_gold, rounds: int
 ) -> dict:
+    columns = [
+        ([is_gold(code, it) for it, _ in rows], [detects(code, r) for _, r in rows])
+        for code in codes
+    ]
+    # every code's intervals from one set of resamples: each the same as its own
+    # `detection_metrics` would draw (the rows, and so the draws, are the same)
+    cis = binary_bootstrap_cis(columns, rounds=rounds) if rounds and rows else None
     out: dict = {}
-    for code in codes:
-        gold = [is_gold(code, it) for it, _ in rows]
-        pred = [detects(code, r) for _, r in rows]
-        m = detection_metrics(gold, pred, goal=code.goal, rounds=rounds)
+    for i, (code, (gold, pred)) in enumerate(zip(codes, columns, strict=True)):
+        m = _detection(gold, pred, code.goal, None if cis is None else cis[i])
         m["acts"] = list(code.acts)
         out[code.key] = m
     return out
