@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from coach.adapters.scenario_files import load_library
@@ -28,6 +30,20 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     for name in MODEL_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COACH_HOME", str(tmp_path_factory.mktemp("coach-home")))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _streamlit_components_scanned_once():
+    """Each new AppTest has streamlit read the metadata of every installed distribution,
+    looking for components (a tenth of a second, on each of the app tests); what is
+    installed does not change while the tests run, so it is read once per worker."""
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = functools.cache(manifest_scanner.scan_component_manifests)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(manifest_scanner, "scan_component_manifests",
+                   lambda *a, **kw: list(scan(*a, **kw)))
+        yield
 
 
 @pytest.fixture(scope="session")
