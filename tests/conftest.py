@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import tempfile
 
 import pytest
 
@@ -24,12 +25,20 @@ MODEL_ENV = (
 )
 
 
+@pytest.fixture(scope="session")
+def _homes(tmp_path_factory: pytest.TempPathFactory):
+    """The folder that holds each test's own empty COACH_HOME."""
+    return tmp_path_factory.mktemp("coach-homes")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+def _isolated_env(_homes, monkeypatch: pytest.MonkeyPatch):
     """No test reads the developer's model settings or writes to their data folder."""
     for name in MODEL_ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("COACH_HOME", str(tmp_path_factory.mktemp("coach-home")))
+    # A new empty folder of its own (mkdtemp, not tmp_path_factory.mktemp: that lists every
+    # folder made so far to number the next, which over a worker's thousand tests added up)
+    monkeypatch.setenv("COACH_HOME", tempfile.mkdtemp(prefix="coach-home-", dir=_homes))
 
 
 @pytest.fixture(autouse=True, scope="session")
