@@ -72,14 +72,35 @@ def engine(store, library) -> Engine:
     return Engine(store, make_backend(None), library)
 
 
-# The few long tests (the dev-set groups, the adversarial results, the no-secret sweeps)
-# are handed to the workers first: started last, one of them alone kept the run going for
-# half a minute after the rest had finished (longest first packs the workers better).
-_LONG = ("test_better_reply.py::test_better_reply_on_every_dev_reply",
-         "test_eval_floors.py", "test_eval_epitome.py",
-         "test_adversarial.py::test_heuristic_judge_meets_every_bound",
-         "test_secrets.py::test_no_secret_is_written_under_any_fault")
+# Longest first packs the workers best: a long test started last keeps the run going alone
+# after the rest have finished (one of the no-secret sweeps did, for half a minute). So the
+# tests that take seconds (by `--durations` on two cores) are handed out first, longest
+# first, then the rest in the order they were collected. (xdist's loadgroup hands out the
+# groups first anyway, largest first: the dev sets and the adversarial results.)
+_LONG = (
+    "test_better_reply.py::test_better_reply_on_every_dev_reply",
+    "test_eval_floors.py", "test_eval_epitome.py",
+    "test_adversarial.py::test_heuristic_judge_meets_every_bound",
+    # waits on the fault server's timeouts and back-offs, 20 s each
+    "test_secrets.py::test_no_secret_is_written_under_any_fault",
+    # 5 to 12 s each
+    "test_bench.py::test_quick_bench_writes_the_stable_keys",
+    "test_report_card.py::test_a_server_on_this_computer_gets_one_judge_call_at_a_time",
+    "test_eval.py::test_llm_judge_through_the_fake_server",
+    "test_architecture.py::test_xdist_loadgroup_keeps_a_group_on_one_worker",
+    "test_cli.py::test_interactive_practice_in_a_real_process",
+    "test_cli_interrupt.py::test_ctrl_c_mid_turn_exits_promptly",
+    # 2 to 5 s each, most of them
+    "test_report_card.py", "test_app_judge.py", "test_eval.py",
+    "test_act_rules.py::test_the_cheap_pre_tests_never_skip_a_match",
+    "test_app.py::test_review_filters_and_pages_a_long_history",
+    "test_llm_faults.py::test_a_trickling", "test_app_stop.py",
+)
+
+
+def _rank(nodeid: str) -> int:
+    return next((i for i, k in enumerate(_LONG) if k in nodeid), len(_LONG))
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
-    items.sort(key=lambda it: not any(k in it.nodeid for k in _LONG))
+    items.sort(key=lambda it: _rank(it.nodeid))
