@@ -18,7 +18,7 @@ from coach.judges.acts.feedback import (
     SHORT_WORDS,
 )
 from coach.judges.acts.policy import RAISES
-from coach.judges.acts.tagger import content_words, make_context
+from coach.judges.acts.tagger import content_words, make_context, sentences
 from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge, overall_of, read_reply
 from tests.data_paths import dev_group, rated_dev
@@ -35,6 +35,14 @@ def _read(text: str, partner: str = "", situation: str = ""):  # type: ignore[no
     """`read_reply`, once per text and context: the checks below read the same reply and
     rewrite several times (a reading is an immutable value)."""
     return read_reply(text, make_context(partner, situation) if partner or situation else None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _said(text: str) -> tuple[str, ...]:
+    """The sentences of `text` as the judge splits it: the texts of `_read(text).sentences`
+    (a reading keeps one sentence per span of `sentences`), without reading their acts,
+    where only the sentences are compared."""
+    return tuple(s.text for s in sentences(text))
 
 
 def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
@@ -72,8 +80,8 @@ def kept_problems(reply: str, better: str, partner: str, scenario=None) -> list[
             problems.append(f"{where}: {g!r}")
         else:
             at = i + 1
-    own = {_norm(s.text) for s in _read(reply).sentences}
-    added = [s.text for s in _read(better).sentences if _norm(s.text) not in own]
+    own = {_norm(t) for t in _said(reply)}
+    added = [t for t in _said(better) if _norm(t) not in own]
     if len(added) > MAX_ADDED:
         problems.append(f"adds {len(added)} sentences to a reply that listens: {added}")
     return problems
@@ -125,15 +133,15 @@ def _check(reply: str, history: tuple[Line, ...], scenario=None, rating=None) ->
         problems.append("shares nothing with what the partner said")
     # short as a spoken reply: no longer than about three sentences and 45 words, unless
     # the user's own reply was longer (a short word of care may come on top)
-    own_acts = _read(reply)
+    own_said = _said(reply)
     words, cap = len(better.split()), max(MAX_WORDS, len(reply.split()))
     if words > cap:
         problems.append(f"{words} words, over {cap}")
     long = [s for s in acts.sentences if len(s.text.split()) > SHORT_WORDS]
     # (one more when their words said back had to be added to make it about them)
-    if len(long) > max(MAX_SENTENCES, len(own_acts.sentences)) + 1:
+    if len(long) > max(MAX_SENTENCES, len(own_said)) + 1:
         problems.append(f"{len(long)} sentences")
-    own = {_norm(s.text) for s in own_acts.sentences}
+    own = {_norm(t) for t in own_said}
     stock = [
         s.text
         for s in acts.sentences
