@@ -27,11 +27,14 @@ app: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check coach tests
 
-# Two workers per core: many tests spend their time waiting (on a subprocess, a server's
-# timeout, the app starting), and twice the workers overlap that waiting; measured on two
-# cores, 102 s against 121 s with one worker per core. --dist loadgroup keeps the tests that
-# share a costly module fixture (marked xdist_group) on one worker, so it is built once.
-WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
+# One worker more than there are cores: many tests spend their time waiting (on a
+# subprocess, a server's timeout, the app starting), and the extra worker runs while one
+# waits; but each worker also pays ~10 s of CPU of its own (collecting the tests, loading
+# the language models and the rules), and on two cores a fourth worker cost more than it
+# saved: in runs interleaved on one machine, 106/123 s with three workers against 108/141 s
+# with four. --dist loadgroup keeps the tests that share a costly module fixture (marked
+# xdist_group) on one worker, so it is built once.
+WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
