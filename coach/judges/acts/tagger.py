@@ -914,9 +914,7 @@ def _assent_then_turn(out: list[Sentence], low: str) -> list[Sentence]:
             continue
         if not _BARE_ASSENT.match(low[sent.start:sent.end]):
             continue
-        rest = out[i + 1:]
-        if any(s.has("advice") or any(t.act in _HURTS | {"minimizing"} for t in s.tags)
-               or _TURNS.match(low[s.start:s.end]) for s in rest):
+        if any(s.has("advice", *_HURTS) or _TURNS.match(low[s.start:s.end]) for s in out[i + 1:]):
             tags = [t for t in sent.tags if t.why not in ANSWERS_ASK]
             tags.append(Tag("acknowledgement", 2, ASSENT_THEN_TURN))
             out[i] = replace(sent, tags=tuple(tags))
@@ -1044,7 +1042,7 @@ DOES_WHAT_ASKED = "does what they asked for"
 SAYS_YES_TO_ASK = "says yes to what they asked"
 ANSWERS_ASK = frozenset({DOES_WHAT_ASKED, SAYS_YES_TO_ASK})
 # "Okay, fair, though to be honest...": the yes turns within the sentence.
-_TURN_INSIDE = re.compile(r"[,;]\s*(but|though|tho|except|only)\b|\bthough\b|\bbut\b")
+_TURN_INSIDE = re.compile(r"\b(but|though)\b|[,;]\s*(tho|except|only)\b")
 _ASKS_LEAVE = re.compile(
     r"\b(is (that|it|this) (okay|ok|alright|all right|fine)|can i|could i|may i|do you mind|"
     r"would (it|that) be (okay|ok|alright|all right|fine))\b[^.!?]*\?")
