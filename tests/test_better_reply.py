@@ -18,7 +18,7 @@ from coach.judges.acts.feedback import (
     SHORT_WORDS,
 )
 from coach.judges.acts.policy import RAISES
-from coach.judges.acts.tagger import content_words, make_context, sentences
+from coach.judges.acts.tagger import TAKEN_BACK, content_words, make_context, sentences
 from coach.judges.base import JudgeContext
 from coach.judges.builtin import HeuristicJudge, overall_of, read_reply
 from tests.data_paths import dev_group, rated_dev
@@ -45,6 +45,18 @@ def _said(text: str) -> tuple[str, ...]:
     return tuple(s.text for s in sentences(text))
 
 
+def _points_at_dropped(s, partner: str) -> bool:
+    """A sentence that takes back the hurtful one before it ("Sorry, that was unkind.",
+    "Oh, that's not what I meant!") goes with it: alone, its "that" points at nothing. One
+    that still listens read on its own, pointing at nothing ("I'm so sorry."), stays."""
+    if not any(t.why in TAKEN_BACK for t in s.tags):
+        return False
+    if re.search(r"\b(that|this|it|said|again|being)\b", s.text, re.I):
+        return True
+    alone = read_reply(s.text, make_context(partner, "")).sentences
+    return not any(t.act in RAISES and not t.stock for a in alone for t in a.tags)
+
+
 def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
     """The sentences of `reply` that listen and do no harm, as the judge reads them in
     context: each must be kept, word for word and in order, by any better reply."""
@@ -58,7 +70,8 @@ def good_sentences(reply: str, partner: str, scenario=None) -> list[str]:
         # (a sentence of stock phrases only, "I hear you.", is padding: the rewrite may
         # say it in their partner's words instead)
         own_words = any(t.act in RAISES and not t.stock for t in s.tags)
-        listens = (own_words and not s.has(*DROP) and not strong_advice)
+        listens = (own_words and not s.has(*DROP) and not strong_advice
+                   and not _points_at_dropped(s, partner))
         if listens and _norm(s.text) and _norm(s.text) not in map(_norm, out):
             out.append(s.text)
     return out
@@ -423,3 +436,23 @@ def test_overall_of_is_the_rated_overall(library) -> None:
     for reply in replies:
         ctx = JudgeContext(reply=reply, history=history, scenario=sc)
         assert overall_of(ctx) == JUDGE.rate(ctx).overall, reply
+
+
+# Found by the property test: a sorry after a defensive sentence was read as taking that
+# sentence back, so the better reply dropped it with the sentence, or offered nothing.
+@pytest.mark.parametrize(
+    ("scenario_id", "reply", "sorry"),
+    [
+        ("cold-shoulder-overheard-call",
+         "You shouldn't have been listening to my phone call. I'm so sorry.", "I'm so sorry."),
+        ("touched-only-in-the-bedroom", "I thought you'd be happy I still try. I'm sorry.",
+         "I'm sorry."),
+    ],
+)
+def test_a_bare_sorry_after_a_defence_stays_in_the_better_reply(scenario_id, reply, sorry):
+    r = _rated(scenario_id, reply)
+    assert r.better_reply.startswith(sorry), r.better_reply
+    assert reply.split(".")[0] not in r.better_reply
+    # after their sorry, "and that's okay" would read as forgiving yourself
+    assert "that's okay" not in r.better_reply
+

@@ -309,7 +309,9 @@ def test_a_fix_taken_back_goes_with_the_fix() -> None:
 @pytest.mark.parametrize(
     "reply",
     ["Who does that? That's not okay.",
-     "It could have been worse, I suppose. It was cruel, though."],
+     "It could have been worse, I suppose. It was cruel, though.",
+     # a defence that opens like a take-back: aimed at them, not at what was just said
+     "You're overreacting. That's not fair, I've been to loads of your things."],
 )
 def test_a_verdict_on_what_happened_is_no_take_back(reply: str) -> None:
     # after a hurtful sentence, "That's not okay." about what was done to them stays theirs

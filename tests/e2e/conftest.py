@@ -71,8 +71,21 @@ def _healthy(url: str) -> bool:
         return False
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so fixtures can tell a failed test at teardown."""
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep
+
+
+def _failed(request) -> bool:
+    rep = getattr(request.node, "rep_call", None)
+    return rep is not None and rep.failed
+
+
 @pytest.fixture
-def app_url(tmp_path, browser):
+def app_url(request, tmp_path, browser):
     port = _free_port()
     env = dict(os.environ)
     env.update(COACH_HOME=str(tmp_path / "home"), COACH_DB=str(tmp_path / "coach.db"))
@@ -94,6 +107,9 @@ def app_url(tmp_path, browser):
             pytest.fail("the app did not start:\n" + (tmp_path / "app.log").read_text())
         time.sleep(0.2)
     yield url
+    if _failed(request):  # what the app said is most of what explains a browser failure
+        sys.stderr.write("\n--- app log ---\n" + (tmp_path / "app.log").read_text(
+            errors="replace")[-6000:])
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(10)
@@ -103,11 +119,14 @@ def app_url(tmp_path, browser):
 
 
 @pytest.fixture
-def page(browser):
+def page(request, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
     pg.set_default_timeout(20_000)
     pg.shots = SHOTS  # where the tests save screenshots
     yield pg
+    if _failed(request):  # what the browser showed when it failed
+        pg.screenshot(path=str(SHOTS / f"FAILED-{request.node.name}.png"), full_page=True)
+        sys.stderr.write(f"\nscreenshot: {SHOTS / f'FAILED-{request.node.name}.png'}\n")
     ctx.close()

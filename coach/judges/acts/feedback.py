@@ -517,12 +517,18 @@ def _once(text: str) -> str:
     return " ".join(out)
 
 
+# What points a take-back at the sentence before it ("that was unkind", "I didn't mean
+# it", "let me start again", "I'm being a jerk").
+_POINTS_BACK = re.compile(r"\b(that|this|it|said|again|being)\b", re.I)
+
+
 def _unharmful(s: Sentence) -> bool:
     if s.has(*DROP):
         return False
     # "Sorry, that was unkind." takes back the hurtful sentence before it, which goes: alone
-    # it would take back nothing.
-    if any(t.why in TAKEN_BACK for t in s.tags):
+    # it would point at nothing. A bare "I'm so sorry." points at nothing and stays: without
+    # the hurt it is still the apology the moment wants, and it is the user's own.
+    if any(t.why in TAKEN_BACK for t in s.tags) and _POINTS_BACK.search(s.text):
         return False
     # Advice goes unless it is what they asked for (tagged as an offer instead).
     return not any(t.act == "advice" and t.strength == 2 for t in s.tags)
@@ -781,6 +787,9 @@ def _additions(
     asked = any(s.question for s in kept)
     # ("I'm sorry." reads as care, but it is the sorry the denial's "that's okay" answers)
     owns = any(s.has("ownership", "apology") or _SORRY_WORD.search(s.text) for s in kept)
+    # more than a bare "I'm sorry.": "You're right, I did say that." owns what they said
+    owns_it = any(s.has("ownership") and not any(t.why in TAKEN_BACK for t in s.tags)
+                  for s in kept)
     low = partner_line.lower()
     denial = _DENIAL.search(low) is not None
     relieved = _RELIEF.search(low) is not None
@@ -816,8 +825,11 @@ def _additions(
                 told = content_words(said) & theirs
                 if told and len(told & own) * 2 >= len(told):
                     continue  # their words are said back already
-                if denial and owns and refl != "understanding_bare":
-                    continue  # "and that's okay" answers the sorry they were just given
+                if denial and owns:
+                    if owns_it:
+                        continue  # a reply that owns what they said needs no "not yet"
+                    # "and that's okay" would answer the sorry they were just given
+                    said = said.replace(", and that's okay; you don't", ", and you don't")
                 if said not in (t for _, t in out):
                     out.append((k, said))
             continue

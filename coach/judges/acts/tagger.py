@@ -962,7 +962,12 @@ def _taken_back(out: list[Sentence], low: str) -> list[Sentence]:
         if not out[i - 1].has(*_HURTS, "advice"):
             continue
         seg = low[out[i].start : out[i].end]
-        if not _TAKE_BACK.search(seg):
+        took = _TAKE_BACK.search(seg)
+        if not took:
+            continue
+        if out[i].has(*_HURTS) and len(_WORD.findall(seg[took.end():])) > 2:
+            # "That's not fair, I've been to loads of your things." goes on to defend
+            # itself: the "that's not fair" is aimed at them, not at what was just said
             continue
         if not _SPEAKER.search(seg) and not _OWN_WORDS.search(seg):
             # "That's not okay." and "It was cruel." are as likely about what happened to
