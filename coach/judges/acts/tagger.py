@@ -405,6 +405,14 @@ def _shares_run(seg: str, partner_line: str) -> bool:
     return any(f" {a} {b} {c} " in theirs for a, b, c in runs)
 
 
+# The speaker in a sentence: in an echo, a story of one's own starts ("So that's how you
+# see me."); after a hurtful sentence, one's own words taken back ("Sorry, that was unkind").
+_SPEAKER = re.compile(r"\b(sorry|i|i'm|i've|me|my)\b")
+# Their "with you" said back from the listener's side is still their words: "Lonely, sat
+# right here with me." after "Sat here with you, and I'm lonely."
+_SHIFTED_ME = re.compile(r"\b(with|to|at|beside|next to|for) me\b")
+
+
 def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Pattern[str]],
                is_q: bool, mine: frozenset[str], overlap: frozenset[str]) -> list[Tag]:
     """Reflections without a lead-in: their situation picked up, or their words echoed."""
@@ -468,7 +476,9 @@ def _said_back(tags: list[Tag], seg: str, ctx: Context, pats: dict[str, re.Patte
             )
             # Their list said back from the listener's side keeps "me", "us" and "we" ("me
             # holding you on the sofa", "just us two"); an "I" or a "my" starts a story.
-            and not _SPEAKER.search(seg)
+            and not _SPEAKER.search(_SHIFTED_ME.sub(
+                lambda m: "" if f" {m.group(1)} you" in f" {ctx.partner_line.lower()}"
+                else m.group(0), seg))
             and not re.search(not_saying_back, probe.replace(" just ", " "))
             # Greetings, thanks and goodbyes echo too, and are not reflections; nor is a
             # question without its mark, or a bare "good"/"bad".
@@ -514,8 +524,6 @@ def _confirms_them(seg: str, partner: str) -> bool:
     return False
 
 
-# The speaker as the one who acts or owns: "I", "my" (an echo may hold "me", "us", "we").
-_SPEAKER = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|my|mine|myself)\b")
 
 
 # Someone a question names: "What did he say?" asks about their story, so it is not generic.
@@ -947,7 +955,6 @@ _TAKE_BACK = re.compile(
 )
 
 
-_SPEAKER = re.compile(r"\b(sorry|i|i'm|i've|me|my)\b")
 _OWN_WORDS = re.compile(r"\b(came out|sounded|scratch that|forget that|ignore that)\b")
 # The reasons of a sentence that takes back the one before it (it means nothing without it).
 TAKEN_BACK = ("takes back what you just said", "says sorry for what you just said")
