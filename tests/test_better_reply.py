@@ -456,3 +456,12 @@ def test_a_bare_sorry_after_a_defence_stays_in_the_better_reply(scenario_id, rep
     # after their sorry, "and that's okay" would read as forgiving yourself
     assert "that's okay" not in r.better_reply
 
+
+
+def test_the_reflection_says_back_what_happened_not_a_bare_fact_about_them():
+    # "You feel like you're forty-five years old." was the better reply's reflection of
+    # "I'm forty-five years old and I sat there like a kid who got the answer wrong."
+    r = _at("unsupported-at-dinner", "Yeah. You saw it. Everybody saw it. I'm forty-five "
+            "years old and I sat there like a kid who got the answer wrong.", "Okay.")
+    assert "forty-five" not in r.better_reply
+    assert "You sat there like a kid who got the answer wrong." in r.better_reply

@@ -277,10 +277,12 @@ def _their_clause(partner_line: str, avoid: frozenset[str] = frozenset()) -> str
                     >= len(content_words(clause)))
             ):
                 continue
-            key = (
-                len(content_words(clause)) + 2 * bool(_FEELING_WORDS.search(clause.lower())),
-                -len(words),
-            )
+            feels = bool(_FEELING_WORDS.search(clause.lower()))
+            # "I'm forty-five years old" is a fact about them, and said back ("You feel
+            # like you're forty-five years old") it is nonsense: what happened to them, or
+            # what they feel, is worth more than what they are
+            state = not feels and re.match(r"(i'?m|i am)\b", clause, re.I) is not None
+            key = (len(content_words(clause)) + 2 * feels - 2 * state, -len(words))
             if key > best_key:
                 best, best_key, framed = clause, key, gerund
     if not best:

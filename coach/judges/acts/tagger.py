@@ -645,6 +645,9 @@ def _context_tags(tags: list[Tag], seg: str, ctx: Context,
         and not acts & (HARMFUL | {"minimizing", "acknowledgement"})
         and pats["commitment"].search(seg)
         and not _BARE_FINE.match(seg)
+        # "I can't pretend everything's fine for a night", "Yes, obviously": a refusal, or
+        # a yes that scoffs, is not what they asked for
+        and not _REFUSES.search(seg)
     ):
         wanted = content_words(partner[asked.start() :])
         if mine & wanted or (pats["assent"].search(seg) and not _TURN_INSIDE.search(seg)):
@@ -721,7 +724,9 @@ _ADMITS = re.compile(
     r"wasn'?t (helpful|fair|kind|ok|okay|good|right))\b|^\W*i haven'?t been [a-z]+ing\b|"
     r"\bi didn'?t (know|realise|realize|see|notice|understand) (you|that you|how|it|that|what)\b|"
     r"\bi (don'?t|do not) want (to |you to |a |this to )?(just )?(forget|argue|fight|lose|hurt|"
-    r"miss|brush|rush|push|row)\b"
+    r"miss|brush|rush|push|row)\b|"
+    # a tag that concedes it: "I have stopped, haven't I."
+    r",\s*(haven'?t|didn'?t|wasn'?t|don'?t|hadn'?t) i\W*$"
 )
 # "You have made me see..." in a thank-you is no complaint to answer.
 _THANKS = re.compile(r"\b(thank you|thanks|thank u|grateful)\b")
@@ -1048,6 +1053,7 @@ def _is_echo(text: str, ctx: Context) -> bool:
     return bool(mine) and len(mine) <= 5 and mine <= ctx.line_words
 
 
+_REFUSES = re.compile(r"\b(can'?t|cannot|won'?t|not going to|refuse|obviously|apparently)\b")
 # The reasons of an offer that gives them what they just asked for (the policy counts it
 # as validating the need, too).
 DOES_WHAT_ASKED = "does what they asked for"
