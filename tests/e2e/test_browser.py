@@ -52,7 +52,10 @@ def test_practice_branch_compare_review(app_url, page):
         box.press("Enter")
         page.get_by_text(f"You (reply {n}):").wait_for()
         wait_idle(page)
-    # ratings beside each reply; the script tag and link are shown as text
+    # ratings beside each reply (the last one is drawn once the partner's streamed line
+    # ends, which can be after the status widget first goes idle); the script tag and link
+    # are shown as text
+    page.get_by_text("/100").nth(len(REPLIES) - 1).wait_for()
     assert page.get_by_text("/100").count() >= 3
     assert page.get_by_text("<script>alert(1)</script>", exact=False).count() >= 1
     assert page.locator("a[href='http://x']").count() == 0
