@@ -465,3 +465,18 @@ def test_the_reflection_says_back_what_happened_not_a_bare_fact_about_them():
             "years old and I sat there like a kid who got the answer wrong.", "Okay.")
     assert "forty-five" not in r.better_reply
     assert "You sat there like a kid who got the answer wrong." in r.better_reply
+
+
+
+def test_a_sorry_they_refused_earlier_in_the_scene_stays_out_of_the_better_reply():
+    # A cold trial: after "Don't say sorry" early in a scene, a later turn's rewrite
+    # offered "I'm so sorry, love."; the rewrite read only their last line.
+    from coach.adapters.scenario_files import load_library
+
+    sc = load_library()["vent-humiliated-at-work"]
+    earlier = "Don't say sorry. Please. Just let me get it out."
+    alone = JUDGE.rate(JudgeContext("ok", (Line("partner", sc.opening),), sc, 1))
+    assert "sorry" in alone.better_reply.lower()  # what the rewrite says without it
+    history = (Line("partner", earlier), Line("user", "ok"), Line("partner", sc.opening))
+    r = JUDGE.rate(JudgeContext("ok", history, sc, 2))
+    assert r.better_reply and "sorry" not in r.better_reply.lower(), r.better_reply

@@ -147,7 +147,9 @@ class HeuristicJudge:
             cand, _, score = _assess(text, context, weights, memo)
             return cand, score
 
-        better = feedback.better_reply(acts, missing, context.partner_line, assess, overall)
+        refused = feedback.refuses_sorry([ln.text for ln in ctx.history if ln.role == "partner"])
+        better = feedback.better_reply(acts, missing, context.partner_line, assess, overall,
+                                       refused_sorry=refused)
         notes = list(verdict.notes)
         if not better and (why := feedback.no_better_reason(missing, context.partner_line, acts)):
             notes.append(why)

@@ -340,6 +340,11 @@ def _is_sentence(clause: str) -> bool:
 _NO_SORRY = re.compile(
     r"\b(don'?t|do not|stop|no more) (say(ing)? |keep )?(sorry|apologi[sz](e|ing))\b"
 )
+
+
+def refuses_sorry(partner_lines: list[str]) -> bool:
+    """Whether any of the partner's lines asked not to be told sorry ("Don't say sorry")."""
+    return any(_NO_SORRY.search(line.lower()) for line in partner_lines)
 _FRAGMENT = re.compile(
     r"(with|without|in|on|at|for|after|before|like|by|from|of|to|into|over|under|about)\b",
     re.I,
@@ -451,7 +456,7 @@ def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> 
 
 
 def _moves(partner_line: str, avoid: frozenset[str] = frozenset(),
-           repair: bool = False) -> dict[str, str]:
+           repair: bool = False, refused_sorry: bool = False) -> dict[str, str]:
     """One sentence per missing move, in words from the partner's own line (a clause of
     theirs whose words are mostly in `avoid` is not said back). With `repair` (the hurt is
     one the listener caused), the warm word is an apology, not sympathy."""
@@ -461,8 +466,9 @@ def _moves(partner_line: str, avoid: frozenset[str] = frozenset(),
     denial = _DENIAL.search(low) is not None
     relieved = _RELIEF.search(low) is not None
     hurting = not relieved and (feeling is not None or _HURT.search(low) is not None)
-    # "Don't say sorry": another sorry is the very thing they asked you not to do.
-    no_sorry = _NO_SORRY.search(low) is not None
+    # "Don't say sorry" (now, or earlier in the scene: `refused_sorry`): another sorry is
+    # the very thing they asked you not to do.
+    no_sorry = refused_sorry or _NO_SORRY.search(low) is not None
     understanding = _reflection(
         clause, "" if clause else _their_words(partner_line), denial, hurting
     )
@@ -620,6 +626,7 @@ def better_reply(
     partner_line: str,
     assess: Callable[[str], tuple[ReplyActs, float]],
     current: float,
+    refused_sorry: bool = False,
 ) -> str:
     """The user's reply improved, or "" when no checked improvement exists.
 
@@ -629,13 +636,15 @@ def better_reply(
         partner_line: what the partner just said.
         assess: rates a candidate under the same judge: (its acts, its overall).
         current: the user's reply's overall.
+        refused_sorry: they asked earlier in the scene not to be told sorry (see
+            `refuses_sorry`), so the rewrite's word of care is no sorry.
     """
     if not missing:
         return ""
     good = _good_sentences(acts)
     if good:
         # Their own listening is kept whole: the better reply only adds to it.
-        return _added_to(acts, good, missing, partner_line, assess, current)
+        return _added_to(acts, good, missing, partner_line, assess, current, refused_sorry)
     kept: list[Sentence] = []
     seen: set[str] = set()
     stock_kept = False
@@ -665,7 +674,7 @@ def better_reply(
     # A reply that defends itself, or a line about what you did ("You laughed"), is a
     # repair: "I'm so sorry, love" there is sympathy for a hurt you caused.
     repair = acts.has("defensiveness") or _YOUR_DEED.search(partner_line) is not None
-    moves = _moves(partner_line, repair=repair)
+    moves = _moves(partner_line, repair=repair, refused_sorry=refused_sorry)
     theirs_all = content_words(partner_line)
     # The costliest misses first (`missing` is in that order); said in a listener's order.
     wanted = [k for k in missing if k in moves and k in _ORDER][:4]
@@ -775,14 +784,14 @@ _VALIDATES = ("validation", "apology", "ownership", "understanding_claim")
 
 
 def _additions(
-    kept: list[Sentence], missing: list[str], partner_line: str
+    kept: list[Sentence], missing: list[str], partner_line: str, refused_sorry: bool = False
 ) -> list[tuple[str, str]]:
     """(move, sentence) for each missing move that can honestly be added to `kept`, the
     costliest first: nothing the reply already does, no formula it already says, no second
     question after theirs."""
     text = " ".join(s.text for s in kept)
     own = content_words(text)
-    moves = _moves(partner_line, frozenset(own))
+    moves = _moves(partner_line, frozenset(own), refused_sorry=refused_sorry)
     theirs = content_words(partner_line)
     warm = any(s.has(*_WARM) for s in kept)
     validates = any(s.has(*_VALIDATES) for s in kept)
@@ -846,6 +855,7 @@ def _added_to(
     partner_line: str,
     assess: Callable[[str], tuple[ReplyActs, float]],
     current: float,
+    refused_sorry: bool = False,
 ) -> str:
     """The user's reply with its harm and padding taken out and every sentence of `good`
     kept, in their order, plus at most `MAX_ADDED` sentences for what is missing; or ""
@@ -864,7 +874,7 @@ def _added_to(
             continue
         seen.add(key)
         kept.append(s)
-    adds = _additions(good, missing, partner_line)
+    adds = _additions(good, missing, partner_line, refused_sorry)
     theirs = content_words(partner_line)
     usable = bool(_their_clause(partner_line) or _their_words(partner_line))
     owns = any(s.has("ownership") for s in good)
