@@ -50,6 +50,16 @@ def test_replies_on_stdin_with_invalid_utf8(monkeypatch, capsys) -> None:
     _no_sessions(capsys)
 
 
+@pytest.mark.parametrize("content", [b"", b"\n  \n\n"])
+def test_an_empty_replies_file_opens_no_session(tmp_path, capsys, content) -> None:
+    # A cold trial: an empty --replies file quietly saved a session with no replies.
+    f = tmp_path / "replies.txt"
+    f.write_bytes(content)
+    line = _one_line_error(capsys, main(["practice", VENT, "--replies", str(f)]))
+    assert str(f) in line and "no replies" in line and "Nothing was saved" in line
+    _no_sessions(capsys)
+
+
 def test_a_reply_with_a_lone_surrogate_opens_no_session(capsys) -> None:
     # What Python makes of the byte 0xff in argv (surrogateescape).
     line = _one_line_error(capsys, main(["practice", VENT, "--reply", "ok \udcff"]))

@@ -277,6 +277,11 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 def cmd_practice(args: argparse.Namespace) -> int:
     replies = _replies_from(args)
+    if replies == []:
+        # A new session of no replies is nothing practised: say so before one is written.
+        # (`resume` takes an empty script: it finishes a turn left waiting.)
+        name = "stdin" if args.replies == "-" else args.replies
+        raise CoachError(f"{name}: no replies in it (one reply per line). Nothing was saved.")
     engine = _engine(args)
     _check_replies(engine.scenario(args.scenario).partner.name, replies)
     info, opening = engine.start(args.scenario)
