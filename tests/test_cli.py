@@ -254,3 +254,20 @@ def test_the_replay_hint_it_prints_works_as_shown(capsys, replies: int) -> None:
     hint = re.search(r"Replay from a reply: coach (replay .*)$", out, re.M).group(1).split()
     assert hint[hint.index("--from") + 1] == str(replies)
     assert main([*hint, "--reply", "What was the worst part?"]) == 0, capsys.readouterr().out
+
+
+def test_resume_of_an_ended_branch_says_the_reply_was_not_sent(capsys) -> None:
+    # A cold trial: resume --reply on an ended branch returned 0, printed the transcript,
+    # and never said the reply went nowhere.
+    sid, _ = _practice(capsys, *STRONG)
+    assert main(["history"]) == 0
+    assert "not reached yet" not in capsys.readouterr().out  # the branch has ended
+    assert main(["resume", sid, "--reply", "hi"]) == 2
+    err = capsys.readouterr()
+    lines = err.err.strip().splitlines()
+    assert len(lines) == 1 and "has ended" in lines[0] and "not sent" in lines[0], err
+    assert f"coach replay {sid}" in lines[0]
+    assert main(["history"]) == 0
+    assert "replies  5" in capsys.readouterr().out  # nothing was added
+    assert main(["resume", sid]) == 0  # without a reply it still shows the debrief
+    assert "This branch has ended" in capsys.readouterr().out

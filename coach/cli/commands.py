@@ -327,12 +327,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
     tree = engine.tree(args.session)
     sid, sc, path = tree.info.id, engine.scenario_of(tree), tree.path(args.branch)
     _check_replies(sc.partner.name, replies)
+    state = state_of(path)
+    if state == "ended" and replies:
+        # said first and plainly: the transcript would bury it, and the reply is not sent
+        raise ReplyError(
+            f"branch {args.branch} of session {sid} has ended, so your reply was not sent. "
+            f"To try another way from any reply: coach replay {sid} --from N --branch "
+            f"{args.branch} --reply \"...\""
+        )
     for t in path:
         for line in turn_lines(t, sc.partner.name):
             _out(line)
     if tree.info.backend != engine.backend.label:
         _out(f"(Started with {tree.info.backend}; continuing with {engine.backend.label}.)")
-    state = state_of(path)
     if state == "needs_retry":
         _out("(finishing the last reply)")
         stream = _Stream(sc.partner.name)
