@@ -345,6 +345,8 @@ _NO_SORRY = re.compile(
 def refuses_sorry(partner_lines: list[str]) -> bool:
     """Whether any of the partner's lines asked not to be told sorry ("Don't say sorry")."""
     return any(_NO_SORRY.search(line.lower()) for line in partner_lines)
+
+
 _FRAGMENT = re.compile(
     r"(with|without|in|on|at|for|after|before|like|by|from|of|to|into|over|under|about)\b",
     re.I,
@@ -410,6 +412,8 @@ _COMMON_STARTS = frozenset({
 
 
 PAIN = ", and that sounds really painful"  # dropped when the reply is warm already
+# after a denial, taken out when the reply has just said sorry (it would answer the sorry)
+OKAY = " and that's okay;"
 
 
 def _said_quote(quote: str) -> str:
@@ -432,8 +436,7 @@ def _reflection(clause: str, quote: str, denial: bool, hurting: bool = True) -> 
             _sentence_inside(clause) if clause else _said_quote(quote) if quote else ""
         )
         return (
-            f"You said {said}, and that's okay; you don't have to tell me anything until "
-            "you're ready."
+            f"You said {said},{OKAY} you don't have to tell me anything until you're ready."
             if said
             else "You don't have to tell me anything until you're ready."
         )
@@ -840,7 +843,7 @@ def _additions(
                     if owns_it:
                         continue  # a reply that owns what they said needs no "not yet"
                     # "and that's okay" would answer the sorry they were just given
-                    said = said.replace(", and that's okay; you don't", ", and you don't")
+                    said = said.replace(OKAY, " and")
                 if said not in (t for _, t in out):
                     out.append((k, said))
             continue
